@@ -1,0 +1,50 @@
+# Two commands on a fresh Debian machine: `make search` (the main job) and `make test`.
+# Each sets itself up: .venv, torch==2.13.0 first (a CPU wheel), then the package and its dev
+# extras, and, when run as root, the Debian packages it needs.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEBIAN_PACKAGES := dataset-fashion-mnist
+FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+
+.PHONY: setup system-packages search show test lint format clean
+
+setup: $(STAMP) system-packages
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+system-packages:
+	@if [ ! -f $(FASHION_MNIST) ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_PACKAGES); \
+	  else \
+	    echo "note: $(FASHION_MNIST) missing; run 'sudo apt-get install $(DEBIAN_PACKAGES)' (or use dataset=mnist5k)"; \
+	  fi; \
+	fi
+
+search: setup
+	$(PY) -m search_spaces.show efficientnet_b0
+
+show: setup
+	$(PY) -m search_spaces.show $(or $(SPEC),efficientnet_b0)
+
+test: setup
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

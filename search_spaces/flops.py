@@ -1,0 +1,190 @@
+"""What a genotype costs: FLOPs counted by fvcore, and an analytic estimate without a model.
+
+Convention (the papers' and fvcore's): one fused multiply-add is one FLOP.  Convolutions,
+the classifier, BatchNorm (inference: 2 per element), the head's global pooling and the
+pooling shortcut (1 per input element) count; activations, sigmoid gates, the SE global mean,
+element-wise products and residual additions count as zero, as in fvcore's defaults and the
+reference counts.  Those zero-cost ops are registered explicitly below, so the count
+says what it leaves out instead of warning on the console.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import warnings
+from dataclasses import dataclass
+
+import torch
+from fvcore.nn import FlopCountAnalysis
+from fvcore.nn.jit_handles import elementwise_flop_counter
+
+from search_spaces.blocks import se_channels
+from search_spaces.build import build
+from search_spaces.genotype import Genotype, layers
+from search_spaces.rounding import apply_multipliers
+
+ZERO_COST_OPS = (
+    "aten::silu",
+    "aten::silu_",
+    "aten::relu",
+    "aten::relu_",
+    "aten::hardtanh",
+    "aten::hardtanh_",
+    "aten::sigmoid",
+    "aten::mul",
+    "aten::mul_",
+    "aten::add",
+    "aten::add_",
+    "aten::div",
+    "aten::mean",
+    "aten::dropout",
+    "aten::bernoulli_",
+)
+
+
+@dataclass(frozen=True)
+class FlopCount:
+    """Total FLOPs, the per-stage split (``stem``, ``stage1``.., ``head``) and ops counted as zero."""
+
+    total: int
+    by_stage: tuple[tuple[str, int], ...]
+    skipped: tuple[str, ...] = ()
+
+    def stage_dict(self) -> dict[str, int]:
+        return dict(self.by_stage)
+
+
+def count_flops(
+    genotype: Genotype,
+    resolution: int | None = None,
+    in_chans: int = 3,
+    num_classes: int = 1000,
+    width: float = 1.0,
+    depth: float = 1.0,
+) -> FlopCount:
+    """fvcore's count of the built network at ``1 x in_chans x resolution x resolution``.
+
+    Cached on (genotype, input, multipliers): a repeated genotype is never traced twice.
+    """
+    resolution = _check_resolution(genotype.resolution if resolution is None else resolution)
+    return _count_flops_cached(genotype, resolution, in_chans, num_classes, float(width), float(depth))
+
+
+@functools.lru_cache(maxsize=4096)
+def _count_flops_cached(
+    genotype: Genotype, resolution: int, in_chans: int, num_classes: int, width: float, depth: float
+) -> FlopCount:
+    model = build(genotype, width, depth, num_classes=num_classes, in_chans=in_chans).eval()
+    inputs = torch.zeros(1, in_chans, resolution, resolution)
+    zero_cost_seen: set[str] = set()
+    analysis = (
+        FlopCountAnalysis(model, inputs)
+        .set_op_handle(**{op: _zero_cost(op, zero_cost_seen) for op in ZERO_COST_OPS})
+        .set_op_handle("aten::avg_pool2d", elementwise_flop_counter(1, 0))
+        .unsupported_ops_warnings(False)
+        .uncalled_modules_warnings(False)
+        .tracer_warnings("none")
+    )
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        total = int(analysis.total())
+        per_module = analysis.by_module()
+        unsupported = set(analysis.unsupported_ops())
+    stages = [("stem", int(per_module["stem"]))]
+    stages += [(f"stage{i + 1}", int(per_module[f"stages.{i}"])) for i in range(len(genotype.blocks))]
+    stages.append(("head", total - sum(v for _, v in stages)))
+    return FlopCount(total=total, by_stage=tuple(stages), skipped=tuple(sorted(zero_cost_seen | unsupported)))
+
+
+def _zero_cost(op: str, seen: set[str]):
+    """A handle that counts ``op`` as zero FLOPs and remembers that it occurred."""
+
+    def handle(inputs, outputs) -> int:
+        seen.add(op)
+        return 0
+
+    return handle
+
+
+def estimate_flops(
+    genotype: Genotype,
+    resolution: int | None = None,
+    in_chans: int = 3,
+    num_classes: int = 1000,
+    width: float = 1.0,
+    depth: float = 1.0,
+) -> FlopCount:
+    """The same count as :func:`count_flops`, derived from the genotype alone (no model built)."""
+    size = _check_resolution(genotype.resolution if resolution is None else resolution)
+    g = apply_multipliers(genotype, width, depth)
+    stem_out = _out_size(size, 3, 2)
+    stem = _conv_bn(in_chans, g.stem, 3, 1, stem_out)
+    per_stage = [0] * len(g.blocks)
+    size = stem_out
+    for layer in layers(g):
+        flops, size = _layer_flops(layer.spec, layer.in_channels, layer.stride, size)
+        per_stage[layer.stage] += flops
+    last = g.blocks[-1].out_channels
+    head = _conv_bn(last, g.head, 1, 1, size) + g.head * size * size + g.head * num_classes
+    stages = [("stem", stem)] + [(f"stage{i + 1}", f) for i, f in enumerate(per_stage)] + [("head", head)]
+    return FlopCount(total=sum(f for _, f in stages), by_stage=tuple(stages))
+
+
+def _layer_flops(spec, cin: int, stride: int, size: int) -> tuple[int, int]:
+    out = _out_size(size, spec.kernel, stride)
+    cout = spec.out_channels
+    se = 0
+    if spec.op == "cn":
+        body = _conv_bn(cin, cout, spec.kernel, 1, out)
+        se_width = cout
+    elif spec.op == "ds":
+        body = _conv_bn(cin, cin, spec.kernel, cin, out) + _conv_bn(cin, cout, 1, 1, out)
+        se_width = cin
+    else:
+        mid = cin * spec.expand
+        expand = _conv_bn(cin, mid, 1, 1, size) if spec.expand != 1 else 0
+        body = expand + _conv_bn(mid, mid, spec.kernel, mid, out) + _conv_bn(mid, cout, 1, 1, out)
+        se_width = mid
+    if spec.se_ratio > 0:
+        reduced = se_channels(cin, spec.se_ratio)
+        se = 2 * se_width * reduced
+    shortcut = 0
+    if spec.skip == "pool":
+        shortcut = cin * size * size
+        if cin != cout:
+            shortcut += _conv_bn(cin, cout, 1, 1, out)
+    return body + se + shortcut, out
+
+
+def _conv_bn(cin: int, cout: int, kernel: int, groups: int, out: int) -> int:
+    """A conv producing ``out x out`` maps, plus its inference BatchNorm (2 FLOPs per element)."""
+    return out * out * cout * (cin // groups) * kernel * kernel + 2 * cout * out * out
+
+
+def _out_size(size: int, kernel: int, stride: int) -> int:
+    return (size + 2 * (kernel // 2) - kernel) // stride + 1
+
+
+def _check_resolution(resolution: int) -> int:
+    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 32:
+        raise ValueError(f"resolution must be an integer >= 32, got {resolution!r}")
+    return resolution
+
+
+def gflops(flops: int) -> float:
+    return flops / 1e9
+
+
+def relative_error(estimate: float, exact: float) -> float:
+    return abs(estimate - exact) / exact if exact else math.inf
+
+
+def stage_input_sizes(genotype: Genotype, resolution: int) -> list[int]:
+    """Feature-map side at the stem's input, at each stage's input, and at the head's input."""
+    size = _out_size(_check_resolution(resolution), 3, 2)
+    sizes = [resolution, size]
+    for spec in genotype.blocks:
+        size = _out_size(size, spec.kernel, spec.stride)
+        sizes.append(size)
+    return sizes

@@ -1,0 +1,105 @@
+"""``python -m search_spaces.show SPEC``: a genotype's stage table, parameters and FLOPs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from search_spaces.build import build, count_params
+from search_spaces.codec import format_blocks
+from search_spaces.flops import count_flops, estimate_flops, stage_input_sizes
+from search_spaces.genotype import Genotype
+from search_spaces.rounding import apply_multipliers
+from search_spaces.spec import SPEC_HELP, resolve_spec
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line on stderr and exits 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def scaled_genotype(genotype: Genotype, width: float, depth: float, resolution: int | None) -> Genotype:
+    """The genotype as ``show`` reports it: multipliers applied, resolution set."""
+    scaled = apply_multipliers(genotype, width, depth)
+    return replace(scaled, resolution=scaled.resolution if resolution is None else resolution)
+
+
+def describe(genotype: Genotype, num_classes: int = 1000, in_chans: int = 3) -> dict[str, Any]:
+    """Everything ``show`` reports about a genotype at its own resolution, as a JSON-ready dict."""
+    counted = count_flops(genotype, genotype.resolution, in_chans, num_classes)
+    return {
+        "name": genotype.name,
+        "blocks": format_blocks(genotype),
+        "stem": genotype.stem,
+        "head": genotype.head,
+        "activation": genotype.activation,
+        "resolution": genotype.resolution,
+        "num_classes": num_classes,
+        "in_chans": in_chans,
+        "params": count_params(build(genotype, num_classes=num_classes, in_chans=in_chans)),
+        "flops": counted.total,
+        "flops_estimate": estimate_flops(genotype, genotype.resolution, in_chans, num_classes).total,
+        "flops_by_stage": counted.stage_dict(),
+        "zero_cost_ops": list(counted.skipped),
+    }
+
+
+def stage_table(genotype: Genotype, info: dict[str, Any]) -> str:
+    """EfficientNet Table 1 style: stage, operator, input resolution, channels, layers, FLOPs."""
+    sizes = stage_input_sizes(genotype, genotype.resolution)
+    flops = info["flops_by_stage"]
+    rows = [("1", "Conv3x3", sizes[0], genotype.stem, 1, flops["stem"])]
+    for i, block in enumerate(genotype.blocks):
+        rows.append(
+            (str(i + 2), block.operator, sizes[i + 1], block.out_channels, block.repeats, flops[f"stage{i + 1}"])
+        )
+    last = str(len(genotype.blocks) + 2)
+    rows.append((last, "Conv1x1 & Pooling & FC", sizes[-1], genotype.head, 1, flops["head"]))
+    header = ("Stage", "Operator", "Resolution", "Channels", "Layers", "MFLOPs")
+    body = [(stage, op, f"{size}x{size}", str(ch), str(n), f"{f / 1e6:.1f}") for stage, op, size, ch, n, f in rows]
+    widths = [max(len(row[c]) for row in [header, *body]) for c in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip() for row in [header, *body]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    summary = (
+        f"{info['name']}: {info['resolution']}px, {info['num_classes']} classes, {info['in_chans']} input channels\n"
+        f"params {info['params']:,}   FLOPs {info['flops'] / 1e9:.4f} G (analytic {info['flops_estimate'] / 1e9:.4f} G)"
+    )
+    return "\n".join([summary, "", *lines])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = OneLineParser(prog="python -m search_spaces.show", description=__doc__)
+    parser.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
+    parser.add_argument("--width", type=float, default=1.0, help="width multiplier (default 1.0)")
+    parser.add_argument("--depth", type=float, default=1.0, help="depth multiplier (default 1.0)")
+    parser.add_argument("--resolution", type=int, help="input resolution (default: the genotype's own)")
+    parser.add_argument("--num-classes", type=int, default=1000, help="classifier outputs (default 1000)")
+    parser.add_argument("--in-chans", type=int, default=3, help="input channels (default 3)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    args = parser.parse_args(argv)
+    try:
+        genotype = resolve_spec(args.spec)
+        if args.num_classes < 1:
+            raise ValueError(f"--num-classes must be >= 1, got {args.num_classes}")
+        if args.in_chans < 1:
+            raise ValueError(f"--in-chans must be >= 1, got {args.in_chans}")
+        genotype = scaled_genotype(genotype, args.width, args.depth, args.resolution)
+        info = describe(genotype, args.num_classes, args.in_chans)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"{parser.prog}: error: {err}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps({**info, "width": args.width, "depth": args.depth}))
+    else:
+        print(stage_table(genotype, info))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
