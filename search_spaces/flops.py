@@ -20,7 +20,7 @@ from fvcore.nn import FlopCountAnalysis
 from fvcore.nn.jit_handles import elementwise_flop_counter
 
 from search_spaces.blocks import se_channels
-from search_spaces.build import build
+from search_spaces.build import build, count_params
 from search_spaces.genotype import Genotype, layers
 from search_spaces.rounding import apply_multipliers
 
@@ -188,3 +188,9 @@ def stage_input_sizes(genotype: Genotype, resolution: int) -> list[int]:
         size = _out_size(size, spec.kernel, spec.stride)
         sizes.append(size)
     return sizes
+
+
+@functools.lru_cache(maxsize=4096)
+def genotype_params(genotype: Genotype, num_classes: int = 1000, in_chans: int = 3) -> int:
+    """Parameter count of the built genotype (cached, like the FLOP count)."""
+    return count_params(build(genotype, num_classes=num_classes, in_chans=in_chans))

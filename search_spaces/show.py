@@ -9,9 +9,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from search_spaces.build import build, count_params
 from search_spaces.codec import format_blocks
-from search_spaces.flops import count_flops, estimate_flops, stage_input_sizes
+from search_spaces.flops import count_flops, estimate_flops, genotype_params, stage_input_sizes
 from search_spaces.genotype import Genotype
 from search_spaces.rounding import apply_multipliers
 from search_spaces.spec import SPEC_HELP, resolve_spec
@@ -42,7 +41,7 @@ def describe(genotype: Genotype, num_classes: int = 1000, in_chans: int = 3) -> 
         "resolution": genotype.resolution,
         "num_classes": num_classes,
         "in_chans": in_chans,
-        "params": count_params(build(genotype, num_classes=num_classes, in_chans=in_chans)),
+        "params": genotype_params(genotype, num_classes, in_chans),
         "flops": counted.total,
         "flops_estimate": estimate_flops(genotype, genotype.resolution, in_chans, num_classes).total,
         "flops_by_stage": counted.stage_dict(),

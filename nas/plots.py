@@ -1,0 +1,93 @@
+"""Figures of a search and of a comparison of searches (matplotlib, written to files)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from nas.objective import Reward
+
+
+def pareto_front(flops: np.ndarray, acc: np.ndarray) -> np.ndarray:
+    """Indices of the points no other point beats on both fewer FLOPs and higher accuracy."""
+    order = np.lexsort((-acc, flops))
+    front, best = [], -np.inf
+    for i in order:
+        if acc[i] > best:
+            front.append(i)
+            best = acc[i]
+    return np.array(front, dtype=int)
+
+
+def plot_search(frame: pd.DataFrame, path: Path, reward: Reward, reference: dict[str, Any], title: str) -> None:
+    """Accuracy against FLOPs for every trial, reward iso-lines, the reference, the Pareto front."""
+    fig, ax = plt.subplots(figsize=(7, 5))
+    done = frame.dropna(subset=["flops", "val_acc"])
+    styles = {"COMPLETE": ("o", "tab:blue"), "PRUNED": ("x", "tab:gray"), "FAIL": ("v", "tab:red")}
+    for state, (marker, colour) in styles.items():
+        part = done[done["state"] == state]
+        if len(part):
+            label = {"COMPLETE": "trained", "PRUNED": "pruned (partial acc.)", "FAIL": "failed"}[state]
+            ax.scatter(part["flops"] / 1e6, part["val_acc"], marker=marker, color=colour, label=label, alpha=0.8)
+    complete = done[done["state"] == "COMPLETE"]
+    if len(complete):
+        flops, acc = complete["flops"].to_numpy(float), complete["val_acc"].to_numpy(float)
+        front = pareto_front(flops, acc)
+        ax.step(flops[front] / 1e6, acc[front], where="post", color="tab:green", label="Pareto front")
+    if len(done):
+        lo, hi = done["flops"].min() / 1e6 * 0.8, done["flops"].max() / 1e6 * 1.25
+        xs = np.geomspace(max(lo, 1e-3), hi, 200)
+        if not reward.multi_objective:
+            rewards = done["reward"].dropna() if "reward" in done else pd.Series(dtype=float)
+            levels = np.quantile(rewards, [0.25, 0.5, 0.9, 1.0]) if len(rewards) else []
+            alpha, beta = reward.exponents
+            for level in levels:
+                exponent = np.where(xs * 1e6 <= reward.target_flops, alpha, beta)
+                ax.plot(xs, level / (xs * 1e6 / reward.target_flops) ** exponent, ":", color="tab:orange", lw=1)
+            if len(levels):
+                ax.plot([], [], ":", color="tab:orange", label="reward iso-lines")
+    if reference.get("val_acc") is not None:
+        ax.scatter(
+            [reference["flops"] / 1e6],
+            [reference["val_acc"]],
+            marker="*",
+            s=250,
+            color="tab:red",
+            zorder=5,
+            label=f"reference ({reference['name']})",
+        )
+    ax.set_xscale("log")
+    ax.set_xlabel("MFLOPs at the target input")
+    ax.set_ylabel("proxy validation accuracy")
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_best_so_far(curves: dict[str, list[list[float]]], path: Path, ylabel: str = "best reward so far") -> None:
+    """One line per strategy (mean over its studies, band = min..max) against trial count."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for label, runs in sorted(curves.items()):
+        length = max(len(r) for r in runs)
+        padded = np.array([r + [r[-1]] * (length - len(r)) for r in runs if r], dtype=float)
+        x = np.arange(1, length + 1)
+        ax.plot(x, padded.mean(0), label=f"{label} ({len(runs)} run{'s' if len(runs) > 1 else ''})")
+        if len(runs) > 1:
+            ax.fill_between(x, padded.min(0), padded.max(0), alpha=0.2)
+    ax.set_xlabel("trials")
+    ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,173 @@
+"""Optuna storage and studies: open, create or resume (checking they match), count, tabulate.
+
+The embedded default storage is SQLite under ``runs/`` (``RDBStorage``), not the journal file:
+Optuna's ``JournalStorage`` has no heartbeat, so a trial whose worker was killed would stay
+RUNNING for ever, while ``RDBStorage`` with a heartbeat marks it failed and retries it in the
+next process.  SQLite's file locking lets several processes share one file (with a busy
+timeout), and each transaction survives a killed process.  PostgreSQL uses the same code path.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pandas as pd
+import sqlalchemy
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.trial import FrozenTrial, TrialState
+
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+DEFAULT_STORAGE = "sqlite:///runs/studies.db"
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    url: str = DEFAULT_STORAGE
+    heartbeat_interval: int = 10
+    grace_period: int = 30
+    max_retry: int = 3
+
+
+def open_storage(settings: StorageSettings) -> RDBStorage:
+    """Open (creating tables if needed) an RDB storage; ``ValueError`` if malformed or unreachable."""
+    url = settings.url
+    try:
+        parsed = sqlalchemy.engine.make_url(url)
+    except sqlalchemy.exc.ArgumentError:
+        raise ValueError(
+            f"study.storage {url!r} is not a database URL; use sqlite:///PATH or postgresql://USER@HOST:PORT/DB"
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql", "mysql"):
+        raise ValueError(f"study.storage {url!r}: unsupported backend {backend!r}; allowed: sqlite, postgresql, mysql")
+    engine_kwargs: dict[str, Any] = {}
+    if backend == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine_kwargs = {"connect_args": {"timeout": 120}}
+    else:
+        engine_kwargs = {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
+        _check_reachable(url, engine_kwargs)
+    try:
+        return RDBStorage(
+            url,
+            engine_kwargs=engine_kwargs,
+            heartbeat_interval=settings.heartbeat_interval,
+            grace_period=settings.grace_period,
+            heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=settings.max_retry),
+        )
+    except (sqlalchemy.exc.SQLAlchemyError, ImportError, ModuleNotFoundError) as err:
+        raise ValueError(f"cannot open study.storage {_redact(url)}: {_first_line(err)}") from None
+
+
+def _check_reachable(url: str, engine_kwargs: dict[str, Any]) -> None:
+    try:
+        engine = sqlalchemy.create_engine(url, **engine_kwargs)
+        with engine.connect():
+            pass
+        engine.dispose()
+    except (sqlalchemy.exc.SQLAlchemyError, ImportError, ModuleNotFoundError) as err:
+        raise ValueError(f"cannot reach study.storage {_redact(url)}: {_first_line(err)}") from None
+
+
+def _redact(url: str) -> str:
+    try:
+        return sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
+    except sqlalchemy.exc.ArgumentError:
+        return url
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(getattr(err, "orig", None) or err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def open_study(
+    storage: optuna.storages.BaseStorage,
+    name: str,
+    directions: list[str],
+    sampler: optuna.samplers.BaseSampler,
+    pruner: optuna.pruners.BasePruner,
+    identity: Mapping[str, Any],
+) -> tuple[optuna.Study, bool]:
+    """Create the study, or resume it if ``identity`` (space, objective, ...) matches.
+
+    Returns (study, created).  A mismatch is a ``ValueError`` and leaves the study untouched.
+    """
+    identity = json.loads(json.dumps(identity))  # what the storage would give back
+    try:
+        existing = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
+    except KeyError:
+        existing = None
+    if existing is not None:
+        check_identity(existing, identity, directions)
+        return existing, False
+    try:
+        study = optuna.create_study(
+            study_name=name, storage=storage, directions=directions, sampler=sampler, pruner=pruner
+        )
+    except optuna.exceptions.DuplicatedStudyError:  # another worker created it just now
+        study = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
+        check_identity(study, identity, directions)
+        return study, False
+    for key, value in identity.items():
+        study.set_user_attr(key, value)
+    return study, True
+
+
+def check_identity(study: optuna.Study, identity: Mapping[str, Any], directions: list[str]) -> None:
+    """``ValueError`` naming what differs between a stored study and this run."""
+    stored = study.user_attrs
+    for key, value in identity.items():
+        if key in stored and stored[key] != value:
+            raise ValueError(
+                f"study {study.study_name!r} exists with a different {key} ({_short(stored[key])} vs {_short(value)}); "
+                "choose another study.name or delete that study"
+            )
+        if key not in stored and study.trials:
+            raise ValueError(f"study {study.study_name!r} exists but was not made by this command (no {key} recorded)")
+    names = [d.name.lower() for d in study.directions]
+    if names != directions:
+        raise ValueError(f"study {study.study_name!r} exists with directions {names}, this run needs {directions}")
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def count_finished(study: optuna.Study) -> int:
+    return len(study.get_trials(deepcopy=False, states=FINISHED))
+
+
+def find_result(study: optuna.Study, key_attr: str, key: Any, exclude: int) -> FrozenTrial | None:
+    """A COMPLETE trial whose user attribute ``key_attr`` equals ``key`` (for dedupe)."""
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        if trial.number != exclude and trial.user_attrs.get(key_attr) == key:
+            return trial
+    return None
+
+
+def trials_frame(trials: Iterable[FrozenTrial], columns: list[str]) -> pd.DataFrame:
+    """One row per trial: number, state, then the named user attributes (NaN where missing)."""
+    rows = []
+    for t in trials:
+        row: dict[str, Any] = {"number": t.number, "state": t.state.name}
+        for column in columns:
+            value = t.user_attrs.get(column)
+            if isinstance(value, list):
+                value = ",".join(str(v) for v in value)
+            row[column] = value
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=["number", "state", *columns])
+    return frame.sort_values("number").reset_index(drop=True)
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

@@ -1,0 +1,213 @@
+"""nas.search: the evaluator (dedupe, cap, failures, pruning) and the real CLI end to end."""
+
+from __future__ import annotations
+
+import json
+
+import optuna
+import pandas as pd
+import pytest
+
+import nas.search as search
+from nas.config import Target
+from nas.data import load_dataset, prepare
+from nas.objective import Reward
+from nas.search import Evaluator, SearchSettings, TooManyFailures, run_search
+from nas.train import ProxyConfig, ProxyResult
+from search_spaces.codec import load_genotype
+from search_spaces.mnasnet import mnasnet_space
+from search_spaces.references import reference
+
+TINY = ["proxy=tiny", "proxy.train_size=512", "threads=2", "progress=false"]
+
+
+def search_args(tmp_path, *extra, run="run"):
+    return [*TINY, f"study.storage=sqlite:///{tmp_path / 'studies.db'}", f"hydra.run.dir={tmp_path / run}", *extra]
+
+
+@pytest.fixture(scope="module")
+def space():
+    return mnasnet_space(reference("efficientnet_b0"))
+
+
+@pytest.fixture(scope="module")
+def data():
+    return prepare(load_dataset("digits"), 32, 256, 128, 128)
+
+
+def make_evaluator(space, data, **settings):
+    return Evaluator(
+        space,
+        data,
+        ProxyConfig(epochs=2, batch_size=64, width=0.25),
+        Target(),
+        Reward(),
+        SearchSettings(**settings),
+        seed=0,
+    )
+
+
+@pytest.fixture
+def fake_training(monkeypatch):
+    """Replace training by a counter that reports two epochs and a fixed accuracy."""
+    calls = []
+
+    def fake(genotype, data, proxy, seed, on_epoch=None, **kwargs):
+        calls.append(genotype)
+        for epoch, acc in enumerate((0.5, 0.6)):
+            if on_epoch:
+                on_epoch(epoch, acc)
+        return ProxyResult("ok", val_acc=0.6, val_accs=[0.5, 0.6], seconds=0.01)
+
+    monkeypatch.setattr(search, "train_proxy", fake)
+    return calls
+
+
+def test_a_genotype_already_in_the_study_is_never_trained_again(space, data, fake_training):
+    study = optuna.create_study(direction="maximize")
+    study.enqueue_trial(space.encode(space.reference))
+    study.enqueue_trial(space.encode(space.reference))
+    study.optimize(make_evaluator(space, data), n_trials=2)
+    assert len(fake_training) == 1
+    first, second = study.trials
+    assert second.user_attrs["duplicate_of"] == 0
+    assert second.value == first.value
+    assert second.user_attrs["val_acc"] == first.user_attrs["val_acc"]
+
+
+def test_flops_cap_rejects_before_training(space, data, fake_training):
+    study = optuna.create_study(direction="maximize")
+    study.enqueue_trial(space.encode(space.reference))
+    study.optimize(make_evaluator(space, data, max_flops=100e6), n_trials=1)
+    trial = study.trials[0]
+    assert trial.state == optuna.trial.TrialState.PRUNED
+    assert "over search.max_flops" in trial.user_attrs["reason"]
+    assert fake_training == []
+
+
+def test_failed_candidates_are_recorded_and_too_many_stop_the_search(space, data, monkeypatch):
+    monkeypatch.setattr(search, "train_proxy", lambda *a, **k: ProxyResult("failed", reason="loss became nan"))
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0))
+    evaluator = make_evaluator(space, data, max_failures=2, n_trials=10)
+    with pytest.raises(TooManyFailures, match="3 candidates failed in a row"):
+        run_search(study, evaluator, 10, progress=False)
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.FAIL] * 3
+    assert all(t.user_attrs["reason"] == "loss became nan" for t in study.trials)
+
+
+def test_pruner_stops_hopeless_candidates_with_their_partial_accuracy(space, data, fake_training):
+    study = optuna.create_study(direction="maximize", pruner=optuna.pruners.ThresholdPruner(lower=0.9))
+    study.optimize(make_evaluator(space, data), n_trials=1)
+    trial = study.trials[0]
+    assert trial.state == optuna.trial.TrialState.PRUNED
+    assert trial.user_attrs["val_acc"] == 0.5
+    assert trial.user_attrs["reason"].startswith("pruned after epoch 1")
+
+
+def test_search_cli_end_to_end_then_resume(cli, tmp_path):
+    first = cli("nas.search", *search_args(tmp_path, "search.n_trials=3"))
+    assert first.returncode == 0, first.stderr
+    out = tmp_path / "run"
+    for name in ("trials.csv", "best.yaml", "summary.json", "search.png", "config.json"):
+        assert (out / name).is_file(), name
+    assert (out / "search.png").stat().st_size > 10_000
+    trials = pd.read_csv(out / "trials.csv")
+    assert len(trials) == 3
+    reward = Reward()
+    done = trials[trials["state"] == "COMPLETE"]
+    assert len(done) >= 1
+    for _, row in done.iterrows():
+        assert row["reward"] == pytest.approx(reward(row["val_acc"], row["flops"]), rel=1e-12)
+    assert trials.loc[0, "blocks"].split(",") == _blocks("efficientnet_b0")  # the reference is enqueued first
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n_complete"] + summary["n_pruned"] == 3
+    assert set(summary["best"]) >= {"blocks", "params", "flops", "val_acc", "reward"}
+    assert summary["storage"].startswith("sqlite:///")
+    assert "Best of 3 trials" in first.stdout and "reference efficientnet_b0" in first.stdout
+    best = load_genotype(out / "best.yaml")
+    shown = cli("search_spaces.show", str(out / "best.yaml"), "--json")
+    assert shown.returncode == 0 and json.loads(shown.stdout)["blocks"] == summary["best"]["blocks"]
+    assert best.resolution == 224
+
+    second = cli("nas.search", *search_args(tmp_path, "search.n_trials=4", run="run2"))
+    assert second.returncode == 0, second.stderr
+    assert "resumed, 3/4 finished" in second.stdout
+    again = pd.read_csv(tmp_path / "run2" / "trials.csv")
+    assert len(again) == 4
+    pd.testing.assert_frame_equal(again.iloc[:3].reset_index(drop=True), trials, check_dtype=False)
+
+
+def _blocks(name):
+    from search_spaces.codec import format_blocks
+
+    return format_blocks(reference(name))
+
+
+@pytest.mark.parametrize(
+    ("override", "fragment"),
+    [
+        ("search.sampler=bayes", "unknown search.sampler 'bayes'"),
+        ("search.pruner=asha", "unknown search.pruner 'asha'"),
+        ("objective.target_flops=0", "objective.target_flops (T) must be > 0"),
+        ("objective.w=0.1", "objective.w must be <= 0"),
+        ("search.n_trials=0", "search.n_trials must be an integer >= 1"),
+        ("space.reference=efficientnet_b9", "unknown SPEC 'efficientnet_b9'"),
+        ("study.storage=postgresql://nobody@127.0.0.1:9/none", "cannot reach study.storage"),
+        ("study.storage=not-a-url", "is not a database URL"),
+        ("proxy.epochs=0", "proxy.epochs must be an integer >= 1"),
+        ("proxy.resolution=16", "proxy resolution must be an integer >= 32"),
+        ("dataset=imagenet", "dataset"),
+        ("proxy.epoch=3", "epoch"),
+        ("device=cuda:7", "device"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_two(cli, tmp_path, override, fragment):
+    result = cli("nas.search", *search_args(tmp_path, "search.n_trials=1", override))
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert fragment in lines[0]
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "run" / "trials.csv").exists()
+
+
+def test_a_study_with_another_objective_is_left_untouched(cli, tmp_path):
+    first = cli("nas.search", *search_args(tmp_path, "search.n_trials=1", "study.name=shared"))
+    assert first.returncode == 0, first.stderr
+    storage = f"sqlite:///{tmp_path / 'studies.db'}"
+    before = [t.number for t in optuna.load_study(study_name="shared", storage=storage).trials]
+    second = cli(
+        "nas.search", *search_args(tmp_path, "search.n_trials=2", "study.name=shared", "objective.w=-0.15", run="run2")
+    )
+    assert second.returncode == 2
+    assert "exists with a different objective" in second.stderr
+    assert [t.number for t in optuna.load_study(study_name="shared", storage=storage).trials] == before
+
+
+@pytest.mark.slow
+def test_multirun_sweep_and_report(cli, tmp_path):
+    sweep = tmp_path / "sweep"
+    result = cli(
+        "nas.search",
+        "-m",
+        "search.sampler=tpe,random,rl",
+        "search.n_trials=2",
+        "search.enqueue_reference=false",
+        *TINY,
+        f"study.storage=sqlite:///{tmp_path / 'studies.db'}",
+        f"hydra.sweep.dir={sweep}",
+    )
+    assert result.returncode == 0, result.stderr
+    report = cli("nas.report", str(sweep))
+    assert report.returncode == 0, report.stderr
+    for sampler in ("tpe", "random", "rl"):
+        assert sampler in report.stdout
+    table = pd.read_csv(sweep / "report.csv")
+    assert sorted(table["sampler"]) == ["random", "rl", "tpe"]
+    assert (table["trials"] == 2).all()
+    assert (sweep / "report.png").is_file()
+
+
+def test_report_bad_input(cli, tmp_path):
+    result = cli("nas.report", str(tmp_path / "nothing"))
+    assert result.returncode == 2 and "does not exist" in result.stderr
