@@ -41,7 +41,7 @@ def main() -> None:
     conf.set_threads(cfg.threads)
     proxy = conf.fields_of(ProxyConfig, cfg.proxy)
     big = dataclasses.replace(proxy, epochs=proxy.epochs * args.budget)
-    data = conf.proxy_data(cfg.dataset, conf.data_sizes(cfg.proxy), device)
+    data = conf.proxy_data(conf.raw_dataset(cfg.dataset), conf.data_sizes(cfg.proxy), device)
     space = mnasnet_space(reference("efficientnet_b0"))
     rng = np.random.default_rng(args.space_seed)
     genotypes = [space.reference] + [space.sample(rng) for _ in range(args.candidates - 1)]

@@ -116,6 +116,36 @@ def quiet_libraries() -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
+class RunStopped(RuntimeError):
+    """A run that cannot go on (e.g. too many failures in a row): outputs are still written."""
+
+
+def guarded(prog: str, work: Callable[[], None], write_outputs: Callable[[], Any]) -> tuple[Any, int]:
+    """Run ``work``; whatever happens, write the outputs. Returns (outputs, exit status).
+
+    Ctrl-C gives status 130 (Optuna has already marked the running trial failed), a
+    ``RunStopped`` status 1 with its one-line reason; a second Ctrl-C while the outputs are
+    being written is ignored so they are not left half-written.
+    """
+    import signal
+
+    status = 0
+    try:
+        work()
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted; the running trial is marked failed, writing outputs", file=sys.stderr, flush=True)
+        status = 130
+    except RunStopped as err:
+        print(f"{prog}: stopped: {err}", file=sys.stderr, flush=True)
+        status = 1
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        outputs = write_outputs()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return outputs, status
+
+
 def run_dir() -> Path:
     """The job's output directory (``hydra.run.dir``, or the sweep's subdir under ``-m``)."""
     return Path(HydraConfig.get().runtime.output_dir)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from nas.data import ProxyData, load_dataset, prepare
+from nas.data import ProxyData, RawDataset, load_dataset, prepare
 from search_spaces.flops import count_flops, genotype_params
 from search_spaces.genotype import Genotype
 
@@ -58,10 +59,15 @@ def target(section: Mapping[str, Any]) -> Target:
     return Target(**dict(section))
 
 
-def proxy_data(dataset: Mapping[str, Any], sizes: DataSizes, device: torch.device) -> ProxyData:
-    """Load the configured dataset and prepare its splits on ``device``."""
-    raw = load_dataset(dataset["name"], dataset.get("root"), bool(dataset.get("download")), dataset.get("cache_dir"))
-    return prepare(raw, sizes.resolution, sizes.train_size, sizes.val_size, sizes.test_size, device, sizes.split_seed)
+def raw_dataset(dataset: Mapping[str, Any]) -> RawDataset:
+    """The dataset a ``dataset`` config section names, as loaded from disk."""
+    return load_dataset(dataset["name"], dataset.get("root"), bool(dataset.get("download")), dataset.get("cache_dir"))
+
+
+def proxy_data(raw: RawDataset, sizes: DataSizes, device: torch.device, resolution: int | None = None) -> ProxyData:
+    """Splits of ``raw`` on ``device``, at ``sizes.resolution`` unless another is given."""
+    res = sizes.resolution if resolution is None else resolution
+    return prepare(raw, res, sizes.train_size, sizes.val_size, sizes.test_size, device, sizes.split_seed)
 
 
 def set_threads(threads: int | None) -> None:
@@ -69,3 +75,17 @@ def set_threads(threads: int | None) -> None:
         if threads < 1:
             raise ValueError(f"threads must be >= 1, got {threads}")
         torch.set_num_threads(int(threads))
+
+
+def worker_device(device: str, worker: int) -> str:
+    """Worker ``i`` of several takes GPU ``i mod count`` when CUDA is there; CPU otherwise."""
+    if device == "auto" and torch.cuda.is_available():
+        return f"cuda:{worker % torch.cuda.device_count()}"
+    return device
+
+
+def worker_threads(threads: int | None, workers: int) -> int | None:
+    """Split the machine's cores among local workers (two full-width workers thrash 2 cores)."""
+    if threads is not None or workers <= 1:
+        return threads
+    return max(1, (os.cpu_count() or 1) // workers)

@@ -12,8 +12,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
-import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -22,10 +20,9 @@ from typing import Any
 
 import optuna
 from omegaconf import DictConfig
-from tqdm import tqdm
 
 from nas import config as conf
-from nas.app import hydra_entry, run_dir, to_container
+from nas.app import RunStopped, guarded, hydra_entry, run_dir, to_container
 from nas.data import ProxyData
 from nas.objective import Reward
 from nas.plots import plot_search
@@ -33,10 +30,12 @@ from nas.samplers import make_sampler
 from nas.study import (
     FINISHED,
     StorageSettings,
+    claimed_by,
     count_finished,
     find_result,
     open_storage,
     open_study,
+    run_trials,
     trials_frame,
 )
 from nas.train import ProxyConfig, resolve_device, train_proxy
@@ -50,7 +49,7 @@ TRIAL_COLUMNS = ["blocks", "params", "flops", "val_acc", "reward", "seconds", "d
 PRUNERS = ("median", "hyperband", "none")
 
 
-class TooManyFailures(RuntimeError):
+class TooManyFailures(RunStopped):
     pass
 
 
@@ -126,6 +125,10 @@ class Evaluator:
                 trial.set_user_attr(key, previous.user_attrs.get(key))
             trial.set_user_attr("duplicate_of", previous.number)
             return _values(previous)
+        running = claimed_by(trial.study, "blocks", blocks, trial.number)
+        if running is not None:
+            trial.set_user_attr("reason", f"same genotype as running trial {running.number}")
+            raise optuna.TrialPruned("another worker is training this genotype")
         start = time.perf_counter()
         result = train_proxy(genotype, self.data, self.proxy, self.seed, on_epoch=self._reporter(trial, flops))
         trial.set_user_attr("seconds", round(time.perf_counter() - start, 2))
@@ -160,31 +163,21 @@ def _values(trial: optuna.trial.FrozenTrial) -> float | tuple[float, ...]:
     return values[0] if len(values) == 1 else tuple(values)
 
 
-def run_search(
-    study: optuna.Study,
-    evaluator: Evaluator,
-    n_trials: int,
-    progress: bool = True,
-) -> None:
+def run_search(study: optuna.Study, evaluator: Evaluator, n_trials: int, progress: bool = True) -> None:
     """Run trials until the study holds ``n_trials`` finished ones (shared with other workers)."""
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    done = count_finished(study)
-    bar = tqdm(total=n_trials, initial=min(done, n_trials), unit="trial", disable=not progress, desc=study.study_name)
-    try:
-        while done < n_trials:
-            study.optimize(evaluator, n_trials=1, gc_after_trial=False)
-            done = count_finished(study)
-            bar.update(min(done, n_trials) - bar.n)
-            best = best_trial(study)
-            if best is not None and "reward" in best.user_attrs:
-                bar.set_postfix_str(f"best reward {best.user_attrs['reward']:.4f}")
-            if evaluator.consecutive_failures > evaluator.settings.max_failures:
-                raise TooManyFailures(
-                    f"{evaluator.consecutive_failures} candidates failed in a row (search.max_failures="
-                    f"{evaluator.settings.max_failures}); last reason: {last_failure(study)}"
-                )
-    finally:
-        bar.close()
+
+    def status() -> str | None:
+        best = best_trial(study)
+        return f"best reward {best.user_attrs['reward']:.4f}" if best and "reward" in best.user_attrs else None
+
+    def check() -> None:
+        if evaluator.consecutive_failures > evaluator.settings.max_failures:
+            raise TooManyFailures(
+                f"{evaluator.consecutive_failures} candidates failed in a row (search.max_failures="
+                f"{evaluator.settings.max_failures}); last reason: {last_failure(study)}"
+            )
+
+    run_trials(study, evaluator, lambda: n_trials - count_finished(study), n_trials, progress, status, check)
 
 
 def last_failure(study: optuna.Study) -> str:
@@ -290,22 +283,6 @@ def describe_best(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def worker_device(device: str, worker: int) -> str:
-    """Worker ``i`` of several takes GPU ``i mod count`` when CUDA is there; CPU otherwise."""
-    import torch
-
-    if device == "auto" and torch.cuda.is_available():
-        return f"cuda:{worker % torch.cuda.device_count()}"
-    return device
-
-
-def worker_threads(threads: int | None, workers: int) -> int | None:
-    """Split the machine's cores among local workers (two full-width workers thrash 2 cores)."""
-    if threads is not None or workers <= 1:
-        return threads
-    return max(1, (os.cpu_count() or 1) // workers)
-
-
 def run(cfg: DictConfig) -> dict[str, Any]:
     settings = conf.fields_of(SearchSettings, cfg.search)
     if not 0 <= cfg.worker < cfg.workers:
@@ -317,8 +294,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     target = conf.target(cfg.target)
     sampler = make_sampler(settings.sampler, space.distributions(), cfg.seed + cfg.worker, reward.multi_objective)
     pruner = make_pruner(settings.pruner, proxy.epochs)
-    device = resolve_device(worker_device(cfg.device, cfg.worker))
-    conf.set_threads(worker_threads(cfg.threads, cfg.workers))
+    device = resolve_device(conf.worker_device(cfg.device, cfg.worker))
+    conf.set_threads(conf.worker_threads(cfg.threads, cfg.workers))
     storage_settings = conf.fields_of(StorageSettings, {**cfg.study, "url": cfg.study.storage})
     storage = open_storage(storage_settings)
     identity = {
@@ -338,23 +315,15 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     if settings.enqueue_reference and created:
         study.enqueue_trial(space.encode(reference), skip_if_exists=True)
     study.set_user_attr("proxy", dataclasses.asdict(proxy))
-    data = conf.proxy_data(cfg.dataset, conf.data_sizes(cfg.proxy), device)
+    data = conf.proxy_data(conf.raw_dataset(cfg.dataset), conf.data_sizes(cfg.proxy), device)
     evaluator = Evaluator(space, data, proxy, target, reward, settings, cfg.seed)
     out = run_dir()
     (out / "config.json").write_text(json.dumps(to_container(cfg), indent=2) + "\n")
-    status = 0
-    try:
-        run_search(study, evaluator, settings.n_trials, cfg.progress)
-    except KeyboardInterrupt:
-        print("interrupted: the running trial is marked failed; writing outputs", file=sys.stderr, flush=True)
-        status = 130
-    except TooManyFailures as err:
-        print(f"{PROG}: stopped: {err}", file=sys.stderr, flush=True)
-        status = 1
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # let the outputs be written
-        summary = write_outputs(study, out, storage_settings.url, reference, target.cost(reference), reward, reference)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+    summary, status = guarded(
+        PROG,
+        lambda: run_search(study, evaluator, settings.n_trials, cfg.progress),
+        lambda: write_outputs(study, out, storage_settings.url, reference, target.cost(reference), reward, reference),
+    )
     print(describe_best(summary))
     print(f"outputs: {out}")
     if status:

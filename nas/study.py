@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ import pandas as pd
 import sqlalchemy
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
+from tqdm import tqdm
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 DEFAULT_STORAGE = "sqlite:///runs/studies.db"
@@ -152,6 +153,48 @@ def find_result(study: optuna.Study, key_attr: str, key: Any, exclude: int) -> F
         if trial.number != exclude and trial.user_attrs.get(key_attr) == key:
             return trial
     return None
+
+
+def claimed_by(study: optuna.Study, key_attr: str, key: Any, number: int) -> FrozenTrial | None:
+    """An earlier RUNNING trial (another worker's) already evaluating the same ``key``.
+
+    Each trial records its key before checking, so of two workers that picked the same
+    candidate at once, exactly the later-numbered one sees the other and stands down.
+    """
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if trial.number < number and trial.user_attrs.get(key_attr) == key:
+            return trial
+    return None
+
+
+def run_trials(
+    study: optuna.Study,
+    objective: Callable[[optuna.Trial], Any],
+    remaining: Callable[[], int],
+    total: int,
+    progress: bool = True,
+    status: Callable[[], str | None] | None = None,
+    check: Callable[[], None] | None = None,
+) -> None:
+    """Run one trial at a time while ``remaining()`` is positive (other workers count too).
+
+    Optuna's ``optimize`` runs each trial, so heartbeats, FAIL on NaN and FAIL-then-re-raise
+    on Ctrl-C behave as everywhere else in Optuna.  ``check`` may raise to stop the run.
+    """
+    left = remaining()
+    bar = tqdm(total=total, initial=max(0, total - left), unit="trial", disable=not progress, desc=study.study_name)
+    try:
+        while left > 0:
+            study.optimize(objective, n_trials=1, gc_after_trial=False)
+            left = remaining()
+            bar.update(max(0, total - left) - bar.n)
+            text = status() if status else None
+            if text:
+                bar.set_postfix_str(text)
+            if check is not None:
+                check()
+    finally:
+        bar.close()
 
 
 def trials_frame(trials: Iterable[FrozenTrial], columns: list[str]) -> pd.DataFrame:

@@ -362,7 +362,7 @@ def run(cfg: Any) -> dict[str, Any]:
     proxy = conf.fields_of(ProxyConfig, cfg.proxy)
     target = conf.target(cfg.target)
     params, flops = target.cost(genotype)
-    data = conf.proxy_data(cfg.dataset, conf.data_sizes(cfg.proxy), device)
+    data = conf.proxy_data(conf.raw_dataset(cfg.dataset), conf.data_sizes(cfg.proxy), device)
     bar = tqdm(unit="step", disable=not cfg.progress, desc=genotype.name)
 
     def progress(epoch: int, step: int, steps: int) -> None:

@@ -1,0 +1,149 @@
+"""``python -m scaling.family``: scale a baseline into a family, one member per phi.
+
+``coefficients`` is a ``coefficients.yaml`` written by ``scaling.grid`` or a triple
+``alpha,beta,gamma`` (default: the paper's 1.2, 1.1, 1.15).  ``preset=efficientnet`` instead
+writes the official B0..B7 table (its rounded resolutions and hand-picked multipliers).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+from omegaconf import DictConfig, ListConfig
+
+from nas import config as conf
+from nas.app import hydra_entry, run_dir
+from scaling.compound import compound_multipliers, scale
+from scaling.plots import plot_family
+from search_spaces.codec import format_blocks, save_genotype
+from search_spaces.genotype import Genotype
+from search_spaces.references import EFFICIENTNET_TABLE, reference
+from search_spaces.spec import resolve_spec
+
+PROG = "python -m scaling.family"
+PRESETS = ("none", "efficientnet")
+
+
+def parse_coefficients(value: Any) -> tuple[float, float, float]:
+    """A coefficients file (alpha, beta, gamma keys), a string ``a,b,g`` or a list of three."""
+    if isinstance(value, (list, tuple, ListConfig)):
+        items = list(value)
+    else:
+        text = str(value).strip()
+        path = Path(text).expanduser()
+        if path.suffix.lower() in (".yaml", ".yml", ".json") or path.is_file():
+            try:
+                data = yaml.safe_load(path.read_text())
+            except OSError as err:
+                raise FileNotFoundError(f"cannot read coefficients file {text!r}: {err.strerror}") from None
+            except yaml.YAMLError:
+                raise ValueError(f"coefficients file {text!r} is not valid YAML") from None
+            if not isinstance(data, dict) or not all(k in data for k in ("alpha", "beta", "gamma")):
+                raise ValueError(f"coefficients file {text!r} must hold alpha, beta and gamma")
+            items = [data["alpha"], data["beta"], data["gamma"]]
+        else:
+            items = [v for v in text.strip("[]()").split(",") if v.strip()]
+    try:
+        alpha, beta, gamma = (float(v) for v in items)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"coefficients must be a coefficients.yaml or three numbers alpha,beta,gamma, got {value!r}"
+        ) from None
+    for name, v in (("alpha", alpha), ("beta", beta), ("gamma", gamma)):
+        if not math.isfinite(v) or v < 1:
+            raise ValueError(f"coefficient {name} must be a number >= 1, got {v!r}")
+    return alpha, beta, gamma
+
+
+def parse_phis(value: Any) -> list[float]:
+    items = list(value) if isinstance(value, (list, tuple, ListConfig)) else str(value).strip("[]").split(",")
+    try:
+        phis = [float(v) for v in items if str(v).strip()]
+    except ValueError:
+        raise ValueError(f"phis must be a list of numbers > 0, got {value!r}") from None
+    if not phis or any(not math.isfinite(p) or p <= 0 for p in phis):
+        raise ValueError(f"phis must be a non-empty list of numbers > 0, got {value!r}")
+    return phis
+
+
+def compound_family(
+    baseline: Genotype, coefficients: tuple[float, float, float], phis: Sequence[float]
+) -> list[tuple[float, tuple[float, float, float], Genotype]]:
+    """(phi, (d, w, r), member) for the baseline (phi 0) and each phi."""
+    members = [(0.0, (1.0, 1.0, 1.0), baseline)]
+    for phi in phis:
+        d, w, r = compound_multipliers(*coefficients, phi)
+        member = replace(scale(baseline, depth=d, width=w, resolution=r), name=f"{baseline.name}_phi{phi:g}")
+        members.append((phi, (d, w, r), member))
+    return members
+
+
+def efficientnet_family() -> list[tuple[float, tuple[float, float, float], Genotype]]:
+    """The official B0..B7 (phi = 0..7) with the table's multipliers and resolutions."""
+    base = EFFICIENTNET_TABLE["efficientnet_b0"].resolution
+    return [
+        (float(i), (row.depth, row.width, row.resolution / base), reference(name))
+        for i, (name, row) in enumerate(EFFICIENTNET_TABLE.items())
+    ]
+
+
+def family_frame(
+    members: Sequence[tuple[float, tuple[float, float, float], Genotype]], baseline: Genotype, target: conf.Target
+) -> pd.DataFrame:
+    _, base_flops = target.cost(baseline)
+    rows = []
+    for phi, (d, w, r), member in members:
+        params, flops = target.cost(member, r)
+        rows.append(
+            {
+                "name": member.name,
+                "phi": phi,
+                "d": d,
+                "w": w,
+                "r": r,
+                "resolution": member.resolution,
+                "params": params,
+                "flops": flops,
+                "flops_ratio": flops / base_flops,
+                "expected_ratio": 2**phi,
+                "blocks": ",".join(format_blocks(member)),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def run(cfg: DictConfig) -> pd.DataFrame:
+    if cfg.preset not in PRESETS:
+        raise ValueError(f"unknown preset {cfg.preset!r}; allowed: {', '.join(PRESETS)}")
+    target = conf.target(cfg.target)
+    if cfg.preset == "efficientnet":
+        baseline = reference("efficientnet_b0")
+        members = efficientnet_family()
+        source = "the official EfficientNet table"
+    else:
+        baseline = resolve_spec(cfg.baseline)
+        coefficients = parse_coefficients(cfg.coefficients)
+        members = compound_family(baseline, coefficients, parse_phis(cfg.phis))
+        source = f"alpha={coefficients[0]:g}, beta={coefficients[1]:g}, gamma={coefficients[2]:g}"
+    out = run_dir()
+    for _, _, member in members:
+        save_genotype(member, out / f"{member.name}.yaml")
+    frame = family_frame(members, baseline, target)
+    frame.to_csv(out / "family.csv", index=False)
+    plot_family(frame, out / "family.png", f"{baseline.name} family ({source})")
+    with pd.option_context("display.width", 160):
+        print(frame.drop(columns=["blocks"]).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print(f"{len(frame)} members of {baseline.name} scaled by {source} -> {out}")
+    return frame
+
+
+main = hydra_entry(PROG, "family", run)
+
+if __name__ == "__main__":
+    main()
