@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 DEBIAN_PACKAGES := dataset-fashion-mnist
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: setup system-packages search show test lint format clean
+.PHONY: setup system-packages test-packages search show test lint format clean bench
 
 setup: $(STAMP) system-packages
 
@@ -29,14 +29,29 @@ system-packages:
 	  fi; \
 	fi
 
+# The PostgreSQL server the worker tests start for themselves (skipped when missing and not root).
+test-packages: system-packages
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
+	  else \
+	    echo "note: PostgreSQL server binaries missing; the PostgreSQL tests will be skipped"; \
+	  fi; \
+	fi
+
 search: setup
-	$(PY) -m search_spaces.show efficientnet_b0
+	$(PY) -m nas.search $(ARGS)
 
 show: setup
 	$(PY) -m search_spaces.show $(or $(SPEC),efficientnet_b0)
 
-test: setup
+test: setup test-packages
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+bench: setup
+	$(PY) -m benchmarks.proxy_throughput
+	$(PY) -m benchmarks.proxy_fidelity
+	$(PY) -m benchmarks.workers
 
 lint: setup
 	$(VENV)/bin/ruff check .

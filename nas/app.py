@@ -49,10 +49,16 @@ def check_overrides(config_name: str, argv: Sequence[str]) -> None:
         parsed = OverridesParser.create().parse_overrides(overrides)
     except HydraException as err:
         raise UsageError(_first_line(err)) from None
+    multirun = any(a in ("-m", "--multirun") for a in argv)
     single = []
     for override in parsed:
         text = override.input_line
         if override.is_sweep_override():
+            if not multirun:
+                key = override.get_key_element()
+                raise UsageError(
+                    f"ambiguous value in {text!r}: write {key}=[a,b] for a list, {key}='a,b' for a string, or add -m to sweep"
+                )
             first = next(iter(override.sweep_string_iterator()))
             text = f"{override.get_key_element()}={first}"
         single.append(text)
@@ -76,11 +82,22 @@ def _overrides_only(argv: Sequence[str]) -> list[str]:
 
 
 def _first_line(err: BaseException) -> str:
+    """Hydra's multi-line message as one line (option lists joined with commas)."""
     lines = [line.strip() for line in str(err).splitlines() if line.strip()]
     cause = err.__cause__
     if cause is not None and str(cause).strip():
         lines.append(str(cause).strip().splitlines()[0])
-    return "; ".join(lines[:3]) or type(err).__name__
+    out: list[str] = []
+    listing = False
+    for line in lines:
+        if line.startswith("Config search path"):
+            break
+        if listing and " " not in line:
+            out[-1] += (" " if out[-1].endswith(":") else ", ") + line
+            continue
+        listing = line.endswith(":")
+        out.append(line)
+    return "; ".join(out[:4]) or type(err).__name__
 
 
 def hydra_entry(prog: str, config_name: str, task: Callable[[DictConfig], Any]) -> Callable[[], Any]:

@@ -44,6 +44,14 @@ class DataSizes:
     test_size: int | None
     split_seed: int = 0
 
+    def __post_init__(self) -> None:
+        if isinstance(self.resolution, bool) or not isinstance(self.resolution, int) or self.resolution < 32:
+            raise ValueError(f"proxy resolution must be an integer >= 32, got {self.resolution!r}")
+        for name in ("train_size", "val_size", "test_size"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ValueError(f"proxy.{name} must be an integer >= 1 or null, got {value!r}")
+
 
 def fields_of(cls: type, section: Mapping[str, Any]) -> Any:
     """An instance of dataclass ``cls`` from the keys of ``section`` that it has."""

@@ -32,6 +32,7 @@ from nas.study import (
     StorageSettings,
     claimed_by,
     count_finished,
+    count_started,
     find_result,
     open_storage,
     open_study,
@@ -177,7 +178,8 @@ def run_search(study: optuna.Study, evaluator: Evaluator, n_trials: int, progres
                 f"{evaluator.settings.max_failures}); last reason: {last_failure(study)}"
             )
 
-    run_trials(study, evaluator, lambda: n_trials - count_finished(study), n_trials, progress, status, check)
+    # Running trials of other workers count, so that together the workers stop at n_trials.
+    run_trials(study, evaluator, lambda: n_trials - count_started(study), n_trials, progress, status, check)
 
 
 def last_failure(study: optuna.Study) -> str:
@@ -291,6 +293,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     reference = resolve_spec(cfg.space.reference)
     space = mnasnet_space(reference)
     proxy = conf.fields_of(ProxyConfig, cfg.proxy)
+    sizes = conf.data_sizes(cfg.proxy)
     target = conf.target(cfg.target)
     sampler = make_sampler(settings.sampler, space.distributions(), cfg.seed + cfg.worker, reward.multi_objective)
     pruner = make_pruner(settings.pruner, proxy.epochs)
@@ -315,7 +318,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     if settings.enqueue_reference and created:
         study.enqueue_trial(space.encode(reference), skip_if_exists=True)
     study.set_user_attr("proxy", dataclasses.asdict(proxy))
-    data = conf.proxy_data(conf.raw_dataset(cfg.dataset), conf.data_sizes(cfg.proxy), device)
+    data = conf.proxy_data(conf.raw_dataset(cfg.dataset), sizes, device)
     evaluator = Evaluator(space, data, proxy, target, reward, settings, cfg.seed)
     out = run_dir()
     (out / "config.json").write_text(json.dumps(to_container(cfg), indent=2) + "\n")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 import optuna
 import pandas as pd
 import sqlalchemy
-from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback, fail_stale_trials
 from optuna.trial import FrozenTrial, TrialState
 from tqdm import tqdm
 
@@ -37,7 +38,8 @@ class StorageSettings:
 
 def open_storage(settings: StorageSettings) -> RDBStorage:
     """Open (creating tables if needed) an RDB storage; ``ValueError`` if malformed or unreachable."""
-    url = settings.url
+    url = with_driver(settings.url)
+    shown = _redact(settings.url)
     try:
         parsed = sqlalchemy.engine.make_url(url)
     except sqlalchemy.exc.ArgumentError:
@@ -54,7 +56,7 @@ def open_storage(settings: StorageSettings) -> RDBStorage:
         engine_kwargs = {"connect_args": {"timeout": 120}}
     else:
         engine_kwargs = {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
-        _check_reachable(url, engine_kwargs)
+        _check_reachable(url, shown, engine_kwargs)
     try:
         return RDBStorage(
             url,
@@ -64,17 +66,24 @@ def open_storage(settings: StorageSettings) -> RDBStorage:
             heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=settings.max_retry),
         )
     except (sqlalchemy.exc.SQLAlchemyError, ImportError, ModuleNotFoundError) as err:
-        raise ValueError(f"cannot open study.storage {_redact(url)}: {_first_line(err)}") from None
+        raise ValueError(f"cannot open study.storage {shown}: {_first_line(err)}") from None
 
 
-def _check_reachable(url: str, engine_kwargs: dict[str, Any]) -> None:
+def with_driver(url: str) -> str:
+    """``postgresql://`` means psycopg 3 (a dependency) unless a driver is named."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def _check_reachable(url: str, shown: str, engine_kwargs: dict[str, Any]) -> None:
     try:
         engine = sqlalchemy.create_engine(url, **engine_kwargs)
         with engine.connect():
             pass
         engine.dispose()
     except (sqlalchemy.exc.SQLAlchemyError, ImportError, ModuleNotFoundError) as err:
-        raise ValueError(f"cannot reach study.storage {_redact(url)}: {_first_line(err)}") from None
+        raise ValueError(f"cannot reach study.storage {shown}: {_first_line(err)}") from None
 
 
 def _redact(url: str) -> str:
@@ -147,6 +156,11 @@ def count_finished(study: optuna.Study) -> int:
     return len(study.get_trials(deepcopy=False, states=FINISHED))
 
 
+def count_started(study: optuna.Study) -> int:
+    """Finished trials plus those other workers are running now."""
+    return len(study.get_trials(deepcopy=False, states=(*FINISHED, TrialState.RUNNING)))
+
+
 def find_result(study: optuna.Study, key_attr: str, key: Any, exclude: int) -> FrozenTrial | None:
     """A COMPLETE trial whose user attribute ``key_attr`` equals ``key`` (for dedupe)."""
     for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
@@ -181,11 +195,13 @@ def run_trials(
     Optuna's ``optimize`` runs each trial, so heartbeats, FAIL on NaN and FAIL-then-re-raise
     on Ctrl-C behave as everywhere else in Optuna.  ``check`` may raise to stop the run.
     """
+    _fail_stale_trials(study)  # a killed worker's trial is failed (and re-queued) before counting
     left = remaining()
     bar = tqdm(total=total, initial=max(0, total - left), unit="trial", disable=not progress, desc=study.study_name)
     try:
         while left > 0:
             study.optimize(objective, n_trials=1, gc_after_trial=False)
+            _fail_stale_trials(study)
             left = remaining()
             bar.update(max(0, total - left) - bar.n)
             text = status() if status else None
@@ -214,3 +230,9 @@ def trials_frame(trials: Iterable[FrozenTrial], columns: list[str]) -> pd.DataFr
 
 def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _fail_stale_trials(study: optuna.Study) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        fail_stale_trials(study)

@@ -45,7 +45,7 @@ class ProxyConfig:
     epochs: int = 3
     batch_size: int = 128
     optimizer: str = "sgd"  # sgd (Nesterov momentum) or adamw
-    lr: float = 0.02
+    lr: float = 0.05
     momentum: float = 0.9
     weight_decay: float = 5e-5
     label_smoothing: float = 0.1
@@ -60,6 +60,7 @@ class ProxyConfig:
     compile: bool = False
     eval_batch_size: int = 512
     bn_recalibration: int = 2048  # images whose batch statistics replace BN running stats before eval
+    zero_init_residual: bool = True  # start residual blocks as identities (last BN scale 0)
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "eval_batch_size"):
@@ -187,7 +188,9 @@ def _train(
         )
     except (ValueError, RuntimeError) as err:
         raise CandidateFailed(f"cannot build model: {err}") from None
-    channels_last = cuda if config.channels_last is None else config.channels_last
+    if config.zero_init_residual:
+        zero_init_residual_branches(model)
+    channels_last = True if config.channels_last is None else config.channels_last
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     model = model.to(device=device, memory_format=memory_format)
     step_model: nn.Module = torch.compile(model) if config.compile else model
@@ -277,6 +280,18 @@ def evaluate(
             x = split.images[start : start + batch_size].contiguous(memory_format=memory_format)
             correct += (model(x).argmax(1) == split.labels[start : start + batch_size]).sum()
     return correct.item() / max(1, len(split))
+
+
+@torch.no_grad()
+def zero_init_residual_branches(model: nn.Module) -> None:
+    """Zero the last BatchNorm scale of every block with a shortcut, so it starts as an identity."""
+    from search_spaces.blocks import Block
+
+    for block in model.modules():
+        if isinstance(block, Block) and block.shortcut is not None:
+            norms = [m for m in block.body.modules() if isinstance(m, nn.BatchNorm2d)]
+            if norms:
+                norms[-1].weight.zero_()
 
 
 @torch.no_grad()

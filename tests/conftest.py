@@ -31,3 +31,112 @@ def run_module(module: str, *args: str, cwd: Path | None = None, timeout: float 
 @pytest.fixture
 def cli():
     return run_module
+
+
+def _postgres_bin() -> Path | None:
+    for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (candidate / "initdb").is_file() and (candidate / "pg_ctl").is_file():
+            return candidate
+    return None
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory):
+    """A throw-away PostgreSQL server on 127.0.0.1 (as the postgres user when we are root)."""
+    import shutil
+    import tempfile
+
+    bindir = _postgres_bin()
+    if bindir is None:
+        pytest.skip("PostgreSQL server binaries not found under /usr/lib/postgresql (.ci/run installs them)")
+    as_root = os.geteuid() == 0
+    if as_root and shutil.which("runuser") is None:
+        pytest.skip("running as root without runuser: cannot start PostgreSQL as the postgres user")
+    base = Path(tempfile.mkdtemp(prefix="effnas-pg-"))
+    data, sockets = base / "data", base / "sock"
+    sockets.mkdir()
+    if as_root:
+        subprocess.run(["chown", "-R", "postgres", str(base)], check=True)
+        base.chmod(0o755)
+    prefix = ["runuser", "-u", "postgres", "--"] if as_root else []
+    user = "postgres"
+    port = _free_port()
+    subprocess.run(
+        [*prefix, str(bindir / "initdb"), "-D", str(data), "-U", user, "--auth=trust", "-E", "UTF8"],
+        check=True,
+        capture_output=True,
+    )
+    options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c max_connections=50"
+    subprocess.run(
+        [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(base / "log"), "-w", "start"],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        subprocess.run(
+            [*prefix, str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", user, "nas"],
+            check=True,
+            capture_output=True,
+        )
+        yield f"postgresql://{user}@127.0.0.1:{port}/nas"
+    finally:
+        subprocess.run(
+            [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"], capture_output=True
+        )
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def start_module(module: str, *args: str) -> subprocess.Popen:
+    """Start ``python -m module args`` in the background (for workers, kills and interrupts)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen(
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for(condition, timeout: float = 300, interval: float = 0.5):
+    """Poll ``condition()`` until it returns a truthy value; fail the test after ``timeout``."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"condition not met within {timeout} s")
+
+
+@pytest.fixture
+def background():
+    """Start modules in the background; any still running at the end of the test is killed."""
+    procs: list[subprocess.Popen] = []
+
+    def start(module: str, *args: str) -> subprocess.Popen:
+        proc = start_module(module, *args)
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def poll():
+    return wait_for

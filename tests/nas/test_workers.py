@@ -1,0 +1,153 @@
+"""Beyond one process: workers on one study (joblib, PostgreSQL), SIGKILL and Ctrl-C, live view."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import optuna
+import pandas as pd
+import pytest
+from hydra import compose, initialize_config_dir
+from optuna.trial import TrialState
+
+from nas.app import CONF_DIR
+
+TINY = ["proxy=tiny", "proxy.train_size=256", "proxy.epochs=1", "progress=false", "search.pruner=none"]
+# Slower trials for the kill and interrupt tests: long enough to catch one running.
+STEADY = ["proxy=tiny", "proxy.train_size=1024", "proxy.epochs=3", "progress=false", "search.pruner=none", "threads=1"]
+HEARTBEAT = ["study.heartbeat_interval=1", "study.grace_period=3"]
+
+
+def trials(storage: str, name: str) -> list[optuna.trial.FrozenTrial]:
+    try:
+        return optuna.load_study(study_name=name, storage=storage).trials
+    except KeyError:
+        return []
+
+
+def trained_genotypes(all_trials) -> list[str]:
+    return [
+        ",".join(t.user_attrs["blocks"])
+        for t in all_trials
+        if "val_acc" in t.user_attrs and "duplicate_of" not in t.user_attrs
+    ]
+
+
+def test_two_joblib_workers_share_one_file_study(cli, tmp_path):
+    storage = f"sqlite:///{tmp_path / 'studies.db'}"
+    result = cli(
+        "nas.search",
+        "-m",
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        "worker=0,1",
+        "workers=2",
+        "study.name=joblib",
+        "search.n_trials=4",
+        *TINY,
+        f"study.storage={storage}",
+        f"hydra.sweep.dir={tmp_path / 'sweep'}",
+    )
+    assert result.returncode == 0, result.stderr
+    done = [t for t in trials(storage, "joblib") if t.state.is_finished()]
+    assert 4 <= len([t for t in done if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]) <= 5
+    genotypes = trained_genotypes(done)
+    assert len(genotypes) == len(set(genotypes)), "a genotype was trained twice"
+    outputs = sorted((tmp_path / "sweep").glob("*/trials.csv"))
+    assert len(outputs) == 2  # one run directory per worker
+
+
+@pytest.mark.postgres
+def test_two_workers_on_postgresql(postgres_url, background, tmp_path):
+    args = [*TINY, "threads=1", f"study.storage={postgres_url}", "study.name=pg", "search.n_trials=4", "workers=2"]
+    procs = [background("nas.search", *args, f"worker={i}", f"hydra.run.dir={tmp_path / f'w{i}'}") for i in range(2)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err
+    done = [t for t in trials(postgres_url, "pg") if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+    assert len(done) == 4
+    genotypes = trained_genotypes(done)
+    assert len(genotypes) == len(set(genotypes))
+    # Each worker's outputs describe the whole shared study.
+    assert len(pd.read_csv(tmp_path / "w0" / "trials.csv")) >= 4 - 1
+
+
+def test_sigkilled_worker_is_retried_and_nothing_completed_is_lost(background, cli, tmp_path, poll):
+    storage = f"sqlite:///{tmp_path / 'studies.db'}"
+    args = [*STEADY, *HEARTBEAT, f"study.storage={storage}", "study.name=kill", "search.n_trials=3"]
+    proc = background("nas.search", *args, f"hydra.run.dir={tmp_path / 'killed'}")
+    # Live view: another process reads the study through Optuna's API while the run goes on.
+    poll(
+        lambda: (
+            any(t.state == TrialState.COMPLETE for t in trials(storage, "kill"))
+            and any(t.state == TrialState.RUNNING for t in trials(storage, "kill"))
+        )
+    )
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    before = trials(storage, "kill")
+    completed = {t.number: t.user_attrs["val_acc"] for t in before if t.state == TrialState.COMPLETE}
+    stale = [t.number for t in before if t.state == TrialState.RUNNING]
+    assert completed and stale
+    time.sleep(4)  # past the grace period
+    result = cli("nas.search", *args, f"hydra.run.dir={tmp_path / 'resumed'}")
+    assert result.returncode == 0, result.stderr
+    after = {t.number: t for t in trials(storage, "kill")}
+    for number, acc in completed.items():
+        assert after[number].state == TrialState.COMPLETE and after[number].user_attrs["val_acc"] == acc
+    for number in stale:
+        assert after[number].state == TrialState.FAIL
+    retried = [t for t in after.values() if t.system_attrs.get("failed_trial") in stale]
+    assert retried and all(t.state == TrialState.COMPLETE for t in retried)
+    assert sum(t.state == TrialState.COMPLETE for t in after.values()) == 3
+
+
+def test_ctrl_c_writes_outputs_and_exits_130(background, tmp_path, poll):
+    storage = f"sqlite:///{tmp_path / 'studies.db'}"
+    out = tmp_path / "run"
+    proc = background(
+        "nas.search", *STEADY, f"study.storage={storage}", "study.name=int", "search.n_trials=5", f"hydra.run.dir={out}"
+    )
+    poll(
+        lambda: (
+            any(t.state == TrialState.COMPLETE for t in trials(storage, "int"))
+            and any(t.state == TrialState.RUNNING for t in trials(storage, "int"))
+        )
+    )
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
+    frame = pd.read_csv(out / "trials.csv")
+    assert "FAIL" in set(frame["state"]) and "COMPLETE" in set(frame["state"])
+    assert (out / "best.yaml").is_file() and (out / "search.png").is_file()
+    assert not [t for t in trials(storage, "int") if t.state == TrialState.RUNNING]
+
+
+def test_worker_index_out_of_range_changes_nothing(cli, tmp_path):
+    result = cli(
+        "nas.search",
+        *TINY,
+        "worker=2",
+        "workers=2",
+        f"study.storage=sqlite:///{tmp_path / 's.db'}",
+        f"hydra.run.dir={tmp_path / 'r'}",
+    )
+    assert result.returncode == 2
+    assert "worker must be in [0, 1]" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "s.db").exists()
+
+
+def test_a_launcher_that_is_not_installed(cli, tmp_path):
+    result = cli("nas.search", "-m", "hydra/launcher=ray", "worker=0,1", *TINY, f"hydra.sweep.dir={tmp_path}")
+    assert result.returncode == 2
+    assert "hydra/launcher" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_slurm_launcher_config_composes():
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        cfg = compose("search", overrides=["hydra/launcher=slurm"], return_hydra_config=True)
+    launcher = cfg.hydra.launcher
+    assert launcher._target_ == "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"
+    assert launcher.gpus_per_node == 1 and launcher.tasks_per_node == 1

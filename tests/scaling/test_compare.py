@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from scaling.compare import method_multipliers
+
+
+def test_each_method_targets_the_same_flops():
+    assert method_multipliers("depth", 1, (1.2, 1.1, 1.15)) == (2.0, 1.0, 1.0)
+    assert method_multipliers("width", 2, (1.2, 1.1, 1.15)) == pytest.approx((1.0, 2.0, 1.0))
+    assert method_multipliers("resolution", 2, (1.2, 1.1, 1.15)) == pytest.approx((1.0, 1.0, 2.0))
+    assert method_multipliers("compound", 1, (1.2, 1.1, 1.15)) == pytest.approx((1.2, 1.1, 1.15))
+    with pytest.raises(ValueError, match="unknown method"):
+        method_multipliers("magic", 1, (1.2, 1.1, 1.15))
+
+
+def test_compare_cli(cli, tmp_path):
+    out = tmp_path / "cmp"
+    args = [
+        "proxy=tiny",
+        "proxy.train_size=256",
+        "proxy.epochs=1",
+        "phis=[1]",
+        "methods=[width,compound]",
+        "threads=2",
+        "progress=false",
+    ]
+    result = cli("scaling.compare", *args, f"hydra.run.dir={out}")
+    assert result.returncode == 0, result.stderr
+    frame = pd.read_csv(out / "compare.csv")
+    assert frame["method"].tolist() == ["baseline", "width", "compound"]
+    assert frame["val_acc"].notna().all()
+    assert all(1.5 < r < 2.8 for r in frame["flops_ratio"][1:])
+    assert (out / "compare.png").is_file()
+    bad = cli("scaling.compare", *args, "methods=[magic]", f"hydra.run.dir={tmp_path / 'bad'}")
+    assert bad.returncode == 2 and "unknown method 'magic'" in bad.stderr

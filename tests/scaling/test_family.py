@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from scaling.family import compound_family, efficientnet_family, parse_coefficients, parse_phis
+from search_spaces.build import build, count_params
+from search_spaces.codec import load_genotype
+from search_spaces.references import reference
+
+
+def test_preset_reproduces_the_official_table_exactly():
+    members = efficientnet_family()
+    assert [m.name for _, _, m in members] == [f"efficientnet_b{i}" for i in range(8)]
+    counts = [count_params(build(m)) for _, _, m in members]
+    assert counts == [5_288_548, 7_794_184, 9_109_994, 12_233_232, 19_341_616, 30_389_784, 43_040_704, 66_347_960]
+    assert [m.resolution for _, _, m in members] == [224, 240, 260, 300, 380, 456, 528, 600]
+
+
+def test_compound_family_grows_about_twofold_per_phi():
+    b0 = reference("efficientnet_b0")
+    members = compound_family(b0, (1.2, 1.1, 1.15), [1, 2, 3])
+    assert [phi for phi, _, _ in members] == [0.0, 1, 2, 3]
+    assert members[0][2] == b0
+    assert [m.resolution for _, _, m in members[1:]] == [round(224 * 1.15), round(224 * 1.15**2), round(224 * 1.15**3)]
+    assert members[2][1] == pytest.approx((1.44, 1.21, 1.3225))
+
+
+def test_coefficients_parsing(tmp_path):
+    assert parse_coefficients("1.2,1.1,1.15") == (1.2, 1.1, 1.15)
+    assert parse_coefficients([1.3, 1.0, 1.2]) == (1.3, 1.0, 1.2)
+    path = tmp_path / "coefficients.yaml"
+    path.write_text("alpha: 1.25\nbeta: 1.05\ngamma: 1.2\nval_acc: 0.8\n")
+    assert parse_coefficients(str(path)) == (1.25, 1.05, 1.2)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("alpha: 1.2\nbeta: 1.1\n")
+    with pytest.raises(ValueError, match="must hold alpha, beta and gamma"):
+        parse_coefficients(str(bad))
+    with pytest.raises(FileNotFoundError, match="cannot read coefficients file"):
+        parse_coefficients(str(tmp_path / "missing.yaml"))
+    with pytest.raises(ValueError, match="three numbers"):
+        parse_coefficients("1.2,1.1")
+    with pytest.raises(ValueError, match="must be a number >= 1"):
+        parse_coefficients("0.9,1.1,1.1")
+    assert parse_phis([1, 2]) == [1.0, 2.0]
+    with pytest.raises(ValueError, match="phis must be"):
+        parse_phis([0])
+
+
+def test_family_cli(cli, tmp_path):
+    out = tmp_path / "fam"
+    result = cli("scaling.family", "coefficients=[1.2,1.1,1.15]", "phis=[1,2]", f"hydra.run.dir={out}")
+    assert result.returncode == 0, result.stderr
+    frame = pd.read_csv(out / "family.csv")
+    assert frame["phi"].tolist() == [0, 1, 2]
+    assert frame["expected_ratio"].tolist() == [1, 2, 4]
+    assert 1.6 < frame["flops_ratio"][1] < 2.6 and 3.2 < frame["flops_ratio"][2] < 5.2
+    member = load_genotype(out / "efficientnet_b0_phi2.yaml")
+    assert member.resolution == 296
+    assert (out / "family.png").is_file()
+
+
+def test_family_cli_preset_and_bad_input(cli, tmp_path):
+    result = cli("scaling.family", "preset=efficientnet", f"hydra.run.dir={tmp_path / 'preset'}")
+    assert result.returncode == 0, result.stderr
+    frame = pd.read_csv(tmp_path / "preset" / "family.csv")
+    assert frame["params"].tolist()[-1] == 66_347_960
+    bad = tmp_path / "c.yaml"
+    bad.write_text("alpha: 1.2\n")
+    result = cli("scaling.family", f"coefficients={bad}", f"hydra.run.dir={tmp_path / 'bad'}")
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "must hold alpha, beta and gamma" in result.stderr

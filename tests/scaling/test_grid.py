@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+import json
+import sys
+
+import pandas as pd
+import pytest
+
+from scaling.compound import PAPER_COEFFICIENTS, flops_constraint
+from scaling.grid import GridSettings, axis, feasible_grid, parse_phi, point_key, rewrite_phi_flag
+from scaling.grid import main as grid_main
+
+TINY_GRID = [
+    "proxy=tiny",
+    "proxy.train_size=256",
+    "proxy.epochs=1",
+    "grid.step=0.1",
+    "grid.alpha_max=1.2",
+    "grid.beta_max=1.1",
+    "grid.gamma_max=1.2",
+    "threads=2",
+    "progress=false",
+]
+
+
+def test_axis_has_no_float_drift():
+    assert axis(1.3, 0.05) == [1.0, 1.05, 1.1, 1.15, 1.2, 1.25, 1.3]
+    assert axis(1.0, 0.1) == [1.0]
+
+
+def test_default_grid_contains_the_paper_point_and_only_feasible_points():
+    grid = feasible_grid(GridSettings())
+    assert len(grid) == 29
+    assert tuple(PAPER_COEFFICIENTS) in grid
+    assert all(abs(flops_constraint(*p) - 2) <= 0.1 + 1e-12 for p in grid)
+
+
+def test_paper_sized_grid_has_63_points():
+    grid = feasible_grid(GridSettings(alpha_max=1.4, beta_max=1.3, gamma_max=1.3, step=0.05, tolerance=0.1))
+    assert len(grid) == 63 and (1.2, 1.1, 1.15) in grid
+
+
+def test_no_feasible_point_says_which_settings_would_work():
+    with pytest.raises(ValueError) as err:
+        feasible_grid(GridSettings(tolerance=0.001))
+    message = str(err.value)
+    assert message.startswith("no feasible grid point")
+    tolerance = float(message.split("grid.tolerance>=")[1].split()[0])
+    assert feasible_grid(GridSettings(tolerance=tolerance))
+    with pytest.raises(ValueError, match="raise grid.alpha_max/beta_max/gamma_max"):
+        feasible_grid(GridSettings(alpha_max=1.0, beta_max=1.0, gamma_max=1.1, tolerance=0.05))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"step": 0}, "grid.step must be a number > 0"),
+        ({"step": -0.1}, "grid.step must be a number > 0"),
+        ({"alpha_max": 0.9}, "grid.alpha_max must be a number >= 1"),
+        ({"gamma_max": 0.5}, "grid.gamma_max must be a number >= 1"),
+        ({"pruner": "asha"}, "unknown grid.pruner"),
+    ],
+)
+def test_bad_grid_settings(kwargs, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        GridSettings(**kwargs)
+
+
+def test_phi_parsing_and_flag_rewriting():
+    assert parse_phi("1.5") == 1.5 and parse_phi(2) == 2.0
+    for bad in (0, -1, "abc", None, True):
+        with pytest.raises(ValueError, match="phi must be a number > 0"):
+            parse_phi(bad)
+    assert rewrite_phi_flag(["--phi", "1", "baseline=x"]) == ["phi=1", "baseline=x"]
+    assert rewrite_phi_flag(["-m", "--phi=1,2", "grid.step=0.1"]) == ["-m", "phi=1,2", "grid.step=0.1"]
+    with pytest.raises(ValueError, match="--phi needs a value"):
+        rewrite_phi_flag(["--phi"])
+
+
+def test_point_keys_are_plain_and_readable():
+    assert point_key((1.2, 1.1, 1.15)) == "1.2,1.1,1.15"
+
+
+def grid_args(tmp_path, *extra, run="run"):
+    return [*TINY_GRID, f"study.storage=sqlite:///{tmp_path / 'studies.db'}", f"hydra.run.dir={tmp_path / run}", *extra]
+
+
+def test_grid_cli_end_to_end_and_resume(cli, tmp_path):
+    result = cli("scaling.grid", "--phi", "1", *grid_args(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "2 feasible points" in result.stdout
+    out = tmp_path / "run"
+    grid = pd.read_csv(out / "grid.csv")
+    assert len(grid) == 2
+    for _, row in grid.iterrows():
+        assert abs(row["alpha"] * row["beta"] ** 2 * row["gamma"] ** 2 - 2) <= 0.1 + 1e-9
+        assert row["constraint"] == pytest.approx(row["alpha"] * row["beta"] ** 2 * row["gamma"] ** 2)
+        assert (row["d"], row["w"], row["r"]) == pytest.approx((row["alpha"], row["beta"], row["gamma"]))
+        assert row["resolution"] == round(32 * row["r"])
+        assert row["target_resolution"] == round(224 * row["r"])
+        assert row["expected_ratio"] == 2.0 and 1.5 < row["flops_ratio"] < 3.5
+    assert sorted(zip(grid["alpha"], grid["beta"], grid["gamma"], strict=True)) == [(1.1, 1.1, 1.2), (1.2, 1.1, 1.2)]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["phi"] == 1 and summary["n_points"] == 2
+    assert set(summary["best"]) >= {"alpha", "beta", "gamma", "val_acc"}
+    coefficients = (out / "coefficients.yaml").read_text()
+    assert f"alpha: {summary['best']['alpha']}" in coefficients
+    assert (out / "grid.png").stat().st_size > 5_000
+
+    again = cli("scaling.grid", "--phi", "1", *grid_args(tmp_path, run="run2"))
+    assert again.returncode == 0, again.stderr
+    assert "resumed, 2 done or running" in again.stdout
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "run2" / "grid.csv"), grid)
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--phi", "0"], "phi must be a number > 0"),
+        (["--phi", "abc"], "phi must be a number > 0"),
+        (["--phi"], "--phi needs a value"),
+        (["--phi", "1", "grid.step=0"], "grid.step must be a number > 0"),
+        (["--phi", "1", "grid.tolerance=0.0001"], "no feasible grid point"),
+        (["--phi", "1", "grid.beta_max=0.8"], "grid.beta_max must be a number >= 1"),
+        (["--phi", "1", "baseline=efficientnet_b42"], "unknown SPEC"),
+        (["--phi", "1", "study.storage=postgresql://x@127.0.0.1:9/none"], "cannot reach study.storage"),
+    ],
+)
+def test_grid_bad_input(tmp_path, args, fragment, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["scaling.grid", *grid_args(tmp_path), *args])
+    with pytest.raises(SystemExit) as exit_info:
+        grid_main()
+    assert exit_info.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and fragment in lines[0], lines
+    assert not (tmp_path / "run" / "grid.csv").exists()
+
+
+def test_grid_bad_input_from_the_real_command(cli, tmp_path):
+    result = cli("scaling.grid", "--phi", "-1", *grid_args(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.strip() == "python -m scaling.grid: error: phi must be a number > 0, got -1"
