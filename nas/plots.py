@@ -40,7 +40,16 @@ def plot_search(frame: pd.DataFrame, path: Path, reward: Reward, reference: dict
     if len(complete):
         flops, acc = complete["flops"].to_numpy(float), complete["val_acc"].to_numpy(float)
         front = pareto_front(flops, acc)
-        ax.step(flops[front] / 1e6, acc[front], where="post", color="tab:green", label="Pareto front")
+        ax.step(
+            flops[front] / 1e6,
+            acc[front],
+            where="post",
+            color="tab:green",
+            marker="s",
+            ms=11,
+            mfc="none",
+            label="Pareto front",
+        )
     if len(done):
         lo, hi = done["flops"].min() / 1e6 * 0.8, done["flops"].max() / 1e6 * 1.25
         xs = np.geomspace(max(lo, 1e-3), hi, 200)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from search_spaces.codec import format_blocks
+from search_spaces.codec import genotype_to_dict
 from search_spaces.flops import count_flops, estimate_flops, genotype_params, stage_input_sizes
 from search_spaces.genotype import Genotype
 from search_spaces.rounding import apply_multipliers
@@ -33,12 +33,7 @@ def describe(genotype: Genotype, num_classes: int = 1000, in_chans: int = 3) -> 
     """Everything ``show`` reports about a genotype at its own resolution, as a JSON-ready dict."""
     counted = count_flops(genotype, genotype.resolution, in_chans, num_classes)
     return {
-        "name": genotype.name,
-        "blocks": format_blocks(genotype),
-        "stem": genotype.stem,
-        "head": genotype.head,
-        "activation": genotype.activation,
-        "resolution": genotype.resolution,
+        **genotype_to_dict(genotype),
         "num_classes": num_classes,
         "in_chans": in_chans,
         "params": genotype_params(genotype, num_classes, in_chans),

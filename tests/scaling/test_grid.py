@@ -42,11 +42,11 @@ def test_paper_sized_grid_has_63_points():
 
 def test_no_feasible_point_says_which_settings_would_work():
     with pytest.raises(ValueError) as err:
-        feasible_grid(GridSettings(tolerance=0.001))
+        feasible_grid(GridSettings(step=0.1, tolerance=0.05))
     message = str(err.value)
     assert message.startswith("no feasible grid point")
     tolerance = float(message.split("grid.tolerance>=")[1].split()[0])
-    assert feasible_grid(GridSettings(tolerance=tolerance))
+    assert feasible_grid(GridSettings(step=0.1, tolerance=tolerance))
     with pytest.raises(ValueError, match="raise grid.alpha_max/beta_max/gamma_max"):
         feasible_grid(GridSettings(alpha_max=1.0, beta_max=1.0, gamma_max=1.1, tolerance=0.05))
 
