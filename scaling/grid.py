@@ -199,19 +199,21 @@ class PointEvaluator:
             "flops_ratio": flops / self.baseline_flops,
             "expected_ratio": 2**self.phi,
             "blocks": format_blocks(genotype),
+            # Rounding maps several points to the same network (ceil on layers): train it once.
+            "model": ",".join(format_blocks(genotype)) + f"@{resolution}px",
         }
         for name, value in attrs.items():
             trial.set_user_attr(name, value)
-        previous = find_result(trial.study, "point", key, exclude=trial.number)
+        previous = find_result(trial.study, "model", attrs["model"], exclude=trial.number)
         if previous is not None:
             for name in ("val_acc", "seconds"):
                 trial.set_user_attr(name, previous.user_attrs.get(name))
             trial.set_user_attr("duplicate_of", previous.number)
             return previous.value
-        running = claimed_by(trial.study, "point", key, trial.number)
+        running = claimed_by(trial.study, "model", attrs["model"], trial.number)
         if running is not None:
-            trial.set_user_attr("reason", f"point taken by running trial {running.number}")
-            raise optuna.TrialPruned("another worker is training this point")
+            trial.set_user_attr("reason", f"same model as running trial {running.number}")
+            raise optuna.TrialPruned("another worker is training this model")
 
         def on_epoch(epoch: int, val_acc: float) -> None:
             trial.report(val_acc, epoch)

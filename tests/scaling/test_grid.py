@@ -100,6 +100,9 @@ def test_grid_cli_end_to_end_and_resume(cli, tmp_path):
         assert row["target_resolution"] == round(224 * row["r"])
         assert row["expected_ratio"] == 2.0 and 1.5 < row["flops_ratio"] < 3.5
     assert sorted(zip(grid["alpha"], grid["beta"], grid["gamma"], strict=True)) == [(1.1, 1.1, 1.2), (1.2, 1.1, 1.2)]
+    # Both points round to the same network (ceil on layers), so it is trained once.
+    assert grid["duplicate_of"].notna().sum() == 1
+    assert grid["val_acc"].nunique() == 1
     summary = json.loads((out / "summary.json").read_text())
     assert summary["phi"] == 1 and summary["n_points"] == 2
     assert set(summary["best"]) >= {"alpha", "beta", "gamma", "val_acc"}
