@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -57,16 +58,24 @@ def open_storage(settings: StorageSettings) -> RDBStorage:
     else:
         engine_kwargs = {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
         _check_reachable(url, shown, engine_kwargs)
-    try:
-        return RDBStorage(
-            url,
-            engine_kwargs=engine_kwargs,
-            heartbeat_interval=settings.heartbeat_interval,
-            grace_period=settings.grace_period,
-            heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=settings.max_retry),
-        )
-    except (sqlalchemy.exc.SQLAlchemyError, ImportError, ModuleNotFoundError) as err:
-        raise ValueError(f"cannot open study.storage {shown}: {_first_line(err)}") from None
+    last: BaseException | None = None
+    for attempt in range(5):
+        try:
+            return RDBStorage(
+                url,
+                engine_kwargs=engine_kwargs,
+                heartbeat_interval=settings.heartbeat_interval,
+                grace_period=settings.grace_period,
+                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=settings.max_retry),
+            )
+        except sqlalchemy.exc.OperationalError as err:
+            # Workers starting together on a new SQLite file race to create its tables.
+            last = err
+            time.sleep(0.5 * (attempt + 1))
+        except (sqlalchemy.exc.SQLAlchemyError, ImportError, ModuleNotFoundError) as err:
+            last = err
+            break
+    raise ValueError(f"cannot open study.storage {shown}: {_first_line(last)}") from None
 
 
 def with_driver(url: str) -> str:
