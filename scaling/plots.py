@@ -67,12 +67,7 @@ def plot_family(frame: pd.DataFrame, path: Path, title: str) -> None:
             textcoords="offset points",
         )
     ax.set_xlabel("phi")
-    ax.set_title(title)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _finish(fig, ax, path, title)
 
 
 def plot_compare(frame: pd.DataFrame, path: Path, title: str) -> None:
@@ -85,6 +80,11 @@ def plot_compare(frame: pd.DataFrame, path: Path, title: str) -> None:
     ax.set_xscale("log")
     ax.set_xlabel("GFLOPs at the target input")
     ax.set_ylabel("proxy validation accuracy")
+    _finish(fig, ax, path, title)
+
+
+def _finish(fig: plt.Figure, ax: plt.Axes, path: Path, title: str) -> None:
+    """Title, grid and legend, then write the figure and free it."""
     ax.set_title(title)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
