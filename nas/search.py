@@ -205,7 +205,6 @@ def write_outputs(
     reference: Genotype,
     reference_cost: tuple[int, int],
     reward: Reward,
-    base: Genotype,
 ) -> dict[str, Any]:
     """trials.csv, best.yaml, summary.json and search.png in ``out``; returns the summary."""
     out.mkdir(parents=True, exist_ok=True)
@@ -247,7 +246,7 @@ def write_outputs(
         metrics["trial"] = best.number
         summary["best"] = {"blocks": best.user_attrs["blocks"], **metrics}
         genotype = dataclasses.replace(
-            base, blocks=parse_blocks(best.user_attrs["blocks"]), name=f"{study.study_name}_best"
+            reference, blocks=parse_blocks(best.user_attrs["blocks"]), name=f"{study.study_name}_best"
         )
         save_genotype(genotype, out / "best.yaml", metrics={**metrics, "study": study.study_name})
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
@@ -325,7 +324,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     summary, status = guarded(
         PROG,
         lambda: run_search(study, evaluator, settings.n_trials, cfg.progress),
-        lambda: write_outputs(study, out, storage_settings.url, reference, target.cost(reference), reward, reference),
+        lambda: write_outputs(study, out, storage_settings.url, reference, target.cost(reference), reward),
     )
     print(describe_best(summary))
     print(f"outputs: {out}")

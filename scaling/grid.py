@@ -29,6 +29,7 @@ from nas import config as conf
 from nas.app import guarded, hydra_entry, run_dir, to_container
 from nas.data import ProxyData
 from nas.study import (
+    FINISHED,
     StorageSettings,
     claimed_by,
     find_result,
@@ -233,12 +234,9 @@ class PointEvaluator:
 
 def points_left(study: optuna.Study, grid: Sequence[tuple[float, float, float]]) -> int:
     """Grid points no trial has finished and no worker is running (0: this worker is done)."""
-    states = (optuna.trial.TrialState.RUNNING, *FINISHED_STATES)
+    states = (optuna.trial.TrialState.RUNNING, optuna.trial.TrialState.FAIL, *FINISHED)
     taken = {t.params.get("point") for t in study.get_trials(deepcopy=False, states=states)}
     return sum(point_key(p) not in taken for p in grid)
-
-
-FINISHED_STATES = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
 
 
 def best_point(frame: pd.DataFrame) -> pd.Series | None:
