@@ -68,8 +68,9 @@ def open_storage(settings: StorageSettings) -> RDBStorage:
                 grace_period=settings.grace_period,
                 heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=settings.max_retry),
             )
-        except sqlalchemy.exc.OperationalError as err:
-            # Workers starting together on a new SQLite file race to create its tables.
+        except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError) as err:
+            # Workers starting together on a new database race to create its tables: SQLite
+            # reports a lock, PostgreSQL a duplicate type or table.  The loser retries and finds them.
             last = err
             time.sleep(0.5 * (attempt + 1))
         except (sqlalchemy.exc.SQLAlchemyError, ImportError, ModuleNotFoundError) as err:

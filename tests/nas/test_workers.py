@@ -151,3 +151,35 @@ def test_slurm_launcher_config_composes():
     launcher = cfg.hydra.launcher
     assert launcher._target_ == "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"
     assert launcher.gpus_per_node == 1 and launcher.tasks_per_node == 1
+
+
+@pytest.mark.postgres
+def test_workers_racing_to_create_a_new_postgresql_schema_all_open_it(postgres_url):
+    import threading
+
+    import sqlalchemy
+
+    from nas.study import StorageSettings, open_storage, with_driver
+
+    admin = sqlalchemy.create_engine(with_driver(postgres_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sqlalchemy.text("CREATE DATABASE race"))
+    admin.dispose()
+    url = postgres_url.rsplit("/", 1)[0] + "/race"
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def open_together() -> None:
+        barrier.wait()
+        try:
+            open_storage(StorageSettings(url=url)).remove_session()
+        except BaseException as err:
+            errors.append(err)
+
+    threads = [threading.Thread(target=open_together) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    assert optuna.get_all_study_summaries(url) == []
