@@ -36,6 +36,8 @@ from nas.study import (
     find_result,
     open_storage,
     open_study,
+    report_epoch,
+    reuse_result,
     run_trials,
     trials_frame,
 )
@@ -122,10 +124,7 @@ class Evaluator:
             raise optuna.TrialPruned("over the FLOPs cap")
         previous = find_result(trial.study, "blocks", blocks, exclude=trial.number)
         if previous is not None:
-            for key in ("val_acc", "reward", "seconds"):
-                trial.set_user_attr(key, previous.user_attrs.get(key))
-            trial.set_user_attr("duplicate_of", previous.number)
-            return _values(previous)
+            return reuse_result(trial, previous, ("val_acc", "reward", "seconds"))
         running = claimed_by(trial.study, "blocks", blocks, trial.number)
         if running is not None:
             trial.set_user_attr("reason", f"same genotype as running trial {running.number}")
@@ -149,19 +148,13 @@ class Evaluator:
         def on_epoch(epoch: int, val_acc: float) -> None:
             if self.reward.multi_objective:
                 return  # Optuna prunes single-objective studies only
-            trial.report(val_acc, epoch)
-            if epoch + 1 < self.proxy.epochs and trial.should_prune():
+            if report_epoch(trial, epoch, self.proxy.epochs, val_acc):
                 trial.set_user_attr("val_acc", val_acc)
                 trial.set_user_attr("reward", self.reward(val_acc, flops))
                 trial.set_user_attr("reason", f"pruned after epoch {epoch + 1} at val_acc {val_acc:.4f}")
                 raise optuna.TrialPruned()
 
         return on_epoch
-
-
-def _values(trial: optuna.trial.FrozenTrial) -> float | tuple[float, ...]:
-    values = trial.values
-    return values[0] if len(values) == 1 else tuple(values)
 
 
 def run_search(study: optuna.Study, evaluator: Evaluator, n_trials: int, progress: bool = True) -> None:

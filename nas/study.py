@@ -172,11 +172,47 @@ def count_started(study: optuna.Study) -> int:
 
 
 def find_result(study: optuna.Study, key_attr: str, key: Any, exclude: int) -> FrozenTrial | None:
-    """A COMPLETE trial whose user attribute ``key_attr`` equals ``key`` (for dedupe)."""
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-        if trial.number != exclude and trial.user_attrs.get(key_attr) == key:
+    """A trained trial whose user attribute ``key_attr`` equals ``key`` (for dedupe).
+
+    A COMPLETE one is preferred; otherwise one that trained and was pruned (it has ``val_acc``
+    and a curve), never one pruned before training (a FLOPs cap, a worker standing down).
+    """
+    pruned = None
+    for trial in study.get_trials(deepcopy=False, states=FINISHED):
+        if trial.number == exclude or trial.user_attrs.get(key_attr) != key:
+            continue
+        if trial.state == TrialState.COMPLETE:
             return trial
-    return None
+        if pruned is None and "val_acc" in trial.user_attrs and trial.intermediate_values:
+            pruned = trial
+    return pruned
+
+
+def reuse_result(trial: optuna.Trial, previous: FrozenTrial, attrs: Iterable[str]) -> float | tuple[float, ...]:
+    """Make ``trial`` a copy of ``previous`` (same candidate): its ``attrs``, its values, or its pruning.
+
+    Training is seeded and deterministic, so training again would repeat the same curve.
+    """
+    for name in attrs:
+        trial.set_user_attr(name, previous.user_attrs.get(name))
+    trial.set_user_attr("duplicate_of", previous.number)
+    if previous.state == TrialState.PRUNED:
+        for step, value in sorted(previous.intermediate_values.items()):
+            trial.report(value, step)
+        trial.set_user_attr("reason", f"same candidate as pruned trial {previous.number}")
+        raise optuna.TrialPruned(f"same candidate as pruned trial {previous.number}")
+    values = previous.values
+    return values[0] if len(values) == 1 else tuple(values)
+
+
+def report_epoch(trial: optuna.Trial, epoch: int, epochs: int, val_acc: float) -> bool:
+    """Report an epoch's accuracy; True if the pruner stops the trial there.
+
+    The step is the number of epochs trained (``epoch + 1``), so a pruner's ``min_resource=1``
+    means one epoch.  The last epoch is never pruned: its result is the trial's value.
+    """
+    trial.report(val_acc, epoch + 1)
+    return epoch + 1 < epochs and trial.should_prune()
 
 
 def claimed_by(study: optuna.Study, key_attr: str, key: Any, number: int) -> FrozenTrial | None:

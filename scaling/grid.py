@@ -35,6 +35,8 @@ from nas.study import (
     find_result,
     open_storage,
     open_study,
+    report_epoch,
+    reuse_result,
     run_trials,
     trials_frame,
 )
@@ -207,19 +209,15 @@ class PointEvaluator:
             trial.set_user_attr(name, value)
         previous = find_result(trial.study, "model", attrs["model"], exclude=trial.number)
         if previous is not None:
-            for name in ("val_acc", "seconds"):
-                trial.set_user_attr(name, previous.user_attrs.get(name))
-            trial.set_user_attr("duplicate_of", previous.number)
-            return previous.value
+            return reuse_result(trial, previous, ("val_acc", "seconds"))
         running = claimed_by(trial.study, "model", attrs["model"], trial.number)
         if running is not None:
             trial.set_user_attr("reason", f"same model as running trial {running.number}")
             raise optuna.TrialPruned("another worker is training this model")
 
         def on_epoch(epoch: int, val_acc: float) -> None:
-            trial.report(val_acc, epoch)
             trial.set_user_attr("val_acc", val_acc)
-            if epoch + 1 < self.proxy.epochs and trial.should_prune():
+            if report_epoch(trial, epoch, self.proxy.epochs, val_acc):
                 trial.set_user_attr("reason", f"pruned after epoch {epoch + 1} at val_acc {val_acc:.4f}")
                 raise optuna.TrialPruned()
 

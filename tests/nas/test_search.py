@@ -105,6 +105,30 @@ def test_pruner_stops_hopeless_candidates_with_their_partial_accuracy(space, dat
     assert trial.user_attrs["reason"].startswith("pruned after epoch 1")
 
 
+def test_a_pruned_genotype_repeated_is_pruned_again_without_training(space, data, fake_training):
+    study = optuna.create_study(direction="maximize", pruner=optuna.pruners.ThresholdPruner(lower=0.9))
+    study.enqueue_trial(space.encode(space.reference))
+    study.enqueue_trial(space.encode(space.reference))
+    study.optimize(make_evaluator(space, data), n_trials=2)
+    assert len(fake_training) == 1
+    first, second = study.trials
+    assert first.state == second.state == optuna.trial.TrialState.PRUNED
+    assert first.intermediate_values == second.intermediate_values == {1: 0.5}  # step = epochs trained
+    assert second.user_attrs["duplicate_of"] == 0 and second.user_attrs["val_acc"] == 0.5
+    assert "pruned trial 0" in second.user_attrs["reason"]
+
+
+def test_a_genotype_rejected_before_training_is_not_reused(space, data, fake_training):
+    study = optuna.create_study(direction="maximize")
+    study.enqueue_trial(space.encode(space.reference))
+    study.optimize(make_evaluator(space, data, max_flops=100e6), n_trials=1)
+    study.enqueue_trial(space.encode(space.reference))
+    study.optimize(make_evaluator(space, data), n_trials=1)
+    assert len(fake_training) == 1
+    assert study.trials[1].state == optuna.trial.TrialState.COMPLETE
+    assert "duplicate_of" not in study.trials[1].user_attrs
+
+
 def test_search_cli_end_to_end_then_resume(cli, tmp_path):
     first = cli("nas.search", *search_args(tmp_path, "search.n_trials=3"))
     assert first.returncode == 0, first.stderr
