@@ -61,13 +61,16 @@ def open_storage(settings: StorageSettings) -> RDBStorage:
     last: BaseException | None = None
     for attempt in range(5):
         try:
-            return RDBStorage(
+            storage = RDBStorage(
                 url,
                 engine_kwargs=engine_kwargs,
                 heartbeat_interval=settings.heartbeat_interval,
                 grace_period=settings.grace_period,
                 heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=settings.max_retry),
             )
+            if backend == "sqlite" and parsed.database not in (None, "", ":memory:"):
+                _serialize_sqlite_transactions(storage.engine)
+            return storage
         except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError) as err:
             # Workers starting together on a new database race to create its tables: SQLite
             # reports a lock, PostgreSQL a duplicate type or table.  The loser retries and finds them.
@@ -77,6 +80,26 @@ def open_storage(settings: StorageSettings) -> RDBStorage:
             last = err
             break
     raise ValueError(f"cannot open study.storage {shown}: {_first_line(last)}") from None
+
+
+def _serialize_sqlite_transactions(engine: sqlalchemy.engine.Engine) -> None:
+    """Make every transaction on ``engine`` take SQLite's write lock when it begins.
+
+    Python's sqlite3 starts a transaction only at the first write, so Optuna's read-then-update
+    steps are not atomic across processes: two workers could both read a WAITING trial (the
+    enqueued reference, a retried one) and both claim it.  ``BEGIN IMMEDIATE`` makes them take
+    turns, as ``SELECT ... FOR UPDATE`` does on PostgreSQL (the busy timeout covers the wait).
+    """
+
+    @sqlalchemy.event.listens_for(engine, "connect")
+    def _no_implicit_transactions(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @sqlalchemy.event.listens_for(engine, "begin")
+    def _begin_immediate(connection: sqlalchemy.engine.Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    engine.dispose()  # connections opened while creating the tables predate the hooks
 
 
 def with_driver(url: str) -> str:

@@ -32,8 +32,12 @@ def plot_grid(frame: pd.DataFrame, path: Path, paper: Sequence[float], title: st
         for (gi, bi), value in np.ndenumerate(cells):
             if not np.isnan(value):
                 ax.text(bi, gi, f"{value:.3f}", ha="center", va="center", fontsize=6, color="white")
+        # Stopped points sit on empty (white) cells: dark marks, with the accuracy they stopped at.
         for _, row in points[(points["alpha"] == alpha) & (points["state"] != "COMPLETE")].iterrows():
-            ax.plot(betas.index(row["beta"]), gammas.index(row["gamma"]), "x", color="white", ms=5)
+            x, y = betas.index(row["beta"]), gammas.index(row["gamma"])
+            ax.plot(x, y + 0.12, "x", color="0.35", ms=5)
+            if pd.notna(row["val_acc"]):
+                ax.text(x, y - 0.18, f"{row['val_acc']:.3f}", ha="center", va="center", fontsize=5, color="0.35")
         if np.isclose(alpha, paper[0]) and paper[1] in betas and paper[2] in gammas:
             ax.plot(
                 betas.index(paper[1]), gammas.index(paper[2]), "*", color="red", ms=14, label="paper (1.2, 1.1, 1.15)"
@@ -45,7 +49,9 @@ def plot_grid(frame: pd.DataFrame, path: Path, paper: Sequence[float], title: st
         ax.set_title(f"alpha = {alpha:g}", fontsize=9)
     axes[0][0].set_ylabel("gamma (resolution)")
     if image is not None:
-        fig.colorbar(image, ax=axes[0].tolist(), label="proxy val. accuracy (x: pruned)")
+        fig.colorbar(
+            image, ax=axes[0].tolist(), label="proxy val. accuracy (x: stopped early, at that epoch's accuracy)"
+        )
     fig.suptitle(title, fontsize=10)
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)

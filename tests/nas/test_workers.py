@@ -153,33 +153,74 @@ def test_slurm_launcher_config_composes():
     assert launcher.gpus_per_node == 1 and launcher.tasks_per_node == 1
 
 
-@pytest.mark.postgres
-def test_workers_racing_to_create_a_new_postgresql_schema_all_open_it(postgres_url):
+def open_together(url: str, n: int = 4) -> list[BaseException]:
+    """Open one storage from ``n`` threads released at once; the errors they raised."""
     import threading
 
-    import sqlalchemy
+    from nas.study import StorageSettings, open_storage
 
-    from nas.study import StorageSettings, open_storage, with_driver
-
-    admin = sqlalchemy.create_engine(with_driver(postgres_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sqlalchemy.text("CREATE DATABASE race"))
-    admin.dispose()
-    url = postgres_url.rsplit("/", 1)[0] + "/race"
-    barrier = threading.Barrier(4)
+    barrier = threading.Barrier(n)
     errors: list[BaseException] = []
 
-    def open_together() -> None:
+    def open_one() -> None:
         barrier.wait()
         try:
             open_storage(StorageSettings(url=url)).remove_session()
         except BaseException as err:
             errors.append(err)
 
-    threads = [threading.Thread(target=open_together) for _ in range(4)]
+    threads = [threading.Thread(target=open_one) for _ in range(n)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert not errors, errors
+    return errors
+
+
+def test_only_one_worker_claims_a_waiting_trial_on_sqlite(tmp_path):
+    """The enqueued reference (or a retried trial) must run once, however many workers ask at once."""
+    import threading
+
+    from nas.study import StorageSettings, open_storage
+
+    storage = open_storage(StorageSettings(url=f"sqlite:///{tmp_path / 's.db'}"))
+    study = optuna.create_study(storage=storage, study_name="claim")
+    claims = []
+    for _ in range(3):
+        study.enqueue_trial({"x": 1})
+        waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))[0]._trial_id
+        barrier = threading.Barrier(6)
+        won: list[bool] = []
+
+        def claim(trial_id: int = waiting, barrier: threading.Barrier = barrier, won: list[bool] = won) -> None:
+            barrier.wait()
+            won.append(storage.set_trial_state_values(trial_id, TrialState.RUNNING))
+
+        threads = [threading.Thread(target=claim) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        claims.append(sum(won))
+    assert claims == [1, 1, 1]
+
+
+def test_workers_racing_to_create_a_new_sqlite_file_all_open_it(tmp_path):
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    assert open_together(url) == []
+    assert optuna.get_all_study_summaries(url) == []
+
+
+@pytest.mark.postgres
+def test_workers_racing_to_create_a_new_postgresql_schema_all_open_it(postgres_url):
+    import sqlalchemy
+
+    from nas.study import with_driver
+
+    admin = sqlalchemy.create_engine(with_driver(postgres_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sqlalchemy.text("CREATE DATABASE race"))
+    admin.dispose()
+    url = postgres_url.rsplit("/", 1)[0] + "/race"
+    assert open_together(url) == []
     assert optuna.get_all_study_summaries(url) == []
