@@ -19,6 +19,7 @@ import dataclasses
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from hydra import compose, initialize_config_dir
@@ -41,6 +42,11 @@ def main() -> None:
     parser.add_argument("--name", default="proxy_fidelity", help="runs/bench/<name>.json")
     parser.add_argument("--reference", type=Path, help="reuse the 5x accuracies of this earlier figures file")
     parser.add_argument("--one-seed", action="store_true", help="skip the seed-1 run of the default (the noise floor)")
+    parser.add_argument(
+        "--reference-noise",
+        action="store_true",
+        help="train only the 5x runs again with seed 1 and rank them against those recorded in --reference",
+    )
     parser.add_argument("overrides", nargs="*", help="Hydra overrides of conf/train.yaml")
     args = parser.parse_args()
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
@@ -53,6 +59,11 @@ def main() -> None:
     space = mnasnet_space(reference("efficientnet_b0"))
     rng = np.random.default_rng(args.space_seed)
     genotypes = [space.reference] + [space.sample(rng) for _ in range(args.candidates - 1)]
+    if args.reference_noise:
+        if not args.reference:
+            raise SystemExit("--reference-noise needs --reference FILE (the run whose 5x accuracies to repeat)")
+        reference_noise(args, genotypes, data, big)
+        return
     recorded = reference_accuracies(args.reference) if args.reference else {}
     rows = []
     for i, genotype in enumerate(genotypes):
@@ -99,6 +110,45 @@ def main() -> None:
     print(
         f"Kendall tau default vs {args.budget}x: {tau:.3f} (seed 1: {tau_seed1:.3f}; seed 0 vs 1: {tau_noise:.3f}); "
         f"{seconds:.1f} s per candidate, B0 {b0_seconds:.1f} s"
+    )
+    write_figures(args.name, figures)
+
+
+def reference_noise(args: argparse.Namespace, genotypes: list, data: Any, big: ProxyConfig) -> None:
+    """How well the 5x budget agrees with itself across seeds: the ceiling on any proxy's tau."""
+    recorded = json.loads(args.reference.read_text())["rows"]
+    rows = []
+    for i, (genotype, old) in enumerate(zip(genotypes, recorded, strict=True)):
+        if format_blocks(genotype) != old["blocks"]:
+            raise SystemExit(f"--reference {args.reference} holds other candidates; use its --space-seed")
+        start = time.perf_counter()
+        result = train_proxy(genotype, data, big, seed=1)
+        row = {
+            **old,
+            "big_seed1": result.val_acc if result.ok else 0.0,
+            "big_seed1_seconds": time.perf_counter() - start,
+        }
+        rows.append(row)
+        print(
+            f"[{i + 1}/{len(genotypes)}] {args.budget}x seed 0 {row['big']:.4f}, seed 1 {row['big_seed1']:.4f}",
+            flush=True,
+        )
+    big0 = [r["big"] for r in rows]
+    big1 = [r["big_seed1"] for r in rows]
+    mean = [(a + b) / 2 for a, b in zip(big0, big1, strict=True)]
+    figures = {
+        "reference_from": str(args.reference),
+        "budget": args.budget,
+        "kendall_tau_big_seed0_vs_seed1": round(float(kendalltau(big0, big1)[0]), 3),
+        "kendall_tau_default_vs_big_mean": round(float(kendalltau([r["default"] for r in rows], mean)[0]), 3),
+        "kendall_tau_default_seed1_vs_big_mean": round(
+            float(kendalltau([r["default_seed1"] for r in rows], mean)[0]), 3
+        ),
+        "rows": rows,
+    }
+    print(
+        f"Kendall tau {args.budget}x seed 0 vs seed 1: {figures['kendall_tau_big_seed0_vs_seed1']:.3f}; "
+        f"default vs the mean of both: {figures['kendall_tau_default_vs_big_mean']:.3f}"
     )
     write_figures(args.name, figures)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ import torch
 from nas.data import ProxyData, RawDataset, load_dataset, prepare
 from search_spaces.flops import count_flops, genotype_params
 from search_spaces.genotype import Genotype
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -72,8 +75,31 @@ def raw_dataset(dataset: Mapping[str, Any]) -> RawDataset:
     return load_dataset(dataset["name"], dataset.get("root"), bool(dataset.get("download")), dataset.get("cache_dir"))
 
 
+def fit_sizes(sizes: DataSizes, n_train: int) -> DataSizes:
+    """``sizes`` shrunk to a training split of ``n_train`` images, when they ask for more.
+
+    The default proxy is sized for Fashion-MNIST (60,000 training images); on the small built-in
+    datasets (``mnist5k``: 4,000, ``digits``: 1,437) validation takes a fifth and training the rest.
+    """
+    wanted = sizes.val_size + (sizes.train_size or 0)
+    if wanted <= n_train and sizes.val_size < n_train:
+        return sizes
+    val = sizes.val_size if sizes.val_size <= n_train // 2 else max(1, n_train // 5)
+    train = n_train - val if sizes.train_size is None else min(sizes.train_size, n_train - val)
+    log.warning(
+        "the dataset has %d training images: proxy.train_size %s -> %d, proxy.val_size %d -> %d",
+        n_train,
+        sizes.train_size,
+        train,
+        sizes.val_size,
+        val,
+    )
+    return dataclasses.replace(sizes, train_size=train, val_size=val)
+
+
 def proxy_data(raw: RawDataset, sizes: DataSizes, device: torch.device, resolution: int | None = None) -> ProxyData:
     """Splits of ``raw`` on ``device``, at ``sizes.resolution`` unless another is given."""
+    sizes = fit_sizes(sizes, len(raw.train_labels))
     res = sizes.resolution if resolution is None else resolution
     return prepare(raw, res, sizes.train_size, sizes.val_size, sizes.test_size, device, sizes.split_seed)
 

@@ -133,3 +133,19 @@ def test_prepare_resizes_once_normalises_and_keeps_test_apart():
     assert (data.num_classes, data.in_chans, data.resolution) == (10, 1, 32)
     with pytest.raises(ValueError, match="proxy resolution must be an integer >= 32"):
         prepare(raw, 16, 600, 200)
+
+
+def test_default_sizes_fit_the_small_datasets(caplog):
+    from nas.config import DataSizes, fit_sizes, proxy_data
+
+    default = DataSizes(resolution=32, train_size=8000, val_size=10000, test_size=2000)
+    assert fit_sizes(default, 60000) == default
+    with caplog.at_level("WARNING"):
+        small = fit_sizes(default, 4000)
+    assert (small.train_size, small.val_size) == (3200, 800)
+    assert "proxy.train_size 8000 -> 3200, proxy.val_size 10000 -> 800" in caplog.text
+    asked = DataSizes(resolution=32, train_size=3000, val_size=1000, test_size=None)
+    assert fit_sizes(asked, 4000) == asked  # what fits is left alone
+    assert fit_sizes(DataSizes(32, None, 2000, None), 1437) == DataSizes(32, 1150, 287, None)
+    data = proxy_data(load_dataset("digits"), default, torch.device("cpu"))
+    assert len(data.train) + len(data.val) == 1437
