@@ -116,7 +116,7 @@ def main() -> None:
 
 def reference_noise(args: argparse.Namespace, genotypes: list, data: Any, big: ProxyConfig) -> None:
     """How well the 5x budget agrees with itself across seeds: the ceiling on any proxy's tau."""
-    recorded = json.loads(args.reference.read_text())["rows"]
+    recorded = recorded_rows(args.reference)
     rows = []
     for i, (genotype, old) in enumerate(zip(genotypes, recorded, strict=True)):
         if format_blocks(genotype) != old["blocks"]:
@@ -153,13 +153,17 @@ def reference_noise(args: argparse.Namespace, genotypes: list, data: Any, big: P
     write_figures(args.name, figures)
 
 
-def reference_accuracies(path: Path) -> dict[str, tuple[float, float]]:
-    """Blocks -> (5x accuracy, seconds) recorded in an earlier figures file."""
+def recorded_rows(path: Path) -> list[dict[str, Any]]:
+    """The per-candidate rows of an earlier figures file (``--reference``)."""
     try:
-        rows = json.loads(path.read_text())["rows"]
+        return json.loads(path.read_text())["rows"]
     except (OSError, ValueError, KeyError) as err:
         raise SystemExit(f"--reference {path}: not a proxy_fidelity figures file ({err})") from None
-    return {",".join(r["blocks"]): (r["big"], r["big_seconds"]) for r in rows}
+
+
+def reference_accuracies(path: Path) -> dict[str, tuple[float, float]]:
+    """Blocks -> (5x accuracy, seconds) recorded in an earlier figures file."""
+    return {",".join(r["blocks"]): (r["big"], r["big_seconds"]) for r in recorded_rows(path)}
 
 
 if __name__ == "__main__":

@@ -57,6 +57,7 @@ def run(cfg: DictConfig) -> pd.DataFrame:
     device = resolve_device(cfg.device)
     conf.set_threads(cfg.threads)
     raw = conf.raw_dataset(cfg.dataset)
+    sizes = conf.fit_sizes(sizes, len(raw.train_labels))  # once, not per resolution
     plan = [("baseline", 0.0, (1.0, 1.0, 1.0))]
     plan += [(m, phi, method_multipliers(m, phi, coefficients)) for phi in phis for m in methods]
     _, base_flops = target.cost(baseline)

@@ -166,11 +166,12 @@ class PointEvaluator:
         seed: int,
         grid: Sequence[tuple[float, float, float]],
     ) -> None:
-        self.baseline, self.phi, self.proxy, self.sizes = baseline, phi, proxy, sizes
+        self.baseline, self.phi, self.proxy = baseline, phi, proxy
         self.target, self.device, self.seed = target, device, seed
         self.grid = list(grid)
         self.baseline_flops = target.cost(baseline)[1]
         self._raw = conf.raw_dataset(dataset)
+        self.sizes = conf.fit_sizes(sizes, len(self._raw.train_labels))  # once, not per resolution
         self._data: dict[int, ProxyData] = {}
 
     def data_at(self, resolution: int) -> ProxyData:
