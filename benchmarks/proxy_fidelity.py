@@ -1,15 +1,20 @@
 """Does the default proxy rank candidates like a 5x larger budget does?
 
 Samples genotypes from the MnasNet space around EfficientNet-B0, trains each with the default
-proxy and with ``--budget`` times the epochs, and reports Kendall's tau between the two
-rankings (and between two seeds of the default proxy, the noise floor) and the seconds per
-candidate.  Hydra overrides of the ``train`` config change the proxy being measured::
+proxy and with ``--budget`` times its compute (images seen), and reports Kendall's tau between
+the two rankings (and between two seeds of the default proxy, the noise floor) and the seconds
+per candidate.  The reference spends its budget in ``--reference-epochs`` epochs (3 by default)
+over as many more training images as that takes (40,000 for the default proxy), validated on
+the same images; ``--reference-epochs 15`` instead repeats the proxy's own 8,000 images five
+times as long.  Hydra overrides of the ``train`` config change the proxy being measured::
 
     python -m benchmarks.proxy_fidelity --candidates 8 proxy.lr=0.03
 
-The 5x runs dominate the cost (about 25 minutes for 8 candidates on 2 CPU cores).  While tuning,
+The 5x runs dominate the cost (about 20 minutes for 8 candidates on 2 CPU cores).  While tuning,
 ``--reference runs/bench/<name>.json`` ranks against the 5x accuracies recorded by an earlier run
-of the same candidates instead of training them again (the figures record that it did).
+of the same candidates instead of training them again (the figures record that it did), and
+``--reference-noise`` trains the 5x runs again with another seed: how well the reference agrees
+with itself bounds the tau any proxy can reach against it.
 """
 
 from __future__ import annotations
@@ -22,22 +27,36 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from hydra import compose, initialize_config_dir
+from hydra.errors import HydraException
+from omegaconf.errors import OmegaConfBaseException
 from scipy.stats import kendalltau
 
 from benchmarks.common import write_figures
 from nas import config as conf
-from nas.app import CONF_DIR
+from nas.app import CONF_DIR, UsageError, fail
+from nas.data import ProxyData, RawDataset
 from nas.train import ProxyConfig, resolve_device, train_proxy
 from search_spaces.codec import format_blocks
 from search_spaces.mnasnet import mnasnet_space
 from search_spaces.references import reference
 
+PROG = "proxy_fidelity"
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--candidates", type=int, default=8)
-    parser.add_argument("--budget", type=int, default=5, help="epochs multiplier of the reference proxy")
+    parser.add_argument("--budget", type=int, default=5, help="compute multiplier of the reference proxy")
+    parser.add_argument(
+        "--reference-epochs",
+        type=int,
+        default=3,
+        help="epochs of the reference; it trains on budget x the proxy's images x epochs / this many images",
+    )
     parser.add_argument("--space-seed", type=int, default=0)
     parser.add_argument("--name", default="proxy_fidelity", help="runs/bench/<name>.json")
     parser.add_argument("--reference", type=Path, help="reuse the 5x accuracies of this earlier figures file")
@@ -48,38 +67,66 @@ def main() -> None:
         help="train only the 5x runs again with seed 1 and rank them against those recorded in --reference",
     )
     parser.add_argument("overrides", nargs="*", help="Hydra overrides of conf/train.yaml")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    try:
+        measure(args)
+    except (UsageError, ValueError, FileNotFoundError, HydraException, OmegaConfBaseException) as err:
+        fail(PROG, err)
+
+
+def measure(args: argparse.Namespace) -> None:
+    """Train the candidates as ``args`` say, print Kendall's tau and write the figures."""
+    if args.candidates < 2 or args.budget < 2 or args.reference_epochs < 1:
+        raise UsageError(
+            "--candidates and --budget must be >= 2 and --reference-epochs >= 1, "
+            f"got {args.candidates}, {args.budget} and {args.reference_epochs}"
+        )
+    if args.reference_noise and not args.reference:
+        raise UsageError("--reference-noise needs --reference FILE (the run whose 5x accuracies to repeat)")
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
         cfg = compose("train", overrides=args.overrides)
     device = resolve_device(cfg.device)
     conf.set_threads(cfg.threads)
     proxy = conf.fields_of(ProxyConfig, cfg.proxy)
-    big = dataclasses.replace(proxy, epochs=proxy.epochs * args.budget)
-    data = conf.proxy_data(conf.raw_dataset(cfg.dataset), conf.data_sizes(cfg.proxy), device)
+    raw = conf.raw_dataset(cfg.dataset)
+    sizes = conf.fit_sizes(conf.data_sizes(cfg.proxy), len(raw.train_labels))
+    data = conf.proxy_data(raw, sizes, device)
     space = mnasnet_space(reference("efficientnet_b0"))
     rng = np.random.default_rng(args.space_seed)
     genotypes = [space.reference] + [space.sample(rng) for _ in range(args.candidates - 1)]
+    recorded = recorded_figures(args.reference) if args.reference else None
     if args.reference_noise:
-        if not args.reference:
-            raise SystemExit("--reference-noise needs --reference FILE (the run whose 5x accuracies to repeat)")
-        reference_noise(args, genotypes, data, big)
+        big, big_data = reference_budget(args, raw, sizes, proxy, device)
+        was = (recorded.get("reference_train_size"), recorded.get("reference_epochs"))
+        if None not in was and was != (len(big_data.train), big.epochs):
+            raise UsageError(
+                f"--reference {args.reference} trained its reference on {was[0]} images x {was[1]} epochs, "
+                f"these arguments on {len(big_data.train)} x {big.epochs}; pass the same --budget and --reference-epochs"
+            )
+        reference_noise(args, genotypes, recorded["rows"], big_data, big)
         return
-    recorded = reference_accuracies(args.reference) if args.reference else {}
+    if recorded is None:
+        big, big_data = reference_budget(args, raw, sizes, proxy, device)
+        reference_size = {"reference_train_size": len(big_data.train), "reference_epochs": big.epochs}
+    else:
+        big_by_blocks = {",".join(r["blocks"]): (r["big"], r["big_seconds"]) for r in recorded["rows"]}
+        reference_size = {k: recorded.get(k) for k in ("reference_train_size", "reference_epochs")}
     rows = []
     for i, genotype in enumerate(genotypes):
         row = {"blocks": format_blocks(genotype)}
-        for label, settings, seed in (("default", proxy, 0), ("default_seed1", proxy, 1), ("big", big, 0)):
+        for label, seed in (("default", 0), ("default_seed1", 1), ("big", 0)):
             if label == "default_seed1" and args.one_seed:
                 row[label], row[f"{label}_seconds"] = float("nan"), 0.0
                 continue
-            if label == "big" and args.reference:
+            if label == "big" and recorded is not None:
                 key = ",".join(row["blocks"])
-                if key not in recorded:
-                    raise SystemExit(f"--reference {args.reference} has no 5x run of {key}; use the same --space-seed")
-                row["big"], row["big_seconds"] = recorded[key]
+                if key not in big_by_blocks:
+                    raise UsageError(f"--reference {args.reference} has no 5x run of {key}; use the same --space-seed")
+                row["big"], row["big_seconds"] = big_by_blocks[key]
                 continue
+            settings, run_data = (big, big_data) if label == "big" else (proxy, data)
             start = time.perf_counter()
-            result = train_proxy(genotype, data, settings, seed=seed)
+            result = train_proxy(genotype, run_data, settings, seed=seed)
             row[label] = result.val_acc if result.ok else 0.0
             row[f"{label}_seconds"] = time.perf_counter() - start
         rows.append(row)
@@ -96,6 +143,7 @@ def main() -> None:
     figures = {
         "candidates": len(rows),
         "budget": args.budget,
+        **reference_size,
         "reference_from": str(args.reference) if args.reference else None,
         "overrides": args.overrides,
         "proxy": dataclasses.asdict(proxy),
@@ -114,13 +162,14 @@ def main() -> None:
     write_figures(args.name, figures)
 
 
-def reference_noise(args: argparse.Namespace, genotypes: list, data: Any, big: ProxyConfig) -> None:
+def reference_noise(
+    args: argparse.Namespace, genotypes: list, recorded: list[dict[str, Any]], data: ProxyData, big: ProxyConfig
+) -> None:
     """How well the 5x budget agrees with itself across seeds: the ceiling on any proxy's tau."""
-    recorded = recorded_rows(args.reference)
     rows = []
     for i, (genotype, old) in enumerate(zip(genotypes, recorded, strict=True)):
         if format_blocks(genotype) != old["blocks"]:
-            raise SystemExit(f"--reference {args.reference} holds other candidates; use its --space-seed")
+            raise UsageError(f"--reference {args.reference} holds other candidates; use its --space-seed")
         start = time.perf_counter()
         result = train_proxy(genotype, data, big, seed=1)
         row = {
@@ -153,17 +202,35 @@ def reference_noise(args: argparse.Namespace, genotypes: list, data: Any, big: P
     write_figures(args.name, figures)
 
 
-def recorded_rows(path: Path) -> list[dict[str, Any]]:
-    """The per-candidate rows of an earlier figures file (``--reference``)."""
+def reference_budget(
+    args: argparse.Namespace,
+    raw: RawDataset,
+    sizes: conf.DataSizes,
+    proxy: ProxyConfig,
+    device: torch.device,
+) -> tuple[ProxyConfig, ProxyData]:
+    """The reference's settings and data: ``--budget`` x the proxy's images seen, in ``--reference-epochs``."""
+    train_size = args.budget * sizes.train_size * proxy.epochs // args.reference_epochs
+    available = len(raw.train_labels) - sizes.val_size
+    if train_size > available:
+        raise UsageError(
+            f"a {args.budget}x reference in {args.reference_epochs} epochs needs {train_size} training images; "
+            f"{raw.name} has {available} beside the validation set (raise --reference-epochs)"
+        )
+    settings = dataclasses.replace(proxy, epochs=args.reference_epochs)
+    return settings, conf.proxy_data(raw, dataclasses.replace(sizes, train_size=train_size), device)
+
+
+def recorded_figures(path: Path) -> dict[str, Any]:
+    """An earlier figures file (``--reference``), checked to hold the reference's accuracies."""
     try:
-        return json.loads(path.read_text())["rows"]
-    except (OSError, ValueError, KeyError) as err:
-        raise SystemExit(f"--reference {path}: not a proxy_fidelity figures file ({err})") from None
-
-
-def reference_accuracies(path: Path) -> dict[str, tuple[float, float]]:
-    """Blocks -> (5x accuracy, seconds) recorded in an earlier figures file."""
-    return {",".join(r["blocks"]): (r["big"], r["big_seconds"]) for r in recorded_rows(path)}
+        figures = json.loads(path.read_text())
+        rows = figures["rows"]
+        if not all({"blocks", "big", "big_seconds"} <= row.keys() for row in rows):
+            raise KeyError("a row lacks blocks, big or big_seconds")
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise UsageError(f"--reference {path}: not a proxy_fidelity figures file ({err!r})") from None
+    return figures
 
 
 if __name__ == "__main__":
