@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from hydra import compose, initialize_config_dir
 from hydra.errors import HydraException
 from omegaconf.errors import OmegaConfBaseException
@@ -95,22 +94,19 @@ def measure(args: argparse.Namespace) -> None:
     rng = np.random.default_rng(args.space_seed)
     genotypes = [space.reference] + [space.sample(rng) for _ in range(args.candidates - 1)]
     recorded = recorded_figures(args.reference) if args.reference else None
+    if recorded is None or args.reference_noise:
+        train_size, epochs = reference_sizes(args, raw, sizes, proxy)
+        if recorded is not None:
+            check_same_reference(args.reference, recorded, train_size, epochs)
+        big = dataclasses.replace(proxy, epochs=epochs)
+        big_data = conf.proxy_data(raw, dataclasses.replace(sizes, train_size=train_size), device)
+        reference_size = {"reference_train_size": train_size, "reference_epochs": epochs}
+    else:
+        reference_size = {k: recorded.get(k) for k in ("reference_train_size", "reference_epochs")}
+        big_by_blocks = {",".join(r["blocks"]): (r["big"], r["big_seconds"]) for r in recorded["rows"]}
     if args.reference_noise:
-        big, big_data = reference_budget(args, raw, sizes, proxy, device)
-        was = (recorded.get("reference_train_size"), recorded.get("reference_epochs"))
-        if None not in was and was != (len(big_data.train), big.epochs):
-            raise UsageError(
-                f"--reference {args.reference} trained its reference on {was[0]} images x {was[1]} epochs, "
-                f"these arguments on {len(big_data.train)} x {big.epochs}; pass the same --budget and --reference-epochs"
-            )
         reference_noise(args, genotypes, recorded["rows"], big_data, big)
         return
-    if recorded is None:
-        big, big_data = reference_budget(args, raw, sizes, proxy, device)
-        reference_size = {"reference_train_size": len(big_data.train), "reference_epochs": big.epochs}
-    else:
-        big_by_blocks = {",".join(r["blocks"]): (r["big"], r["big_seconds"]) for r in recorded["rows"]}
-        reference_size = {k: recorded.get(k) for k in ("reference_train_size", "reference_epochs")}
     rows = []
     for i, genotype in enumerate(genotypes):
         row = {"blocks": format_blocks(genotype)}
@@ -202,14 +198,10 @@ def reference_noise(
     write_figures(args.name, figures)
 
 
-def reference_budget(
-    args: argparse.Namespace,
-    raw: RawDataset,
-    sizes: conf.DataSizes,
-    proxy: ProxyConfig,
-    device: torch.device,
-) -> tuple[ProxyConfig, ProxyData]:
-    """The reference's settings and data: ``--budget`` x the proxy's images seen, in ``--reference-epochs``."""
+def reference_sizes(
+    args: argparse.Namespace, raw: RawDataset, sizes: conf.DataSizes, proxy: ProxyConfig
+) -> tuple[int, int]:
+    """The reference's training images and epochs: ``--budget`` x the images the proxy sees."""
     train_size = args.budget * sizes.train_size * proxy.epochs // args.reference_epochs
     available = len(raw.train_labels) - sizes.val_size
     if train_size > available:
@@ -217,8 +209,17 @@ def reference_budget(
             f"a {args.budget}x reference in {args.reference_epochs} epochs needs {train_size} training images; "
             f"{raw.name} has {available} beside the validation set (raise --reference-epochs)"
         )
-    settings = dataclasses.replace(proxy, epochs=args.reference_epochs)
-    return settings, conf.proxy_data(raw, dataclasses.replace(sizes, train_size=train_size), device)
+    return train_size, args.reference_epochs
+
+
+def check_same_reference(path: Path, recorded: dict[str, Any], train_size: int, epochs: int) -> None:
+    """``--reference-noise`` repeats the recorded reference: it must be the same budget."""
+    was = (recorded.get("reference_train_size"), recorded.get("reference_epochs"))
+    if None not in was and was != (train_size, epochs):
+        raise UsageError(
+            f"--reference {path} trained its reference on {was[0]} images x {was[1]} epochs, "
+            f"these arguments on {train_size} x {epochs}; pass the same --budget and --reference-epochs"
+        )
 
 
 def recorded_figures(path: Path) -> dict[str, Any]:

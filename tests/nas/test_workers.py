@@ -5,6 +5,8 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
+from collections.abc import Callable
+from typing import Any
 
 import optuna
 import pandas as pd
@@ -166,34 +168,38 @@ def test_slurm_launcher_config_composes():
     assert launcher.gpus_per_node == 1 and launcher.tasks_per_node == 1
 
 
-def open_together(url: str, n: int = 4) -> list[BaseException]:
-    """Open one storage from ``n`` threads released at once; the errors they raised."""
+def release_together(n: int, work: Callable[[], Any]) -> list[Any]:
+    """Run ``work`` in ``n`` threads released at once; what each returned, or the error it raised."""
     import threading
 
-    from nas.study import StorageSettings, open_storage
-
     barrier = threading.Barrier(n)
-    errors: list[BaseException] = []
+    results: list[Any] = []
 
-    def open_one() -> None:
+    def one() -> None:
         barrier.wait()
         try:
-            open_storage(StorageSettings(url=url)).remove_session()
+            results.append(work())
         except BaseException as err:
-            errors.append(err)
+            results.append(err)
 
-    threads = [threading.Thread(target=open_one) for _ in range(n)]
+    threads = [threading.Thread(target=one) for _ in range(n)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return errors
+    return results
+
+
+def open_together(url: str, n: int = 4) -> list[BaseException]:
+    """Open one storage from ``n`` threads released at once; the errors they raised."""
+    from nas.study import StorageSettings, open_storage
+
+    results = release_together(n, lambda: open_storage(StorageSettings(url=url)).remove_session())
+    return [r for r in results if isinstance(r, BaseException)]
 
 
 def test_only_one_worker_claims_a_waiting_trial_on_sqlite(tmp_path):
     """The enqueued reference (or a retried trial) must run once, however many workers ask at once."""
-    import threading
-
     from nas.study import StorageSettings, open_storage
 
     storage = open_storage(StorageSettings(url=f"sqlite:///{tmp_path / 's.db'}"))
@@ -202,18 +208,8 @@ def test_only_one_worker_claims_a_waiting_trial_on_sqlite(tmp_path):
     for _ in range(3):
         study.enqueue_trial({"x": 1})
         waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))[0]._trial_id
-        barrier = threading.Barrier(6)
-        won: list[bool] = []
-
-        def claim(trial_id: int = waiting, barrier: threading.Barrier = barrier, won: list[bool] = won) -> None:
-            barrier.wait()
-            won.append(storage.set_trial_state_values(trial_id, TrialState.RUNNING))
-
-        threads = [threading.Thread(target=claim) for _ in range(6)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        won = release_together(6, lambda trial_id=waiting: storage.set_trial_state_values(trial_id, TrialState.RUNNING))
+        assert all(isinstance(w, bool) for w in won), won
         claims.append(sum(won))
     assert claims == [1, 1, 1]
 
