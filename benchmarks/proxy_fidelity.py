@@ -33,10 +33,11 @@ from omegaconf.errors import OmegaConfBaseException
 from scipy.stats import kendalltau
 
 from benchmarks.common import write_figures
-from nas import config as conf
-from nas.app import CONF_DIR, UsageError, fail
-from nas.data import ProxyData, RawDataset
-from nas.train import ProxyConfig, resolve_device, train_proxy
+from nas.cli.app import CONF_DIR, UsageError, fail, typed
+from nas.cli.workers import WorkerSettings
+from nas.proxy.data import DataSizes, ProxyData, ProxyDataCache
+from nas.proxy.datasets import DatasetSpec, RawDataset
+from nas.proxy.trainer import ProxyConfig, train_proxy
 from search_spaces.codec import format_blocks
 from search_spaces.mnasnet import mnasnet_space
 from search_spaces.references import reference
@@ -84,12 +85,11 @@ def measure(args: argparse.Namespace) -> None:
         raise UsageError("--reference-noise needs --reference FILE (the run whose 5x accuracies to repeat)")
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
         cfg = compose("train", overrides=args.overrides)
-    device = resolve_device(cfg.device)
-    conf.set_threads(cfg.threads)
-    proxy = conf.fields_of(ProxyConfig, cfg.proxy)
-    raw = conf.raw_dataset(cfg.dataset)
-    sizes = conf.fit_sizes(conf.data_sizes(cfg.proxy), len(raw.train_labels))
-    data = conf.proxy_data(raw, sizes, device)
+    device = WorkerSettings(cfg.device, cfg.threads).start()
+    proxy = typed(ProxyConfig, cfg.proxy)
+    raw = typed(DatasetSpec, cfg.dataset).load()
+    cache = ProxyDataCache(raw, typed(DataSizes, cfg.proxy), device)
+    sizes, data = cache.sizes, cache.at()
     space = mnasnet_space(reference("efficientnet_b0"))
     rng = np.random.default_rng(args.space_seed)
     genotypes = [space.reference] + [space.sample(rng) for _ in range(args.candidates - 1)]
@@ -99,7 +99,7 @@ def measure(args: argparse.Namespace) -> None:
         if recorded is not None:
             check_same_reference(args.reference, recorded, train_size, epochs)
         big = dataclasses.replace(proxy, epochs=epochs)
-        big_data = conf.proxy_data(raw, dataclasses.replace(sizes, train_size=train_size), device)
+        big_data = ProxyDataCache(raw, dataclasses.replace(sizes, train_size=train_size), device).at()
         reference_size = {"reference_train_size": train_size, "reference_epochs": epochs}
     else:
         reference_size = {k: recorded.get(k) for k in ("reference_train_size", "reference_epochs")}
@@ -143,7 +143,7 @@ def measure(args: argparse.Namespace) -> None:
         "reference_from": str(args.reference) if args.reference else None,
         "overrides": args.overrides,
         "proxy": dataclasses.asdict(proxy),
-        "data": dataclasses.asdict(conf.data_sizes(cfg.proxy)),
+        "data": dataclasses.asdict(typed(DataSizes, cfg.proxy)),
         "kendall_tau": round(float(tau), 3),
         "kendall_tau_seed1": round(float(tau_seed1), 3),
         "kendall_tau_between_seeds": round(float(tau_noise), 3),
@@ -199,7 +199,7 @@ def reference_noise(
 
 
 def reference_sizes(
-    args: argparse.Namespace, raw: RawDataset, sizes: conf.DataSizes, proxy: ProxyConfig
+    args: argparse.Namespace, raw: RawDataset, sizes: DataSizes, proxy: ProxyConfig
 ) -> tuple[int, int]:
     """The reference's training images and epochs: ``--budget`` x the images the proxy sees."""
     train_size = args.budget * sizes.train_size * proxy.epochs // args.reference_epochs

@@ -16,8 +16,10 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 from benchmarks.common import write_figures
-from nas.data import load_dataset, prepare
-from nas.train import ProxyConfig, resolve_device, seed_everything, train_proxy
+from nas.cli.workers import resolve_device
+from nas.proxy.data import prepare
+from nas.proxy.datasets import load_dataset
+from nas.proxy.trainer import ProxyConfig, seed_everything, train_proxy
 from search_spaces.build import build
 from search_spaces.spec import resolve_spec
 

@@ -9,20 +9,28 @@ Table 3.  Rows are written to ``compare.csv`` as they finish.
 
 from __future__ import annotations
 
+import sys
 import time
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from omegaconf import DictConfig
 from tqdm import tqdm
 
-from nas import config as conf
-from nas.app import hydra_entry, run_dir
-from nas.train import ProxyConfig, resolve_device, train_proxy
-from scaling.compound import compound_multipliers, scale
-from scaling.family import parse_coefficients, parse_phis
+from nas.cli.app import hydra_entry, plain, run_dir, typed
+from nas.cli.guard import guarded
+from nas.cli.workers import WorkerSettings
+from nas.proxy.data import DataSizes, ProxyDataCache
+from nas.proxy.datasets import DatasetSpec
+from nas.proxy.trainer import ProxyConfig, train_proxy
+from scaling.candidate import scaled_candidate
+from scaling.compound import compound_multipliers, parse_phis
+from scaling.family import parse_coefficients
 from scaling.plots import plot_compare
-from search_spaces.codec import format_blocks
+from search_spaces.cost import Target
+from search_spaces.genotype import Genotype
 from search_spaces.spec import resolve_spec
 
 PROG = "python -m scaling.compare"
@@ -43,61 +51,65 @@ def method_multipliers(method: str, phi: float, coefficients: tuple[float, float
     raise ValueError(f"unknown method {method!r}; allowed: {', '.join(METHODS)}")
 
 
+def compare_methods(
+    baseline: Genotype,
+    plan: Sequence[tuple[str, float, tuple[float, float, float]]],
+    data: ProxyDataCache,
+    proxy: ProxyConfig,
+    target: Target,
+    seed: int,
+    out: Path,
+    progress: bool = True,
+) -> tuple[pd.DataFrame, int]:
+    """Train each (method, phi, multipliers) of ``plan``; rows go to ``compare.csv`` as they finish.
+
+    Returns (the table, exit status): a stop signal ends training, the finished rows are kept.
+    """
+    rows: list[dict[str, Any]] = []
+
+    def work() -> None:
+        for method, phi, multipliers in tqdm(plan, unit="model", disable=not progress):
+            member = scaled_candidate(baseline, phi, multipliers, target, data.sizes.resolution)
+            start = time.perf_counter()
+            result = train_proxy(member.genotype, data.at(member.proxy_resolution), proxy, seed)
+            row = {"method": method, **member.row(), "val_acc": result.val_acc if result.ok else None}
+            row.update(seconds=round(time.perf_counter() - start, 1), reason=result.reason)
+            rows.append(row)
+            pd.DataFrame(rows).to_csv(out / "compare.csv", index=False)  # nothing finished is lost
+
+    def write() -> pd.DataFrame:
+        frame = pd.DataFrame(rows)
+        if len(frame):
+            plot_compare(frame, out / "compare.png", f"Scaling {baseline.name}: same FLOPs, different methods")
+        return frame
+
+    return guarded(PROG, work, write, on_stop="the finished models are kept in compare.csv")
+
+
 def run(cfg: DictConfig) -> pd.DataFrame:
     baseline = resolve_spec(cfg.baseline)
-    coefficients = parse_coefficients(cfg.coefficients)
-    phis = parse_phis(cfg.phis)
-    methods = list(cfg.methods)
+    coefficients = parse_coefficients(plain(cfg.coefficients))
+    phis = parse_phis(plain(cfg.phis))
+    methods = [str(m) for m in plain(cfg.methods)]
     for method in methods:
         if method not in METHODS:
             raise ValueError(f"unknown method {method!r}; allowed: {', '.join(METHODS)}")
-    proxy = conf.fields_of(ProxyConfig, cfg.proxy)
-    sizes = conf.data_sizes(cfg.proxy)
-    target = conf.target(cfg.target)
-    device = resolve_device(cfg.device)
-    conf.set_threads(cfg.threads)
-    raw = conf.raw_dataset(cfg.dataset)
-    sizes = conf.fit_sizes(sizes, len(raw.train_labels))  # once, not per resolution
+    proxy = typed(ProxyConfig, cfg.proxy)
+    target = typed(Target, cfg.target)
+    device = WorkerSettings(cfg.device, cfg.threads).start()
+    data = ProxyDataCache(typed(DatasetSpec, cfg.dataset).load(), typed(DataSizes, cfg.proxy), device)
     plan = [("baseline", 0.0, (1.0, 1.0, 1.0))]
     plan += [(m, phi, method_multipliers(m, phi, coefficients)) for phi in phis for m in methods]
-    _, base_flops = target.cost(baseline)
     out = run_dir()
-    rows: list[dict[str, Any]] = []
-    data_cache: dict[int, Any] = {}
+    out.mkdir(parents=True, exist_ok=True)
     print(f"{len(plan)} models: the baseline {baseline.name}, then {', '.join(methods)} at phi {phis}", flush=True)
-    for method, phi, (d, w, r) in tqdm(plan, unit="model", disable=not cfg.progress):
-        genotype = scale(baseline, depth=d, width=w, resolution=r)
-        params, flops = target.cost(genotype, r)
-        resolution = round(sizes.resolution * r)
-        if resolution not in data_cache:
-            data_cache[resolution] = conf.proxy_data(raw, sizes, device, resolution)
-        start = time.perf_counter()
-        result = train_proxy(genotype, data_cache[resolution], proxy, cfg.seed)
-        rows.append(
-            {
-                "method": method,
-                "phi": phi,
-                "d": d,
-                "w": w,
-                "r": r,
-                "resolution": resolution,
-                "target_resolution": round(target.resolution * r),
-                "params": params,
-                "flops": flops,
-                "flops_ratio": flops / base_flops,
-                "expected_ratio": 2**phi,
-                "val_acc": result.val_acc if result.ok else None,
-                "seconds": round(time.perf_counter() - start, 1),
-                "reason": result.reason,
-                "blocks": ",".join(format_blocks(genotype)),
-            }
-        )
-        pd.DataFrame(rows).to_csv(out / "compare.csv", index=False)  # nothing finished is lost
-    frame = pd.DataFrame(rows)
-    plot_compare(frame, out / "compare.png", f"Scaling {baseline.name}: same FLOPs, different methods")
-    table = frame.pivot_table(index="phi", columns="method", values="val_acc", aggfunc="first")
-    print(table.to_string(float_format=lambda v: f"{v:.4f}"))
+    frame, status = compare_methods(baseline, plan, data, proxy, target, cfg.seed, out, cfg.progress)
+    if len(frame):
+        table = frame.pivot_table(index="phi", columns="method", values="val_acc", aggfunc="first")
+        print(table.to_string(float_format=lambda v: f"{v:.4f}"))
     print(f"-> {out / 'compare.csv'}, {out / 'compare.png'}")
+    if status:
+        sys.exit(status)
     return frame
 
 

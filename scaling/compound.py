@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from search_spaces.genotype import Genotype
 from search_spaces.rounding import apply_multipliers, check_multiplier
@@ -23,12 +25,40 @@ def flops_constraint(alpha: float, beta: float, gamma: float) -> float:
     return alpha * beta**2 * gamma**2
 
 
+def check_phi(phi: Any) -> float:
+    """``phi`` as a compound coefficient: a finite number > 0 (the one place phi is checked)."""
+    if isinstance(phi, bool) or not isinstance(phi, (int, float)) or not math.isfinite(phi) or phi <= 0:
+        raise ValueError(f"phi must be a number > 0, got {phi!r}")
+    return float(phi)
+
+
+def parse_phi(value: Any) -> float:
+    """A phi from the command line: a number or its text."""
+    if isinstance(value, str):
+        try:
+            return check_phi(float(value))
+        except ValueError:
+            raise ValueError(f"phi must be a number > 0, got {value!r}") from None
+    return check_phi(value)
+
+
+def parse_phis(value: str | Sequence[Any]) -> list[float]:
+    """A non-empty list of phis, from a sequence or the text ``1,2,3`` (brackets allowed)."""
+    items = list(value) if isinstance(value, (list, tuple)) else str(value).strip("[]").split(",")
+    items = [v for v in items if str(v).strip()]
+    if not items:
+        raise ValueError(f"phis must be a non-empty list of numbers > 0, got {value!r}")
+    try:
+        return [parse_phi(v) for v in items]
+    except ValueError:
+        raise ValueError(f"phis must be a non-empty list of numbers > 0, got {value!r}") from None
+
+
 def compound_multipliers(alpha: float, beta: float, gamma: float, phi: float) -> Multipliers:
     """``d = alpha**phi``, ``w = beta**phi``, ``r = gamma**phi``."""
     for name, value in (("alpha", alpha), ("beta", beta), ("gamma", gamma)):
         check_multiplier(name, value)
-    if isinstance(phi, bool) or not isinstance(phi, (int, float)) or not phi > 0:
-        raise ValueError(f"phi must be a number > 0, got {phi!r}")
+    phi = check_phi(phi)
     return Multipliers(alpha**phi, beta**phi, gamma**phi)
 
 

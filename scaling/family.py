@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import yaml
-from omegaconf import DictConfig, ListConfig
+from omegaconf import DictConfig
 
-from nas import config as conf
-from nas.app import hydra_entry, run_dir
-from scaling.compound import compound_multipliers, scale
+from nas.cli.app import hydra_entry, plain, run_dir, typed
+from scaling.candidate import ScaledCandidate, scaled_candidate
+from scaling.compound import compound_multipliers, parse_phis
 from scaling.plots import plot_family
-from search_spaces.codec import format_blocks, save_genotype
+from search_spaces.codec import save_genotype
+from search_spaces.cost import Target
 from search_spaces.genotype import Genotype
 from search_spaces.references import EFFICIENTNET_TABLE, reference
 from search_spaces.spec import resolve_spec
@@ -32,7 +32,7 @@ PRESETS = ("none", "efficientnet")
 
 def parse_coefficients(value: Any) -> tuple[float, float, float]:
     """A coefficients file (alpha, beta, gamma keys), a string ``a,b,g`` or a list of three."""
-    if isinstance(value, (list, tuple, ListConfig)):
+    if isinstance(value, (list, tuple)):
         items = list(value)
     else:
         text = str(value).strip()
@@ -61,80 +61,49 @@ def parse_coefficients(value: Any) -> tuple[float, float, float]:
     return alpha, beta, gamma
 
 
-def parse_phis(value: Any) -> list[float]:
-    items = list(value) if isinstance(value, (list, tuple, ListConfig)) else str(value).strip("[]").split(",")
-    try:
-        phis = [float(v) for v in items if str(v).strip()]
-    except ValueError:
-        raise ValueError(f"phis must be a list of numbers > 0, got {value!r}") from None
-    if not phis or any(not math.isfinite(p) or p <= 0 for p in phis):
-        raise ValueError(f"phis must be a non-empty list of numbers > 0, got {value!r}")
-    return phis
-
-
 def compound_family(
-    baseline: Genotype, coefficients: tuple[float, float, float], phis: Sequence[float]
-) -> list[tuple[float, tuple[float, float, float], Genotype]]:
-    """(phi, (d, w, r), member) for the baseline (phi 0) and each phi."""
-    members = [(0.0, (1.0, 1.0, 1.0), baseline)]
+    baseline: Genotype, coefficients: tuple[float, float, float], phis: Sequence[float], target: Target
+) -> list[ScaledCandidate]:
+    """The baseline (phi 0) and one member per phi, scaled by ``coefficients``."""
+    members = [scaled_candidate(baseline, 0.0, (1.0, 1.0, 1.0), target)]
     for phi in phis:
-        d, w, r = compound_multipliers(*coefficients, phi)
-        member = replace(scale(baseline, depth=d, width=w, resolution=r), name=f"{baseline.name}_phi{phi:g}")
-        members.append((phi, (d, w, r), member))
+        multipliers = compound_multipliers(*coefficients, phi)
+        members.append(scaled_candidate(baseline, phi, multipliers, target, name=f"{baseline.name}_phi{phi:g}"))
     return members
 
 
-def efficientnet_family() -> list[tuple[float, tuple[float, float, float], Genotype]]:
+def efficientnet_family(target: Target) -> list[ScaledCandidate]:
     """The official B0..B7 (phi = 0..7) with the table's multipliers and resolutions."""
     base = EFFICIENTNET_TABLE["efficientnet_b0"].resolution
+    b0 = reference("efficientnet_b0")
     return [
-        (float(i), (row.depth, row.width, row.resolution / base), reference(name))
+        scaled_candidate(b0, float(i), (row.depth, row.width, row.resolution / base), target, genotype=reference(name))
         for i, (name, row) in enumerate(EFFICIENTNET_TABLE.items())
     ]
 
 
-def family_frame(
-    members: Sequence[tuple[float, tuple[float, float, float], Genotype]], baseline: Genotype, target: conf.Target
-) -> pd.DataFrame:
-    _, base_flops = target.cost(baseline)
-    rows = []
-    for phi, (d, w, r), member in members:
-        params, flops = target.cost(member, r)
-        rows.append(
-            {
-                "name": member.name,
-                "phi": phi,
-                "d": d,
-                "w": w,
-                "r": r,
-                "resolution": member.resolution,
-                "params": params,
-                "flops": flops,
-                "flops_ratio": flops / base_flops,
-                "expected_ratio": 2**phi,
-                "blocks": ",".join(format_blocks(member)),
-            }
-        )
-    return pd.DataFrame(rows)
+def family_frame(members: Sequence[ScaledCandidate]) -> pd.DataFrame:
+    return pd.DataFrame([m.row() for m in members]).drop(columns=["proxy_resolution"])
 
 
 def run(cfg: DictConfig) -> pd.DataFrame:
     if cfg.preset not in PRESETS:
         raise ValueError(f"unknown preset {cfg.preset!r}; allowed: {', '.join(PRESETS)}")
-    target = conf.target(cfg.target)
+    target = typed(Target, cfg.target)
     if cfg.preset == "efficientnet":
         baseline = reference("efficientnet_b0")
-        members = efficientnet_family()
+        members = efficientnet_family(target)
         source = "the official EfficientNet table"
     else:
         baseline = resolve_spec(cfg.baseline)
-        coefficients = parse_coefficients(cfg.coefficients)
-        members = compound_family(baseline, coefficients, parse_phis(cfg.phis))
+        coefficients = parse_coefficients(plain(cfg.coefficients))
+        members = compound_family(baseline, coefficients, parse_phis(plain(cfg.phis)), target)
         source = f"alpha={coefficients[0]:g}, beta={coefficients[1]:g}, gamma={coefficients[2]:g}"
     out = run_dir()
-    for _, _, member in members:
-        save_genotype(member, out / f"{member.name}.yaml")
-    frame = family_frame(members, baseline, target)
+    out.mkdir(parents=True, exist_ok=True)
+    for member in members:
+        save_genotype(member.genotype, out / f"{member.genotype.name}.yaml")
+    frame = family_frame(members)
     frame.to_csv(out / "family.csv", index=False)
     plot_family(frame, out / "family.png", f"{baseline.name} family ({source})")
     with pd.option_context("display.width", 160):

@@ -10,11 +10,16 @@ import pandas as pd
 import pytest
 
 import nas.search as search
-from nas.config import Target
-from nas.data import load_dataset, prepare
+import nas.search_study as search_study
 from nas.objective import Reward
-from nas.search import Evaluator, SearchSettings, TooManyFailures, run_search
-from nas.train import ProxyConfig, ProxyResult
+from nas.proxy.data import prepare
+from nas.proxy.datasets import load_dataset
+from nas.proxy.trainer import ProxyConfig, ProxyResult
+from nas.search_study import Evaluator, SearchSettings
+from nas.studies.loop import run_trials
+from nas.studies.protocol import TooManyFailures
+from nas.studies.study import count_started
+from search_spaces.cost import Target
 from search_spaces.codec import load_genotype
 from search_spaces.mnasnet import mnasnet_space
 from search_spaces.references import reference
@@ -60,7 +65,7 @@ def fake_training(monkeypatch):
                 on_epoch(epoch, acc)
         return ProxyResult("ok", val_acc=0.6, val_accs=[0.5, 0.6], seconds=0.01)
 
-    monkeypatch.setattr(search, "train_proxy", fake)
+    monkeypatch.setattr(search_study, "train_proxy", fake)
     return calls
 
 
@@ -87,11 +92,11 @@ def test_flops_cap_rejects_before_training(space, data, fake_training):
 
 
 def test_failed_candidates_are_recorded_and_too_many_stop_the_search(space, data, monkeypatch):
-    monkeypatch.setattr(search, "train_proxy", lambda *a, **k: ProxyResult("failed", reason="loss became nan"))
+    monkeypatch.setattr(search_study, "train_proxy", lambda *a, **k: ProxyResult("failed", reason="loss became nan"))
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0))
     evaluator = make_evaluator(space, data, max_failures=2, n_trials=10)
-    with pytest.raises(TooManyFailures, match="3 candidates failed in a row"):
-        run_search(study, evaluator, 10, progress=False)
+    with pytest.raises(TooManyFailures, match=r"3 candidates failed in a row \(search.max_failures=2\)"):
+        run_trials(study, evaluator, evaluator.protocol, lambda: 10 - count_started(study), 10, progress=False)
     assert [t.state for t in study.trials] == [optuna.trial.TrialState.FAIL] * 3
     assert all(t.user_attrs["reason"] == "loss became nan" for t in study.trials)
 
@@ -156,7 +161,7 @@ def test_search_cli_end_to_end_then_resume(cli, tmp_path):
 
     second = cli("nas.search", *search_args(tmp_path, "search.n_trials=4", run="run2"))
     assert second.returncode == 0, second.stderr
-    assert "resumed, 3/4 finished" in second.stdout
+    assert "resumed, 3/4 started" in second.stdout
     again = pd.read_csv(tmp_path / "run2" / "trials.csv")
     assert len(again) == 4
     pd.testing.assert_frame_equal(again.iloc[:3].reset_index(drop=True), trials, check_dtype=False)

@@ -14,7 +14,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from optuna.trial import TrialState
 
-from nas.app import CONF_DIR
+from nas.cli.app import CONF_DIR
 
 TINY = ["proxy=tiny", "proxy.train_size=256", "proxy.epochs=1", "progress=false", "search.pruner=none"]
 # Slower trials for the kill and interrupt tests: long enough to catch one running.
@@ -192,7 +192,7 @@ def release_together(n: int, work: Callable[[], Any]) -> list[Any]:
 
 def open_together(url: str, n: int = 4) -> list[BaseException]:
     """Open one storage from ``n`` threads released at once; the errors they raised."""
-    from nas.study import StorageSettings, open_storage
+    from nas.studies.storage import StorageSettings, open_storage
 
     results = release_together(n, lambda: open_storage(StorageSettings(url=url)).remove_session())
     return [r for r in results if isinstance(r, BaseException)]
@@ -200,7 +200,7 @@ def open_together(url: str, n: int = 4) -> list[BaseException]:
 
 def test_only_one_worker_claims_a_waiting_trial_on_sqlite(tmp_path):
     """The enqueued reference (or a retried trial) must run once, however many workers ask at once."""
-    from nas.study import StorageSettings, open_storage
+    from nas.studies.storage import StorageSettings, open_storage
 
     storage = open_storage(StorageSettings(url=f"sqlite:///{tmp_path / 's.db'}"))
     study = optuna.create_study(storage=storage, study_name="claim")
@@ -224,7 +224,7 @@ def test_workers_racing_to_create_a_new_sqlite_file_all_open_it(tmp_path):
 def test_workers_racing_to_create_a_new_postgresql_schema_all_open_it(postgres_url):
     import sqlalchemy
 
-    from nas.study import with_driver
+    from nas.studies.storage import with_driver
 
     admin = sqlalchemy.create_engine(with_driver(postgres_url), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:

@@ -3,27 +3,35 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from scaling.family import compound_family, efficientnet_family, parse_coefficients, parse_phis
+from scaling.compound import parse_phis
+from scaling.family import compound_family, efficientnet_family, parse_coefficients
+from search_spaces.cost import Target
 from search_spaces.build import build, count_params
 from search_spaces.codec import load_genotype
 from search_spaces.references import reference
 
 
 def test_preset_reproduces_the_official_table_exactly():
-    members = efficientnet_family()
-    assert [m.name for _, _, m in members] == [f"efficientnet_b{i}" for i in range(8)]
-    counts = [count_params(build(m)) for _, _, m in members]
+    members = efficientnet_family(Target())
+    assert [m.genotype.name for m in members] == [f"efficientnet_b{i}" for i in range(8)]
+    counts = [count_params(build(m.genotype)) for m in members]
     assert counts == [5_288_548, 7_794_184, 9_109_994, 12_233_232, 19_341_616, 30_389_784, 43_040_704, 66_347_960]
-    assert [m.resolution for _, _, m in members] == [224, 240, 260, 300, 380, 456, 528, 600]
+    assert [m.genotype.resolution for m in members] == [224, 240, 260, 300, 380, 456, 528, 600]
+    assert [m.target_resolution for m in members] == [224, 240, 260, 300, 380, 456, 528, 600]
+    assert [m.params for m in members] == counts  # the record counts at the target input (1000 classes)
 
 
 def test_compound_family_grows_about_twofold_per_phi():
     b0 = reference("efficientnet_b0")
-    members = compound_family(b0, (1.2, 1.1, 1.15), [1, 2, 3])
-    assert [phi for phi, _, _ in members] == [0.0, 1, 2, 3]
-    assert members[0][2] == b0
-    assert [m.resolution for _, _, m in members[1:]] == [round(224 * 1.15), round(224 * 1.15**2), round(224 * 1.15**3)]
-    assert members[2][1] == pytest.approx((1.44, 1.21, 1.3225))
+    members = compound_family(b0, (1.2, 1.1, 1.15), [1, 2, 3], Target())
+    assert [m.phi for m in members] == [0.0, 1, 2, 3]
+    assert members[0].genotype == b0 and members[0].flops_ratio == 1.0
+    resolutions = [round(224 * 1.15), round(224 * 1.15**2), round(224 * 1.15**3)]
+    assert [m.genotype.resolution for m in members[1:]] == resolutions
+    assert [m.target_resolution for m in members[1:]] == resolutions
+    assert tuple(members[2].multipliers) == pytest.approx((1.44, 1.21, 1.3225))
+    assert [m.expected_ratio for m in members] == [1, 2, 4, 8]
+    assert all(0.8 < m.flops_ratio / m.expected_ratio < 1.3 for m in members)
 
 
 def test_coefficients_parsing(tmp_path):

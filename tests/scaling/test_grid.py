@@ -7,8 +7,10 @@ import pandas as pd
 import pytest
 
 from scaling.compound import PAPER_COEFFICIENTS, flops_constraint
-from scaling.grid import GridSettings, axis, feasible_grid, parse_phi, point_key, rewrite_phi_flag
+from scaling.compound import parse_phi
 from scaling.grid import main as grid_main
+from scaling.grid import rewrite_phi_flag
+from scaling.grid_points import GridSettings, axis, feasible_grid, point_key
 
 TINY_GRID = [
     "proxy=tiny",
@@ -68,7 +70,7 @@ def test_bad_grid_settings(kwargs, fragment):
 
 def test_phi_parsing_and_flag_rewriting():
     assert parse_phi("1.5") == 1.5 and parse_phi(2) == 2.0
-    for bad in (0, -1, "abc", None, True):
+    for bad in (0, -1, "abc", None, True, float("nan"), float("inf")):
         with pytest.raises(ValueError, match="phi must be a number > 0"):
             parse_phi(bad)
     assert rewrite_phi_flag(["--phi", "1", "baseline=x"]) == ["phi=1", "baseline=x"]
@@ -96,7 +98,8 @@ def test_grid_cli_end_to_end_and_resume(cli, tmp_path):
         assert abs(row["alpha"] * row["beta"] ** 2 * row["gamma"] ** 2 - 2) <= 0.1 + 1e-9
         assert row["constraint"] == pytest.approx(row["alpha"] * row["beta"] ** 2 * row["gamma"] ** 2)
         assert (row["d"], row["w"], row["r"]) == pytest.approx((row["alpha"], row["beta"], row["gamma"]))
-        assert row["resolution"] == round(32 * row["r"])
+        assert row["proxy_resolution"] == round(32 * row["r"])
+        assert row["resolution"] == round(224 * row["r"])  # the member's own input size
         assert row["target_resolution"] == round(224 * row["r"])
         assert row["expected_ratio"] == 2.0 and 1.5 < row["flops_ratio"] < 3.5
     assert sorted(zip(grid["alpha"], grid["beta"], grid["gamma"], strict=True)) == [(1.1, 1.1, 1.2), (1.2, 1.1, 1.2)]
@@ -112,7 +115,7 @@ def test_grid_cli_end_to_end_and_resume(cli, tmp_path):
 
     again = cli("scaling.grid", "--phi", "1", *grid_args(tmp_path, run="run2"))
     assert again.returncode == 0, again.stderr
-    assert "resumed, 2 done or running" in again.stdout
+    assert "resumed, 2/2 started" in again.stdout
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "run2" / "grid.csv"), grid)
 
 

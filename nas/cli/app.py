@@ -1,4 +1,4 @@
-"""What every Hydra entry point shares: bad input as one line and exit status 2, run dirs.
+"""What every Hydra entry point shares: bad input as one line and exit status 2, typed config, run dirs.
 
 Hydra reports a bad override with several lines and exit status 1; our users get one line
 naming the problem and status 2.  So the overrides are composed once up front (cheap, no
@@ -8,9 +8,12 @@ job (``ValueError``, ``FileNotFoundError``) are turned into the same one line.
 
 from __future__ import annotations
 
+import dataclasses
+import faulthandler
 import functools
+import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -18,10 +21,10 @@ from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 USER_ERRORS = (ValueError, FileNotFoundError)
 _HYDRA_FLAGS_WITH_VALUE = {"--config-name", "-cn", "--config-path", "-cp", "--config-dir", "-cd", "--package", "-p"}
 
@@ -48,7 +51,7 @@ def check_overrides(config_name: str, argv: Sequence[str]) -> None:
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)
     except HydraException as err:
-        raise UsageError(_first_line(err)) from None
+        raise UsageError(_hydra_message(err)) from None
     multirun = any(a in ("-m", "--multirun") for a in argv)
     single = []
     for override in parsed:
@@ -66,7 +69,7 @@ def check_overrides(config_name: str, argv: Sequence[str]) -> None:
         with initialize_config_dir(str(CONF_DIR), version_base="1.3", job_name="check"):
             compose(config_name, overrides=single, return_hydra_config=True)
     except (HydraException, OmegaConfBaseException) as err:
-        raise UsageError(_first_line(err)) from None
+        raise UsageError(_hydra_message(err)) from None
 
 
 def _overrides_only(argv: Sequence[str]) -> list[str]:
@@ -81,7 +84,7 @@ def _overrides_only(argv: Sequence[str]) -> list[str]:
     return result
 
 
-def _first_line(err: BaseException) -> str:
+def _hydra_message(err: BaseException) -> str:
     """Hydra's multi-line message as one line (option lists joined with commas)."""
     lines = [line.strip() for line in str(err).splitlines() if line.strip()]
     cause = err.__cause__
@@ -100,8 +103,16 @@ def _first_line(err: BaseException) -> str:
     return "; ".join(out[:4]) or type(err).__name__
 
 
-def hydra_entry(prog: str, config_name: str, task: Callable[[DictConfig], Any]) -> Callable[[], Any]:
-    """Wrap ``task`` as a Hydra app whose bad input is one line and exit status 2."""
+def hydra_entry(
+    prog: str,
+    config_name: str,
+    task: Callable[[DictConfig], Any],
+    resolvers: Mapping[str, Callable[..., Any]] | None = None,
+) -> Callable[[], Any]:
+    """Wrap ``task`` as a Hydra app whose bad input is one line and exit status 2.
+
+    ``resolvers`` are OmegaConf resolvers the config needs, registered when the command starts.
+    """
     import hydra
 
     @hydra.main(config_path=str(CONF_DIR), config_name=config_name, version_base="1.3")
@@ -110,10 +121,17 @@ def hydra_entry(prog: str, config_name: str, task: Callable[[DictConfig], Any]) 
             return task(cfg)
         except USER_ERRORS as err:
             fail(prog, err)
+        except KeyboardInterrupt:  # before any work was guarded (e.g. while loading data): nothing to save
+            print(f"{prog}: interrupted", file=sys.stderr, flush=True)
+            sys.exit(130)
 
     @functools.wraps(task)
     def main() -> Any:
         quiet_libraries()
+        for name, resolver in (resolvers or {}).items():
+            if not OmegaConf.has_resolver(name):
+                OmegaConf.register_new_resolver(name, resolver)
+        _stacks_on_sigusr1()
         try:
             check_overrides(config_name, sys.argv[1:])
         except UsageError as err:
@@ -121,6 +139,14 @@ def hydra_entry(prog: str, config_name: str, task: Callable[[DictConfig], Any]) 
         return _app()
 
     return main
+
+
+def _stacks_on_sigusr1() -> None:
+    """``kill -USR1 PID`` prints every thread's stack on stderr: what is a quiet run doing?"""
+    try:
+        faulthandler.register(signal.SIGUSR1, file=sys.__stderr__, all_threads=True)
+    except (AttributeError, ValueError, OSError):  # no SIGUSR1 (Windows) or no real stderr
+        pass
 
 
 def quiet_libraries() -> None:
@@ -133,36 +159,6 @@ def quiet_libraries() -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
-class RunStopped(RuntimeError):
-    """A run that cannot go on (e.g. too many failures in a row): outputs are still written."""
-
-
-def guarded(prog: str, work: Callable[[], None], write_outputs: Callable[[], Any]) -> tuple[Any, int]:
-    """Run ``work``; whatever happens, write the outputs. Returns (outputs, exit status).
-
-    Ctrl-C gives status 130 (Optuna has already marked the running trial failed), a
-    ``RunStopped`` status 1 with its one-line reason; a second Ctrl-C while the outputs are
-    being written is ignored so they are not left half-written.
-    """
-    import signal
-
-    status = 0
-    try:
-        work()
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted; the running trial is marked failed, writing outputs", file=sys.stderr, flush=True)
-        status = 130
-    except RunStopped as err:
-        print(f"{prog}: stopped: {err}", file=sys.stderr, flush=True)
-        status = 1
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        outputs = write_outputs()
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    return outputs, status
-
-
 def run_dir() -> Path:
     """The job's output directory (``hydra.run.dir``, or the sweep's subdir under ``-m``)."""
     return Path(HydraConfig.get().runtime.output_dir)
@@ -170,3 +166,17 @@ def run_dir() -> Path:
 
 def to_container(cfg: DictConfig) -> dict[str, Any]:
     return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
+
+
+def plain(value: Any) -> Any:
+    """A config value as plain Python (an OmegaConf list or dict becomes a list or dict)."""
+    if isinstance(value, (DictConfig, ListConfig)):
+        return OmegaConf.to_container(value, resolve=True)
+    return value
+
+
+def typed(cls: type, section: Mapping[str, Any] | DictConfig, **extra: Any) -> Any:
+    """An instance of dataclass ``cls`` from the keys of a config section that it has (plain values)."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    values = OmegaConf.to_container(section, resolve=True) if isinstance(section, DictConfig) else dict(section)
+    return cls(**{k: v for k, v in values.items() if k in names}, **extra)

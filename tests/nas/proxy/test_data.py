@@ -9,15 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from nas.data import (
-    FASHION_MNIST_DIR,
-    load_cifar10,
-    load_dataset,
-    load_fashion_mnist,
-    prepare,
-    read_idx,
-    split_indices,
-)
+from nas.proxy.data import DataSizes, ProxyDataCache, prepare, split_indices
+from nas.proxy.datasets import FASHION_MNIST_DIR, load_cifar10, load_dataset, load_fashion_mnist, read_idx
 
 needs_fashion = pytest.mark.skipif(
     not (FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").is_file(),
@@ -136,16 +129,14 @@ def test_prepare_resizes_once_normalises_and_keeps_test_apart():
 
 
 def test_default_sizes_fit_the_small_datasets(caplog):
-    from nas.config import DataSizes, fit_sizes, proxy_data
-
     default = DataSizes(resolution=32, train_size=8000, val_size=10000, test_size=2000)
-    assert fit_sizes(default, 60000) == default
+    assert default.fit(60000) == default
     with caplog.at_level("WARNING"):
-        small = fit_sizes(default, 4000)
+        small = default.fit(4000)
     assert (small.train_size, small.val_size) == (3200, 800)
     assert "proxy.train_size 8000 -> 3200, proxy.val_size 10000 -> 800" in caplog.text
     asked = DataSizes(resolution=32, train_size=3000, val_size=1000, test_size=None)
-    assert fit_sizes(asked, 4000) == asked  # what fits is left alone
-    assert fit_sizes(DataSizes(32, None, 2000, None), 1437) == DataSizes(32, 1150, 287, None)
-    data = proxy_data(load_dataset("digits"), default, torch.device("cpu"))
+    assert asked.fit(4000) == asked  # what fits is left alone
+    assert DataSizes(32, None, 2000, None).fit(1437) == DataSizes(32, 1150, 287, None)
+    data = ProxyDataCache(load_dataset("digits"), default, torch.device("cpu")).at()
     assert len(data.train) + len(data.val) == 1437

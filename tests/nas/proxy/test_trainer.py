@@ -5,8 +5,9 @@ import math
 import pytest
 import torch
 
-from nas.data import load_dataset, prepare
-from nas.train import ProxyConfig, resolve_device, train_proxy
+from nas.proxy.data import prepare
+from nas.proxy.datasets import load_dataset
+from nas.proxy.trainer import ProxyConfig, train_proxy
 from search_spaces.codec import parse_blocks
 from search_spaces.genotype import Genotype
 
@@ -83,16 +84,6 @@ def test_adamw_and_contiguous_format(digits):
 def test_bad_proxy_settings(kwargs, fragment):
     with pytest.raises(ValueError, match=fragment):
         ProxyConfig(**kwargs)
-
-
-def test_device_resolution():
-    assert resolve_device("cpu").type == "cpu"
-    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
-    with pytest.raises(ValueError, match="allowed: auto, cpu, cuda"):
-        resolve_device("tpu")
-    if not torch.cuda.is_available():
-        with pytest.raises(ValueError, match="CUDA is not available"):
-            resolve_device("cuda")
 
 
 @pytest.mark.gpu

@@ -1,10 +1,4 @@
-"""Offline proxy datasets and their train / validation / test splits as device-resident tensors.
-
-Every dataset is loaded as uint8 images ``(N, C, H, W)`` with integer labels, split once
-(validation carved from the training set, stratified, with a fixed seed), then normalised and
-resized to the proxy resolution a single time and kept on the training device, so the proxy
-trainer never touches a ``DataLoader``.
-"""
+"""Offline datasets as loaded from disk: uint8 images ``(N, C, H, W)`` and integer labels."""
 
 from __future__ import annotations
 
@@ -18,8 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from sklearn.model_selection import train_test_split
 
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -49,31 +41,6 @@ class RawDataset:
     @property
     def in_chans(self) -> int:
         return int(self.train_images.shape[1])
-
-
-@dataclass(frozen=True)
-class Split:
-    images: torch.Tensor  # float, normalised, (N, C, R, R), on the training device
-    labels: torch.Tensor  # int64, (N,), on the training device
-
-    def __len__(self) -> int:
-        return int(self.labels.shape[0])
-
-
-@dataclass(frozen=True)
-class ProxyData:
-    """Train / validation / test splits at one resolution, resident on one device."""
-
-    name: str
-    train: Split
-    val: Split
-    test: Split
-    num_classes: int
-    in_chans: int
-    resolution: int
-
-
-# ---------------------------------------------------------------- loaders
 
 
 def read_idx(path: Path) -> np.ndarray:
@@ -208,64 +175,14 @@ def load_dataset(
     return DATASETS[name](root=root, download=download, cache_dir=cache_dir)
 
 
-# ---------------------------------------------------------------- splits
+@dataclass(frozen=True)
+class DatasetSpec:
+    """Which dataset to load and from where (the ``dataset`` config group, as plain values)."""
 
+    name: str = "fashion_mnist"
+    root: str | None = None
+    download: bool = False
+    cache_dir: str | None = None
 
-def split_indices(
-    labels: np.ndarray, train_size: int | None, val_size: int, seed: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
-    """Stratified train / validation index sets carved from the training set with a fixed seed."""
-    n = len(labels)
-    if val_size < 1 or val_size >= n:
-        raise ValueError(f"val_size must be in [1, {n - 1}] for this dataset, got {val_size}")
-    available = n - val_size
-    train_size = available if train_size is None else int(train_size)
-    if train_size < 1 or train_size > available:
-        raise ValueError(
-            f"train_size must be in [1, {available}] (training set {n} minus val_size {val_size}), got {train_size}"
-        )
-    index = np.arange(n)
-    rest, val = train_test_split(index, test_size=val_size, stratify=labels, random_state=seed)
-    if train_size < len(rest):
-        rest, _ = train_test_split(rest, train_size=train_size, stratify=labels[rest], random_state=seed)
-    return np.sort(rest), np.sort(val)
-
-
-def prepare(
-    raw: RawDataset,
-    resolution: int,
-    train_size: int | None,
-    val_size: int,
-    test_size: int | None = None,
-    device: str | torch.device = "cpu",
-    split_seed: int = 0,
-) -> ProxyData:
-    """Split, normalise with the training split's statistics, resize once, move to ``device``."""
-    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 32:
-        raise ValueError(f"proxy resolution must be an integer >= 32, got {resolution!r}")
-    train_idx, val_idx = split_indices(raw.train_labels, train_size, val_size, split_seed)
-    test_idx = np.arange(len(raw.test_labels))
-    if test_size is not None and test_size < len(test_idx):
-        test_idx, _ = train_test_split(
-            test_idx, train_size=test_size, stratify=raw.test_labels, random_state=split_seed
-        )
-    train_images = torch.from_numpy(np.ascontiguousarray(raw.train_images[train_idx]))
-    mean = train_images.float().mean(dim=(0, 2, 3)) / 255.0
-    std = train_images.float().std(dim=(0, 2, 3)).clamp_min(1e-3) / 255.0
-
-    def to_split(images: np.ndarray, labels: np.ndarray) -> Split:
-        x = torch.from_numpy(np.ascontiguousarray(images)).to(device).float().div_(255.0)
-        x = (x - mean.to(device)[None, :, None, None]) / std.to(device)[None, :, None, None]
-        if x.shape[-1] != resolution or x.shape[-2] != resolution:
-            x = F.interpolate(x, size=(resolution, resolution), mode="bilinear", antialias=True, align_corners=False)
-        return Split(x.contiguous(), torch.from_numpy(np.ascontiguousarray(labels)).to(device))
-
-    return ProxyData(
-        name=raw.name,
-        train=to_split(raw.train_images[train_idx], raw.train_labels[train_idx]),
-        val=to_split(raw.train_images[val_idx], raw.train_labels[val_idx]),
-        test=to_split(raw.test_images[test_idx], raw.test_labels[test_idx]),
-        num_classes=raw.num_classes,
-        in_chans=raw.in_chans,
-        resolution=resolution,
-    )
+    def load(self) -> RawDataset:
+        return load_dataset(self.name, self.root, self.download, self.cache_dir)

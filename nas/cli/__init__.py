@@ -1,0 +1,1 @@
+"""The command edge: Hydra entry and bad input, worker device and threads, the stop guard, the study command skeleton."""

@@ -1,0 +1,73 @@
+"""The one skeleton of every command that runs a study.
+
+validate input (one line, exit 2) -> device and threads -> storage -> study -> run under the
+stop guard -> outputs -> exit status.  A command's entry turns its config into plain values
+and a :class:`~nas.studies.job.StudyJob`; :func:`run_study` does the rest the same way for every study.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nas.cli.guard import guarded
+from nas.cli.workers import WorkerSettings
+from nas.studies.job import StudyJob
+from nas.studies.loop import run_trials
+from nas.studies.storage import StorageSettings, TrialCreationLock, open_storage
+from nas.studies.study import open_study
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Where a command's outputs go and what it records about itself."""
+
+    out: Path
+    config: dict[str, Any] = field(default_factory=dict)  # written as config.json
+    progress: bool = True
+
+
+def run_study(
+    prog: str,
+    job: StudyJob,
+    study_name: str,
+    storage: StorageSettings,
+    worker: WorkerSettings,
+    run: RunSettings,
+) -> dict[str, Any]:
+    """Open (or resume) the study, run this worker's trials, write the outputs; exit non-zero if stopped."""
+    device = worker.start()
+    opened = open_storage(storage)
+    study, created = open_study(
+        opened, study_name, job.directions, job.sampler(worker.worker), job.pruner(), job.identity()
+    )
+    started = job.total() - job.remaining(study)
+    state = "new" if created else "resumed"
+    print(f"study {study_name!r} on {storage.url} ({state}, {started}/{job.total()} started); device {device}")
+    print(job.start(study, created, device), flush=True)
+    objective = job.objective(device)
+    run.out.mkdir(parents=True, exist_ok=True)
+    (run.out / "config.json").write_text(json.dumps(run.config, indent=2) + "\n")
+    lock = TrialCreationLock(opened, study_name)
+    summary, status = guarded(
+        prog,
+        lambda: run_trials(
+            study,
+            objective,
+            job.protocol,
+            lambda: job.remaining(study),
+            job.total(),
+            lock,
+            run.progress,
+            lambda: job.status(study),
+        ),
+        lambda: job.write_outputs(study, run.out, storage.url),
+    )
+    print(job.describe(summary))
+    print(f"outputs: {run.out}")
+    if status:
+        sys.exit(status)
+    return summary

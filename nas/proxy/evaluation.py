@@ -1,0 +1,65 @@
+"""Scoring a trained proxy model: top-1 accuracy, and BatchNorm statistics re-estimated first."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import torch
+from torch import nn
+
+from nas.proxy.data import Split
+from nas.stopping import check_stop
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    split: Split,
+    batch_size: int,
+    memory_format: torch.memory_format = torch.contiguous_format,
+    autocast: Any = None,
+) -> float:
+    """Top-1 accuracy on a split (eval mode, no gradients)."""
+    model.eval()
+    correct = torch.zeros((), dtype=torch.long, device=split.labels.device)
+    with autocast or contextlib.nullcontext():
+        for start in range(0, len(split), batch_size):
+            check_stop()
+            x = split.images[start : start + batch_size].contiguous(memory_format=memory_format)
+            correct += (model(x).argmax(1) == split.labels[start : start + batch_size]).sum()
+    return correct.item() / max(1, len(split))
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(
+    model: nn.Module,
+    split: Split,
+    n_images: int,
+    batch_size: int,
+    memory_format: torch.memory_format = torch.contiguous_format,
+    autocast: Any = None,
+) -> None:
+    """Recompute BatchNorm running statistics with the final weights (a cumulative average).
+
+    Short runs at high learning rates leave running statistics that lag far behind the
+    weights: measured here, a B0 proxy scored 10% in eval mode and 43% with its batch
+    statistics.  Re-estimating them on a few training batches closes that gap.
+    """
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if n_images <= 0 or not norms:
+        return
+    model.eval()
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative moving average over the recalibration batches
+        m.train()
+    with autocast or contextlib.nullcontext():
+        for start in range(0, min(n_images, len(split)), batch_size):
+            check_stop()
+            stop = min(start + batch_size, n_images, len(split))
+            model(split.images[start:stop].contiguous(memory_format=memory_format))
+    for m, momentum in zip(norms, momenta, strict=True):
+        m.momentum = momentum
+    model.eval()

@@ -1,0 +1,116 @@
+"""What a search leaves behind: trials.csv, best.yaml, summary.json, search.png, and its last words."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from nas.objective import Reward
+from nas.plots import plot_search
+from nas.studies.study import FINISHED, trials_frame
+from search_spaces.codec import format_blocks, parse_blocks, save_genotype
+from search_spaces.cost import Cost
+from search_spaces.genotype import Genotype
+
+TRIAL_COLUMNS = ["blocks", "params", "flops", "val_acc", "reward", "seconds", "duplicate_of", "reason"]
+
+
+def best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
+    """Highest reward among COMPLETE trials (multi-objective: highest accuracy on the front)."""
+    complete = [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)) if t.values]
+    if not complete:
+        return None
+    if len(study.directions) > 1:
+        front = study.best_trials
+        return max(front, key=lambda t: (t.values[0], -t.values[1])) if front else None
+    return max(complete, key=lambda t: (t.values[0], -t.number))
+
+
+def write_outputs(
+    study: optuna.Study,
+    out: Path,
+    storage_url: str,
+    reference: Genotype,
+    reference_cost: Cost,
+    reward: Reward,
+) -> dict[str, Any]:
+    """trials.csv, best.yaml, summary.json and search.png in ``out``; returns the summary."""
+    out.mkdir(parents=True, exist_ok=True)
+    trials = study.get_trials(deepcopy=False)
+    frame = trials_frame(trials, TRIAL_COLUMNS)
+    frame.to_csv(out / "trials.csv", index=False)
+    best = best_trial(study)
+    ref_trial = next(
+        (
+            t
+            for t in trials
+            if t.user_attrs.get("blocks") == format_blocks(reference) and t.state == optuna.trial.TrialState.COMPLETE
+        ),
+        None,
+    )
+    summary: dict[str, Any] = {
+        "study": study.study_name,
+        "storage": storage_url,
+        "objective": reward.describe(),
+        "n_trials": len(trials),
+        "n_complete": sum(t.state == optuna.trial.TrialState.COMPLETE for t in trials),
+        "n_pruned": sum(t.state == optuna.trial.TrialState.PRUNED for t in trials),
+        "n_failed": sum(t.state == optuna.trial.TrialState.FAIL for t in trials),
+        "n_trained": sum(
+            t.state in FINISHED and "duplicate_of" not in t.user_attrs and "val_acc" in t.user_attrs for t in trials
+        ),
+        "best": None,
+        "reference": {
+            "name": reference.name,
+            "blocks": format_blocks(reference),
+            "params": reference_cost[0],
+            "flops": reference_cost[1],
+            "val_acc": ref_trial.user_attrs.get("val_acc") if ref_trial else None,
+            "reward": ref_trial.user_attrs.get("reward") if ref_trial else None,
+        },
+    }
+    if best is not None:
+        metrics = {k: best.user_attrs.get(k) for k in ("params", "flops", "val_acc", "reward")}
+        metrics["trial"] = best.number
+        summary["best"] = {"blocks": best.user_attrs["blocks"], **metrics}
+        genotype = dataclasses.replace(
+            reference, blocks=parse_blocks(best.user_attrs["blocks"]), name=f"{study.study_name}_best"
+        )
+        save_genotype(genotype, out / "best.yaml", metrics={**metrics, "study": study.study_name})
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    plot_search(frame, out / "search.png", reward, summary["reference"], title=study.study_name)
+    return summary
+
+
+def describe_best(summary: dict[str, Any]) -> str:
+    """The plain-words ending of a search."""
+    best, ref = summary["best"], summary["reference"]
+    if best is None:
+        return f"No candidate finished in study {summary['study']!r}."
+    lines = [
+        f"Best of {summary['n_trials']} trials in study {summary['study']!r} "
+        f"({summary['n_trained']} trained, {summary['n_pruned']} pruned, {summary['n_failed']} failed), trial {best['trial']}:",
+        *[f"  {b}" for b in best["blocks"]],
+        f"  {best['params']:,} params, {best['flops'] / 1e6:.1f} MFLOPs at the target input, "
+        f"proxy val_acc {best['val_acc']:.4f}, reward {best['reward']:.4f}"
+        if best.get("reward") is not None
+        else f"  {best['params']:,} params, {best['flops'] / 1e6:.1f} MFLOPs, proxy val_acc {best['val_acc']:.4f}",
+    ]
+    if ref.get("val_acc") is not None and best.get("reward") is not None:
+        verdict = (
+            "beats"
+            if best["reward"] > ref["reward"]
+            else "matches"
+            if best["reward"] == ref["reward"]
+            else "does not beat"
+        )
+        lines.append(
+            f"  It {verdict} the reference {ref['name']} (reward {ref['reward']:.4f}, val_acc {ref['val_acc']:.4f}, "
+            f"{ref['params']:,} params, {ref['flops'] / 1e6:.1f} MFLOPs): "
+            f"{best['flops'] / ref['flops']:.2f}x its FLOPs, {best['val_acc'] - ref['val_acc']:+.4f} accuracy."
+        )
+    return "\n".join(lines)

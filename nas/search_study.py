@@ -1,0 +1,189 @@
+"""The search as a study: one genotype per trial, costed at the target, trained, scored by the reward.
+
+Each trial suggests a genotype from the factorized space, counts its params and FLOPs at the
+target input, rejects it above ``max_flops``, and hands it to the trial protocol (reuse a
+finished twin, stand down for a running one, train with per-epoch pruning, score or fail).
+``n_trials`` is the study's total: running the same search again continues the study and
+trains only what is missing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+import torch
+
+from nas.objective import Reward
+from nas.proxy.data import DataSizes, ProxyData, ProxyDataCache
+from nas.proxy.datasets import DatasetSpec
+from nas.proxy.trainer import ProxyConfig, train_proxy
+from nas.samplers import make_sampler
+from nas.search_outputs import best_trial, describe_best, write_outputs
+from nas.studies.job import StudyJob
+from nas.studies.protocol import TrialProtocol
+from nas.studies.study import count_started
+from search_spaces.codec import format_blocks
+from search_spaces.cost import Target
+from search_spaces.genotype import Genotype
+from search_spaces.mnasnet import MnasNetSpace, mnasnet_space
+
+PRUNERS = ("median", "hyperband", "none")
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    sampler: str = "tpe"
+    pruner: str = "median"
+    n_trials: int = 20
+    max_flops: float | None = None
+    enqueue_reference: bool = True
+    max_failures: int = 5
+
+    def __post_init__(self) -> None:
+        if isinstance(self.n_trials, bool) or not isinstance(self.n_trials, int) or self.n_trials < 1:
+            raise ValueError(f"search.n_trials must be an integer >= 1, got {self.n_trials!r}")
+        if self.pruner not in PRUNERS:
+            raise ValueError(f"unknown search.pruner {self.pruner!r}; allowed: {', '.join(PRUNERS)}")
+        if self.max_flops is not None and not self.max_flops > 0:
+            raise ValueError(f"search.max_flops must be > 0 or null, got {self.max_flops!r}")
+        if self.max_failures < 1:
+            raise ValueError(f"search.max_failures must be >= 1, got {self.max_failures!r}")
+
+
+def make_pruner(name: str, epochs: int) -> optuna.pruners.BasePruner:
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=0)
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(1, epochs), reduction_factor=3)
+    return optuna.pruners.NopPruner()
+
+
+def space_identity(space: MnasNetSpace) -> dict[str, Any]:
+    """What makes two runs' spaces the same (stored with the study, checked on resume)."""
+    return {
+        "reference": format_blocks(space.reference),
+        "stem_head_act": [space.reference.stem, space.reference.head, space.reference.activation],
+        "choices": space.distributions(),
+    }
+
+
+def search_protocol(proxy: ProxyConfig, settings: SearchSettings) -> TrialProtocol:
+    """Genotypes are keyed by their block strings; a twin gives its accuracy, reward and time."""
+    copied = ("val_acc", "reward", "seconds")
+    return TrialProtocol("blocks", copied, proxy.epochs, settings.max_failures, "search.max_failures")
+
+
+class Evaluator:
+    """The Optuna objective: suggest a genotype, cost it, cap it; the protocol does the rest."""
+
+    def __init__(
+        self,
+        space: MnasNetSpace,
+        data: ProxyData,
+        proxy: ProxyConfig,
+        target: Target,
+        reward: Reward,
+        settings: SearchSettings,
+        seed: int,
+        protocol: TrialProtocol | None = None,
+    ) -> None:
+        self.space, self.data, self.proxy, self.target = space, data, proxy, target
+        self.reward, self.settings, self.seed = reward, settings, seed
+        self.protocol = protocol or search_protocol(proxy, settings)
+
+    def __call__(self, trial: optuna.Trial) -> float | tuple[float, ...]:
+        genotype = self.space.suggest(trial)
+        blocks = format_blocks(genotype)
+        trial.set_user_attr("blocks", blocks)
+        params, flops = self.target.cost(genotype)
+        trial.set_user_attr("params", params)
+        trial.set_user_attr("flops", flops)
+        cap = self.settings.max_flops
+        if cap is not None and flops > cap:
+            trial.set_user_attr("reason", f"{flops / 1e6:.1f} MFLOPs over search.max_flops {cap / 1e6:.1f}M")
+            raise optuna.TrialPruned("over the FLOPs cap")
+        return self.protocol.run(
+            trial,
+            blocks,
+            lambda on_epoch: train_proxy(genotype, self.data, self.proxy, self.seed, on_epoch=on_epoch),
+            lambda val_acc: self.score(val_acc, flops),
+        )
+
+    def score(self, val_acc: float, flops: int) -> tuple[float | tuple[float, float], dict[str, Any]]:
+        """The trial's value and the attributes recorded with it."""
+        if self.reward.multi_objective:
+            return (val_acc, float(flops)), {}
+        reward = self.reward(val_acc, flops)
+        return reward, {"reward": reward}
+
+
+@dataclass
+class SearchJob(StudyJob):
+    """A search around ``reference`` as a study: what ``nas.cli.command.run_study`` runs."""
+
+    reference: Genotype
+    settings: SearchSettings = dataclasses.field(default_factory=SearchSettings)
+    reward: Reward = dataclasses.field(default_factory=Reward)
+    proxy: ProxyConfig = dataclasses.field(default_factory=ProxyConfig)
+    sizes: DataSizes = dataclasses.field(default_factory=DataSizes)
+    target: Target = dataclasses.field(default_factory=Target)
+    dataset: DatasetSpec = dataclasses.field(default_factory=DatasetSpec)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        self.space = mnasnet_space(self.reference)
+        self.directions = self.reward.directions
+        self.protocol = search_protocol(self.proxy, self.settings)
+        self.sampler(0)  # an unknown sampler, or one that cannot serve the objective, fails before any storage
+
+    def identity(self) -> dict[str, Any]:
+        return {
+            "command": "nas.search",
+            "space": space_identity(self.space),
+            "objective": dataclasses.asdict(self.reward),
+            "target": dataclasses.asdict(self.target),
+        }
+
+    def sampler(self, worker: int) -> optuna.samplers.BaseSampler:
+        distributions = self.space.distributions()
+        return make_sampler(self.settings.sampler, distributions, self.seed + worker, self.reward.multi_objective)
+
+    def pruner(self) -> optuna.pruners.BasePruner:
+        return make_pruner(self.settings.pruner, self.proxy.epochs)
+
+    def start(self, study: optuna.Study, created: bool, device: torch.device) -> str:
+        if self.settings.enqueue_reference and created:
+            study.enqueue_trial(self.space.encode(self.reference), skip_if_exists=True)
+        study.set_user_attr("proxy", dataclasses.asdict(self.proxy))
+        size = self.space.size()
+        return (
+            f"space: {len(self.space.blocks)} blocks around {self.reference.name}, {size:,} genotypes ({size:.3e}); "
+            f"objective: {self.reward.describe()}; sampler {self.settings.sampler}, pruner {self.settings.pruner}"
+        )
+
+    def objective(self, device: torch.device) -> Evaluator:
+        data = ProxyDataCache(self.dataset.load(), self.sizes, device).at()
+        return Evaluator(
+            self.space, data, self.proxy, self.target, self.reward, self.settings, self.seed, self.protocol
+        )
+
+    def remaining(self, study: optuna.Study) -> int:
+        return self.settings.n_trials - count_started(study)
+
+    def total(self) -> int:
+        return self.settings.n_trials
+
+    def status(self, study: optuna.Study) -> str | None:
+        best = best_trial(study)
+        return f"best reward {best.user_attrs['reward']:.4f}" if best and "reward" in best.user_attrs else None
+
+    def write_outputs(self, study: optuna.Study, out: Path, storage_url: str) -> dict[str, Any]:
+        reference_cost = self.target.cost(self.reference)
+        return write_outputs(study, out, storage_url, self.reference, reference_cost, self.reward)
+
+    def describe(self, summary: dict[str, Any]) -> str:
+        return describe_best(summary)

@@ -1,0 +1,86 @@
+"""The worker loop: create and run one trial at a time until the study has what it needs.
+
+Optuna's ``optimize`` runs each trial, so heartbeats, FAIL on NaN and FAIL-then-re-raise on a
+stop behave as everywhere else in Optuna.  Counting what is missing and creating the next
+trial happen under :class:`~nas.studies.storage.TrialCreationLock`, so workers sharing a study
+stop at exactly its total.  A trial ended by a stop signal is queued again for the next run.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import optuna
+from optuna.storages import fail_stale_trials
+from tqdm import tqdm
+
+from nas.stopping import StopRequested, check_stop
+from nas.studies.protocol import TrialProtocol
+from nas.studies.storage import TrialCreationLock
+
+
+def run_trials(
+    study: optuna.Study,
+    objective: Callable[[optuna.Trial], Any],
+    protocol: TrialProtocol,
+    remaining: Callable[[], int],
+    total: int,
+    lock: TrialCreationLock | None = None,
+    progress: bool = True,
+    status: Callable[[], str | None] | None = None,
+) -> None:
+    """Run trials while ``remaining()`` (which counts other workers' running trials) is positive.
+
+    ``lock`` is the study's creation lock (default: one only this process honours).
+    """
+    lock = lock or TrialCreationLock(None, study.study_name)
+    protocol.interrupted = None
+    bar = tqdm(total=total, unit="trial", disable=not progress, desc=study.study_name)
+    try:
+        while True:
+            check_stop()
+            lock.acquire()
+            try:
+                _fail_stale_trials(study)  # a killed worker's trial is failed (and re-queued) before counting
+                left = remaining()
+                bar.update(max(0, total - left) - bar.n)
+                if left <= 0:
+                    break
+                study.optimize(_releasing(lock, objective), n_trials=1, gc_after_trial=False)
+            except StopRequested:
+                _queue_again(study, protocol.interrupted)
+                raise
+            finally:
+                lock.release()
+            text = status() if status else None
+            if text:
+                bar.set_postfix_str(text)
+            protocol.check(study)
+    finally:
+        bar.close()
+
+
+def _releasing(lock: TrialCreationLock, objective: Callable[[optuna.Trial], Any]) -> Callable[[optuna.Trial], Any]:
+    """``objective``, releasing ``lock`` first: by then the trial exists and counts as running."""
+
+    def run(trial: optuna.Trial) -> Any:
+        lock.release()
+        return objective(trial)
+
+    return run
+
+
+def _queue_again(study: optuna.Study, number: int | None) -> None:
+    """Enqueue the interrupted trial's parameters, so the next run trains that candidate first."""
+    if number is None:
+        return
+    trial = study.get_trials(deepcopy=False)[number]
+    study.enqueue_trial(trial.params, user_attrs={"retry_of": number}, skip_if_exists=False)
+
+
+def _fail_stale_trials(study: optuna.Study) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        fail_stale_trials(study)

@@ -1,0 +1,234 @@
+"""The compound-scaling grid as a study: one feasible point per trial, scaled, costed, trained.
+
+Only feasible triples are handed to Optuna's ``GridSampler`` (as one categorical parameter
+``point``), so no infeasible trial is ever created.  Each point scales the baseline by
+``d = alpha**phi``, ``w = beta**phi``, ``r = gamma**phi`` with the reference rounding, trains it
+on the proxy at ``round(proxy.resolution * r)`` and counts its FLOPs at ``target.resolution * r``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pandas as pd
+import torch
+import yaml
+
+from nas.proxy.data import DataSizes, ProxyDataCache
+from nas.proxy.datasets import DatasetSpec
+from nas.proxy.trainer import ProxyConfig, train_proxy
+from nas.studies.job import StudyJob
+from nas.studies.protocol import TrialProtocol
+from nas.studies.study import FINISHED, trials_frame
+from scaling.candidate import scaled_candidate
+from scaling.compound import PAPER_COEFFICIENTS, compound_multipliers, flops_constraint
+from scaling.grid_points import GridSettings, Point, feasible_grid, parse_point, point_key
+from scaling.plots import plot_grid
+from search_spaces.codec import format_blocks
+from search_spaces.cost import Target
+from search_spaces.genotype import Genotype
+
+GRID_COLUMNS = [
+    "alpha",
+    "beta",
+    "gamma",
+    "constraint",
+    "d",
+    "w",
+    "r",
+    "resolution",
+    "proxy_resolution",
+    "target_resolution",
+    "params",
+    "flops",
+    "flops_ratio",
+    "expected_ratio",
+    "val_acc",
+    "seconds",
+    "duplicate_of",
+    "reason",
+]
+
+
+class PointEvaluator:
+    """The grid's Optuna objective: take a point, scale the baseline; the protocol does the rest."""
+
+    def __init__(
+        self,
+        baseline: Genotype,
+        phi: float,
+        proxy: ProxyConfig,
+        data: ProxyDataCache,
+        target: Target,
+        seed: int,
+        grid: Sequence[Point],
+        protocol: TrialProtocol,
+    ) -> None:
+        self.baseline, self.phi, self.proxy, self.data = baseline, phi, proxy, data
+        self.target, self.seed, self.grid, self.protocol = target, seed, list(grid), protocol
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        key = trial.suggest_categorical("point", [point_key(p) for p in self.grid])
+        alpha, beta, gamma = parse_point(key)
+        multipliers = compound_multipliers(alpha, beta, gamma, self.phi)
+        member = scaled_candidate(self.baseline, self.phi, multipliers, self.target, self.data.sizes.resolution)
+        attrs = {
+            "point": key,
+            "alpha": alpha,
+            "beta": beta,
+            "gamma": gamma,
+            "constraint": flops_constraint(alpha, beta, gamma),
+            **{k: v for k, v in member.row().items() if k not in ("name", "phi", "blocks")},
+            "blocks": member.blocks,
+        }
+        for name, value in attrs.items():
+            trial.set_user_attr(name, value)
+        data = self.data.at(member.proxy_resolution)
+        return self.protocol.run(
+            trial,
+            member.model_key,
+            lambda on_epoch: train_proxy(member.genotype, data, self.proxy, self.seed, on_epoch=on_epoch),
+            lambda val_acc: (val_acc, {}),
+        )
+
+
+def points_left(study: optuna.Study, grid: Sequence[Point]) -> int:
+    """Grid points no trial has finished, failed in training or is running (0: this worker is done).
+
+    A point whose trial was interrupted or lost its worker is left, so it is trained again.
+    """
+    taken = set()
+    for t in study.get_trials(deepcopy=False):
+        failed_here = t.state == optuna.trial.TrialState.FAIL and "reason" in t.user_attrs
+        if t.state in (*FINISHED, optuna.trial.TrialState.RUNNING) or (
+            failed_here and not t.user_attrs.get("interrupted")
+        ):
+            taken.add(t.params.get("point"))
+    return sum(point_key(p) not in taken for p in grid)
+
+
+def best_point(frame: pd.DataFrame) -> pd.Series | None:
+    """Highest validation accuracy among fully trained points; ties go to fewer FLOPs."""
+    done = frame[(frame["state"] == "COMPLETE") & frame["val_acc"].notna()]
+    if done.empty:
+        return None
+    return done.sort_values(["val_acc", "flops"], ascending=[False, True]).iloc[0]
+
+
+@dataclass
+class GridJob(StudyJob):
+    """The grid search over compound coefficients at ``phi``: what ``run_study`` runs."""
+
+    baseline: Genotype
+    phi: float
+    settings: GridSettings = field(default_factory=GridSettings)
+    proxy: ProxyConfig = field(default_factory=ProxyConfig)
+    sizes: DataSizes = field(default_factory=DataSizes)
+    target: Target = field(default_factory=Target)
+    dataset: DatasetSpec = field(default_factory=DatasetSpec)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        self.grid = feasible_grid(self.settings)
+        self.directions = ["maximize"]
+        copied = ("val_acc", "seconds")
+        self.protocol = TrialProtocol(
+            "model", copied, self.proxy.epochs, self.settings.max_failures, "grid.max_failures"
+        )
+
+    def identity(self) -> dict[str, Any]:
+        b = self.baseline
+        return {
+            "command": "scaling.grid",
+            "baseline": [*format_blocks(b), b.stem, b.head, b.activation],
+            "phi": self.phi,
+            "grid": self.settings.identity(),
+            "target": dataclasses.asdict(self.target),
+        }
+
+    def sampler(self, worker: int) -> optuna.samplers.BaseSampler:
+        # Every worker uses the same grid seed: GridSampler's choices then never overshoot the grid.
+        return optuna.samplers.GridSampler({"point": [point_key(p) for p in self.grid]}, seed=self.seed)
+
+    def pruner(self) -> optuna.pruners.BasePruner:
+        if self.settings.pruner == "successive_halving":
+            return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
+        return optuna.pruners.NopPruner()
+
+    def start(self, study: optuna.Study, created: bool, device: torch.device) -> str:
+        s = self.settings
+        return (
+            f"{len(self.grid)} feasible points (alpha<={s.alpha_max}, beta<={s.beta_max}, gamma<={s.gamma_max}, "
+            f"step {s.step}, |alpha*beta^2*gamma^2-2|<={s.tolerance}); phi={self.phi:g}; "
+            f"baseline {self.baseline.name}; pruner {s.pruner}"
+        )
+
+    def objective(self, device: torch.device) -> PointEvaluator:
+        data = ProxyDataCache(self.dataset.load(), self.sizes, device)
+        return PointEvaluator(
+            self.baseline, self.phi, self.proxy, data, self.target, self.seed, self.grid, self.protocol
+        )
+
+    def remaining(self, study: optuna.Study) -> int:
+        return points_left(study, self.grid)
+
+    def total(self) -> int:
+        return len(self.grid)
+
+    def status(self, study: optuna.Study) -> str | None:
+        best = best_point(trials_frame(study.get_trials(deepcopy=False), GRID_COLUMNS))
+        if best is None:
+            return None
+        return f"best {point_key((best['alpha'], best['beta'], best['gamma']))} acc {best['val_acc']:.4f}"
+
+    def write_outputs(self, study: optuna.Study, out: Path, storage_url: str) -> dict[str, Any]:
+        """grid.csv, coefficients.yaml, grid.png and summary.json in ``out``."""
+        out.mkdir(parents=True, exist_ok=True)
+        frame = trials_frame(study.get_trials(deepcopy=False), GRID_COLUMNS)
+        frame.to_csv(out / "grid.csv", index=False)
+        summary: dict[str, Any] = {
+            "study": study.study_name,
+            "storage": storage_url,
+            "baseline": self.baseline.name,
+            "baseline_blocks": format_blocks(self.baseline),
+            "phi": self.phi,
+            "n_points": len(self.grid),
+            "n_trials": len(frame),
+            "n_complete": int((frame["state"] == "COMPLETE").sum()),
+            "n_pruned": int((frame["state"] == "PRUNED").sum()),
+            "paper_point_in_grid": tuple(PAPER_COEFFICIENTS) in {tuple(p) for p in self.grid},
+            "best": self._write_best(best_point(frame), study.study_name, out),
+        }
+        (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        title = f"{study.study_name}: proxy accuracy, phi={self.phi:g}"
+        plot_grid(frame, out / "grid.png", PAPER_COEFFICIENTS, title=title)
+        return summary
+
+    def _write_best(self, best: pd.Series | None, study_name: str, out: Path) -> dict[str, Any] | None:
+        """The chosen point (None if none finished), also written as ``coefficients.yaml``."""
+        if best is None:
+            return None
+        keys = ("alpha", "beta", "gamma", "val_acc", "flops", "flops_ratio", "constraint")
+        chosen: dict[str, Any] = {k: float(best[k]) for k in keys}
+        chosen["trial"] = int(best["number"])
+        coefficients = {k: chosen[k] for k in ("alpha", "beta", "gamma")}
+        coefficients.update(phi=self.phi, val_acc=chosen["val_acc"], flops_ratio=chosen["flops_ratio"])
+        coefficients.update(baseline=self.baseline.name, study=study_name)
+        (out / "coefficients.yaml").write_text(yaml.safe_dump(coefficients, sort_keys=False))
+        return chosen
+
+    def describe(self, summary: dict[str, Any]) -> str:
+        best = summary["best"]
+        if not best:
+            return "no point was fully trained yet"
+        return (
+            f"best of {summary['n_complete']} fully trained points: alpha={best['alpha']:g}, beta={best['beta']:g}, "
+            f"gamma={best['gamma']:g} (constraint {best['constraint']:.3f}), val_acc {best['val_acc']:.4f}, "
+            f"{best['flops_ratio']:.2f}x the baseline's FLOPs (2**phi = {2**self.phi:g}) -> coefficients.yaml"
+        )
