@@ -8,6 +8,7 @@ job (``ValueError``, ``FileNotFoundError``) are turned into the same one line.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import faulthandler
 import functools
@@ -143,10 +144,8 @@ def hydra_entry(
 
 def _stacks_on_sigusr1() -> None:
     """``kill -USR1 PID`` prints every thread's stack on stderr: what is a quiet run doing?"""
-    try:
+    with contextlib.suppress(AttributeError, ValueError, OSError):  # no SIGUSR1 (Windows), no real stderr
         faulthandler.register(signal.SIGUSR1, file=sys.__stderr__, all_threads=True)
-    except (AttributeError, ValueError, OSError):  # no SIGUSR1 (Windows) or no real stderr
-        pass
 
 
 def quiet_libraries() -> None:

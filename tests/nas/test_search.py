@@ -19,8 +19,8 @@ from nas.search_study import Evaluator, SearchSettings
 from nas.studies.loop import run_trials
 from nas.studies.protocol import TooManyFailures
 from nas.studies.study import count_started
-from search_spaces.cost import Target
 from search_spaces.codec import load_genotype
+from search_spaces.cost import Target
 from search_spaces.mnasnet import mnasnet_space
 from search_spaces.references import reference
 

@@ -5,9 +5,9 @@ import pytest
 
 from scaling.compound import parse_phis
 from scaling.family import compound_family, efficientnet_family, parse_coefficients
-from search_spaces.cost import Target
 from search_spaces.build import build, count_params
 from search_spaces.codec import load_genotype
+from search_spaces.cost import Target
 from search_spaces.references import reference
 
 

@@ -6,8 +6,7 @@ import sys
 import pandas as pd
 import pytest
 
-from scaling.compound import PAPER_COEFFICIENTS, flops_constraint
-from scaling.compound import parse_phi
+from scaling.compound import PAPER_COEFFICIENTS, flops_constraint, parse_phi
 from scaling.grid import main as grid_main
 from scaling.grid import rewrite_phi_flag
 from scaling.grid_points import GridSettings, axis, feasible_grid, point_key
