@@ -33,7 +33,8 @@ from omegaconf.errors import OmegaConfBaseException
 from scipy.stats import kendalltau
 
 from benchmarks.common import write_figures
-from nas.cli.app import CONF_DIR, UsageError, fail, typed
+from nas.cli.app import fail, typed
+from nas.cli.overrides import CONF_DIR, UsageError
 from nas.cli.workers import WorkerSettings
 from nas.proxy.data import DataSizes, ProxyData, ProxyDataCache
 from nas.proxy.datasets import DatasetSpec, RawDataset
@@ -198,9 +199,7 @@ def reference_noise(
     write_figures(args.name, figures)
 
 
-def reference_sizes(
-    args: argparse.Namespace, raw: RawDataset, sizes: DataSizes, proxy: ProxyConfig
-) -> tuple[int, int]:
+def reference_sizes(args: argparse.Namespace, raw: RawDataset, sizes: DataSizes, proxy: ProxyConfig) -> tuple[int, int]:
     """The reference's training images and epochs: ``--budget`` x the images the proxy sees."""
     train_size = args.budget * sizes.train_size * proxy.epochs // args.reference_epochs
     available = len(raw.train_labels) - sizes.val_size

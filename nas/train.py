@@ -78,6 +78,11 @@ def train_and_report(
         (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         return summary
 
+    print(
+        f"training {genotype.name} on {data.name} ({len(data.train)} images at {data.resolution}px, "
+        f"{proxy.epochs} epochs) on {data.train.images.device}",
+        flush=True,
+    )
     summary, status = guarded(PROG, work, write, on_stop="training stopped")
     return summary, status
 

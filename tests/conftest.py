@@ -94,8 +94,13 @@ def postgres_url(tmp_path_factory):
         shutil.rmtree(base, ignore_errors=True)
 
 
-def start_module(module: str, *args: str) -> subprocess.Popen:
-    """Start ``python -m module args`` in the background (for workers, kills and interrupts)."""
+def start_module(module: str, *args: str, ignore_sigint: bool = False) -> subprocess.Popen:
+    """Start ``python -m module args`` in the background (for workers, kills and interrupts).
+
+    ``ignore_sigint`` starts it as ``module &`` in a shell script would: with SIGINT ignored.
+    """
+    import signal
+
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
         [sys.executable, "-m", module, *args],
@@ -104,6 +109,7 @@ def start_module(module: str, *args: str) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ignore_sigint else None,
     )
 
 
@@ -125,8 +131,8 @@ def background():
     """Start modules in the background; any still running at the end of the test is killed."""
     procs: list[subprocess.Popen] = []
 
-    def start(module: str, *args: str) -> subprocess.Popen:
-        proc = start_module(module, *args)
+    def start(module: str, *args: str, **kwargs: bool) -> subprocess.Popen:
+        proc = start_module(module, *args, **kwargs)
         procs.append(proc)
         return proc
 

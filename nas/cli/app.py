@@ -1,9 +1,7 @@
 """What every Hydra entry point shares: bad input as one line and exit status 2, typed config, run dirs.
 
-Hydra reports a bad override with several lines and exit status 1; our users get one line
-naming the problem and status 2.  So the overrides are composed once up front (cheap, no
-side effects); only then does Hydra run the job.  Errors raised by our own code inside the
-job (``ValueError``, ``FileNotFoundError``) are turned into the same one line.
+The overrides are checked before Hydra runs the job (``nas.cli.overrides``); errors raised by
+our own code inside the job (``ValueError``, ``FileNotFoundError``) become the same one line.
 """
 
 from __future__ import annotations
@@ -14,24 +12,16 @@ import faulthandler
 import functools
 import signal
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
-from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
-from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.errors import HydraException
 from omegaconf import DictConfig, ListConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
 
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+from nas.cli.overrides import CONF_DIR, UsageError, check_overrides
+
 USER_ERRORS = (ValueError, FileNotFoundError)
-_HYDRA_FLAGS_WITH_VALUE = {"--config-name", "-cn", "--config-path", "-cp", "--config-dir", "-cd", "--package", "-p"}
-
-
-class UsageError(ValueError):
-    """Bad input a user can fix; reported as one line, exit status 2."""
 
 
 def fail(prog: str, message: object) -> NoReturn:
@@ -39,69 +29,6 @@ def fail(prog: str, message: object) -> NoReturn:
     text = " ".join(str(message).split())
     print(f"{prog}: error: {text}", file=sys.stderr, flush=True)
     sys.exit(2)
-
-
-def check_overrides(config_name: str, argv: Sequence[str]) -> None:
-    """Compose the config with the command line's overrides; raise ``UsageError`` on a bad one.
-
-    Sweeps (``a=1,2`` with ``-m``) are checked with their first value.
-    """
-    overrides = [a for a in _overrides_only(argv)]
-    if not overrides:
-        return
-    try:
-        parsed = OverridesParser.create().parse_overrides(overrides)
-    except HydraException as err:
-        raise UsageError(_hydra_message(err)) from None
-    multirun = any(a in ("-m", "--multirun") for a in argv)
-    single = []
-    for override in parsed:
-        text = override.input_line
-        if override.is_sweep_override():
-            if not multirun:
-                key = override.get_key_element()
-                raise UsageError(
-                    f"ambiguous value in {text!r}: write {key}=[a,b] for a list, {key}='a,b' for a string, or add -m to sweep"
-                )
-            first = next(iter(override.sweep_string_iterator()))
-            text = f"{override.get_key_element()}={first}"
-        single.append(text)
-    try:
-        with initialize_config_dir(str(CONF_DIR), version_base="1.3", job_name="check"):
-            compose(config_name, overrides=single, return_hydra_config=True)
-    except (HydraException, OmegaConfBaseException) as err:
-        raise UsageError(_hydra_message(err)) from None
-
-
-def _overrides_only(argv: Sequence[str]) -> list[str]:
-    result, skip = [], False
-    for arg in argv:
-        if skip:
-            skip = False
-        elif arg in _HYDRA_FLAGS_WITH_VALUE:
-            skip = True
-        elif not arg.startswith("-"):
-            result.append(arg)
-    return result
-
-
-def _hydra_message(err: BaseException) -> str:
-    """Hydra's multi-line message as one line (option lists joined with commas)."""
-    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-    cause = err.__cause__
-    if cause is not None and str(cause).strip():
-        lines.append(str(cause).strip().splitlines()[0])
-    out: list[str] = []
-    listing = False
-    for line in lines:
-        if line.startswith("Config search path"):
-            break
-        if listing and " " not in line:
-            out[-1] += (" " if out[-1].endswith(":") else ", ") + line
-            continue
-        listing = line.endswith(":")
-        out.append(line)
-    return "; ".join(out[:4]) or type(err).__name__
 
 
 def hydra_entry(

@@ -47,8 +47,11 @@ def resolve_device(device: str) -> torch.device:
     if resolved.type == "cuda":
         if not torch.cuda.is_available():
             raise ValueError(f"device {device!r} requested but CUDA is not available here; use device=auto or cpu")
-        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
-            raise ValueError(f"device {device!r}: only {torch.cuda.device_count()} CUDA device(s) present")
+        count = torch.cuda.device_count()
+        if resolved.index is not None and resolved.index >= count:
+            raise ValueError(
+                f"device {device!r}: only {count} CUDA device(s) here; allowed: auto, cpu, cuda:0..cuda:{count - 1}"
+            )
     elif resolved.type != "cpu":
         raise ValueError(f"unsupported device {device!r}; allowed: auto, cpu, cuda, cuda:N")
     return resolved

@@ -8,6 +8,7 @@ import sys
 import optuna
 import pandas as pd
 import pytest
+import torch
 
 import nas.search as search
 import nas.search_study as search_study
@@ -19,7 +20,7 @@ from nas.search_study import Evaluator, SearchSettings
 from nas.studies.loop import run_trials
 from nas.studies.protocol import TooManyFailures
 from nas.studies.study import count_started
-from search_spaces.codec import load_genotype
+from search_spaces.codec import format_blocks, load_genotype
 from search_spaces.cost import Target
 from search_spaces.mnasnet import mnasnet_space
 from search_spaces.references import reference
@@ -167,6 +168,27 @@ def test_search_cli_end_to_end_then_resume(cli, tmp_path):
     pd.testing.assert_frame_equal(again.iloc[:3].reset_index(drop=True), trials, check_dtype=False)
 
 
+def test_multi_objective_search_with_nsga2_end_to_end(cli, tmp_path):
+    """``objective=multi``: a Pareto front; best.yaml is its most accurate member."""
+    args = search_args(tmp_path, "objective=multi", "search.sampler=nsga2", "search.n_trials=4")
+    result = cli("nas.search", *args)
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "run"
+    trials = pd.read_csv(out / "trials.csv")
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["objective"] == "multi-objective: maximise accuracy, minimise FLOPs"
+    assert trials["reward"].isna().all()  # no scalar reward in a multi-objective study
+    assert set(trials["state"]) == {"COMPLETE"}  # Optuna does not prune multi-objective studies
+    best = summary["best"]
+    others = trials[trials["number"] != best["trial"]]
+    dominated_by = others[(others["val_acc"] >= best["val_acc"]) & (others["flops"] <= best["flops"])]
+    assert dominated_by[(dominated_by["val_acc"] > best["val_acc"]) | (dominated_by["flops"] < best["flops"])].empty
+    assert best["val_acc"] == trials["val_acc"].max()
+    assert format_blocks(load_genotype(out / "best.yaml")) == best["blocks"]
+    study = optuna.load_study(study_name=summary["study"], storage=f"sqlite:///{tmp_path / 'studies.db'}")
+    assert [d.name for d in study.directions] == ["MAXIMIZE", "MINIMIZE"]
+
+
 def _blocks(name):
     from search_spaces.codec import format_blocks
 
@@ -186,9 +208,15 @@ def _blocks(name):
         ("study.storage=not-a-url", "is not a database URL"),
         ("proxy.epochs=0", "proxy.epochs must be an integer >= 1"),
         ("proxy.resolution=16", "proxy resolution must be an integer >= 32"),
-        ("dataset=imagenet", "dataset"),
-        ("proxy.epoch=3", "epoch"),
-        ("device=cuda:7", "device"),
+        ("dataset=imagenet", "Available options in 'dataset': cifar10, digits, fashion_mnist, mnist5k"),
+        ("proxy.epoch=3", "unknown setting 'proxy.epoch': did you mean proxy.epochs? proxy has: resolution, "),
+        ("search.samplr=tpe", "did you mean search.sampler?"),
+        (
+            "device=cuda:7",
+            "allowed: auto, cpu, cuda:0.."
+            if torch.cuda.is_available()
+            else "CUDA is not available here; use device=auto or cpu",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_two(tmp_path, override, fragment, monkeypatch, capsys):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import time
@@ -14,7 +15,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from optuna.trial import TrialState
 
-from nas.cli.app import CONF_DIR
+from nas.cli.overrides import CONF_DIR
 
 TINY = ["proxy=tiny", "proxy.train_size=256", "proxy.epochs=1", "progress=false", "search.pruner=none"]
 # Slower trials for the kill and interrupt tests: long enough to catch one running.
@@ -54,7 +55,7 @@ def test_two_joblib_workers_share_one_file_study(cli, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     done = [t for t in trials(storage, "joblib") if t.state.is_finished()]
-    assert 4 <= len([t for t in done if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]) <= 5
+    assert len([t for t in done if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]) == 4
     genotypes = trained_genotypes(done)
     assert len(genotypes) == len(set(genotypes)), "a genotype was trained twice"
     outputs = sorted((tmp_path / "sweep").glob("*/trials.csv"))
@@ -106,38 +107,67 @@ def test_sigkilled_worker_is_retried_and_nothing_completed_is_lost(background, c
     assert sum(t.state == TrialState.COMPLETE for t in after.values()) == 3
 
 
-def test_ctrl_c_writes_outputs_and_exits_130(background, tmp_path, poll):
+def interrupt_a_running_search(background, tmp_path, poll, signum: int, name: str):
+    """Start a long search, send ``signum`` while a trial trains; (process, stderr, storage URL)."""
     storage = f"sqlite:///{tmp_path / 'studies.db'}"
-    out = tmp_path / "run"
     proc = background(
-        # far more trials than it will get to: a Ctrl-C that lands after the last trial is (rightly) ignored
+        # far more trials than it will get to: a signal that lands after the last trial is (rightly) ignored
         "nas.search",
         *STEADY,
         f"study.storage={storage}",
-        "study.name=int",
+        f"study.name={name}",
         "search.n_trials=100",
-        f"hydra.run.dir={out}",
+        f"hydra.run.dir={tmp_path / 'run'}",
     )
     poll(
         lambda: (
-            any(t.state == TrialState.COMPLETE for t in trials(storage, "int"))
-            and any(t.state == TrialState.RUNNING for t in trials(storage, "int"))
+            any(t.state == TrialState.COMPLETE for t in trials(storage, name))
+            and any(t.state == TrialState.RUNNING for t in trials(storage, name))
         )
     )
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     try:
         _, err = proc.communicate(timeout=60)
     except subprocess.TimeoutExpired:
-        # Under a loaded suite a first Ctrl-C was twice seen to go unanswered (not reproduced alone,
-        # cause not yet found); a user would press again, and the second must still end the run cleanly.
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err
-    assert "interrupted" in err
+        proc.send_signal(signal.SIGUSR1)  # every thread's stack, to see where the signal went unanswered
+        time.sleep(2)
+        proc.kill()
+        _, err = proc.communicate()
+        pytest.fail(f"the first {signal.Signals(signum).name} went unanswered for 60 s; stacks:\n{err[-6000:]}")
+    return proc, err, storage
+
+
+@pytest.mark.parametrize(
+    ("signum", "status", "word"), [(signal.SIGINT, 130, "Ctrl-C"), (signal.SIGTERM, 143, "SIGTERM")]
+)
+def test_a_stop_signal_writes_outputs_requeues_the_trial_and_exits(background, tmp_path, poll, signum, status, word):
+    proc, err, storage = interrupt_a_running_search(background, tmp_path, poll, signum, "int")
+    assert proc.returncode == status, err
+    assert f"interrupted ({word})" in err
+    out = tmp_path / "run"
     frame = pd.read_csv(out / "trials.csv")
-    assert "FAIL" in set(frame["state"]) and "COMPLETE" in set(frame["state"])
+    assert "COMPLETE" in set(frame["state"])
     assert (out / "best.yaml").is_file() and (out / "search.png").is_file()
-    assert not [t for t in trials(storage, "int") if t.state == TrialState.RUNNING]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n_complete"] >= 1 and summary["best"] is not None
+    after = trials(storage, "int")
+    assert not [t for t in after if t.state == TrialState.RUNNING]
+    # The trial the signal stopped (if it landed in training, not between two trials) is failed and queued again.
+    failed = [t for t in after if t.state == TrialState.FAIL]
+    assert len(failed) <= 1
+    for t in failed:
+        assert t.user_attrs["reason"] == f"interrupted by {signal.Signals(signum).name}"
+        assert [w.system_attrs["fixed_params"] for w in after if w.state == TrialState.WAITING] == [t.params]
+
+
+def test_a_stop_signal_is_honoured_even_when_the_parent_ignores_sigint(background, tmp_path, poll):
+    """A job started in the background by a script inherits SIGINT ignored; Ctrl-C must still stop it.
+
+    This was the Ctrl-C test's hang: run from a backgrounded suite, the search never saw the signal.
+    """
+    ignoring = lambda module, *args: background(module, *args, ignore_sigint=True)  # noqa: E731
+    proc, err, _ = interrupt_a_running_search(ignoring, tmp_path, poll, signal.SIGINT, "ign")
+    assert proc.returncode == 130, err
 
 
 def test_worker_index_out_of_range_changes_nothing(cli, tmp_path):

@@ -2,14 +2,28 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
+import time
 
+import optuna
 import pandas as pd
 import pytest
+import torch
 
+import scaling.grid_study as grid_study
+from nas.proxy.data import DataSizes
+from nas.proxy.datasets import DatasetSpec
+from nas.proxy.trainer import ProxyConfig, ProxyResult
+from nas.studies.loop import run_trials
+from nas.studies.storage import StorageSettings, TrialCreationLock, open_storage
+from nas.studies.study import FINISHED, open_study
 from scaling.compound import PAPER_COEFFICIENTS, flops_constraint, parse_phi
 from scaling.grid import main as grid_main
 from scaling.grid import rewrite_phi_flag
 from scaling.grid_points import GridSettings, axis, feasible_grid, point_key
+from scaling.grid_study import GridJob, best_point
+from search_spaces.codec import format_blocks, parse_blocks
+from search_spaces.genotype import Genotype
 
 TINY_GRID = [
     "proxy=tiny",
@@ -145,3 +159,57 @@ def test_grid_bad_input_from_the_real_command(cli, tmp_path):
     result = cli("scaling.grid", "--phi", "-1", *grid_args(tmp_path))
     assert result.returncode == 2
     assert result.stderr.strip() == "python -m scaling.grid: error: phi must be a number > 0, got -1"
+
+
+def test_ties_go_to_the_network_with_fewer_flops():
+    rows = [
+        {"number": 0, "state": "COMPLETE", "alpha": 1.2, "beta": 1.1, "gamma": 1.15, "val_acc": 0.80, "flops": 900},
+        {"number": 1, "state": "COMPLETE", "alpha": 1.1, "beta": 1.2, "gamma": 1.1, "val_acc": 0.80, "flops": 800},
+        {"number": 2, "state": "PRUNED", "alpha": 1.3, "beta": 1.0, "gamma": 1.2, "val_acc": 0.90, "flops": 100},
+        {"number": 3, "state": "COMPLETE", "alpha": 1.0, "beta": 1.2, "gamma": 1.2, "val_acc": 0.79, "flops": 10},
+    ]
+    assert best_point(pd.DataFrame(rows))["number"] == 1
+    assert best_point(pd.DataFrame(rows[2:3])) is None  # a pruned point is never chosen
+
+
+def test_two_workers_split_a_grid_and_train_no_network_twice(tmp_path, monkeypatch):
+    """Two workers on one grid study: every point taken once, every distinct network trained once."""
+    trained, lock = [], threading.Lock()
+
+    def fake_training(genotype, data, proxy, seed, on_epoch=None, **kwargs):
+        with lock:
+            trained.append((tuple(format_blocks(genotype)), data.resolution))
+        time.sleep(0.05)  # long enough for the other worker to pick a point meanwhile
+        return ProxyResult("ok", val_acc=0.8, val_accs=[0.8])  # all tied: the fewest FLOPs must win
+
+    monkeypatch.setattr(grid_study, "train_proxy", fake_training)
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    baseline = Genotype(parse_blocks("ds_r1_k3_s1_e1_c16,ir_r2_k3_s2_e6_c24_se0.25,ir_r2_k5_s2_e6_c40"), name="small")
+    settings = GridSettings(step=0.1, alpha_max=1.3, beta_max=1.2, gamma_max=1.2, tolerance=0.15, pruner="none")
+    sizes = DataSizes(resolution=32, train_size=256, val_size=128, test_size=128)
+
+    def job() -> GridJob:
+        return GridJob(baseline, 1.0, settings, ProxyConfig(epochs=1), sizes, dataset=DatasetSpec("digits"))
+
+    def worker(index: int) -> None:
+        this = job()
+        storage = open_storage(StorageSettings(url=url))
+        study, _ = open_study(storage, "grid", this.directions, this.sampler(index), this.pruner(), this.identity())
+        objective = this.objective(torch.device("cpu"))
+        lock_ = TrialCreationLock(storage, "grid")
+        run_trials(study, objective, this.protocol, lambda: this.remaining(study), this.total(), lock_, progress=False)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    study = optuna.load_study(study_name="grid", storage=url)
+    finished = [t for t in study.trials if t.state in FINISHED]
+    assert sorted(t.params["point"] for t in finished) == sorted(point_key(p) for p in job().grid)
+    assert len(study.trials) == len(finished) == 8
+    assert len(trained) == len(set(trained)), "a network was trained twice"
+    assert len(trained) == len({t.user_attrs["model"] for t in finished})
+    summary = job().write_outputs(study, tmp_path / "out", url)
+    complete = [t for t in finished if t.state == optuna.trial.TrialState.COMPLETE]
+    assert summary["best"]["flops"] == min(t.user_attrs["flops"] for t in complete)

@@ -27,8 +27,9 @@ def test_training_learns_and_reports_every_epoch(digits):
     assert [e for e, _ in seen] == [0, 1]
     assert result.val_accs == [acc for _, acc in seen]
     assert result.val_acc > 0.3  # 10 classes: chance is 0.1
-    assert 0 <= result.test_acc <= 1
-    assert result.images_per_s > 0 and result.seconds > 0
+    assert result.test_acc > 0.3  # the held-out test split is learnt too, far above chance
+    # 800 images in batches of 64: 12 steps, 768 images per epoch; training is part of the run's time
+    assert result.images_per_s >= 2 * 768 / result.seconds
     assert result.device == "cpu"
 
 

@@ -1,0 +1,114 @@
+"""A command line's Hydra overrides, checked up front: one line naming the problem, never a traceback.
+
+Hydra reports a bad override with several lines and exit status 1; our users get one line
+naming the problem and what is allowed.  So the overrides are composed once up front (cheap,
+no side effects); only then does Hydra run the job.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import Override
+from hydra.errors import HydraException
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+_HYDRA_FLAGS_WITH_VALUE = {"--config-name", "-cn", "--config-path", "-cp", "--config-dir", "-cd", "--package", "-p"}
+
+
+class UsageError(ValueError):
+    """Bad input a user can fix; reported as one line, exit status 2."""
+
+
+def check_overrides(config_name: str, argv: Sequence[str]) -> None:
+    """Compose the config with the command line's overrides; raise ``UsageError`` on a bad one.
+
+    Sweeps (``a=1,2`` with ``-m``) are checked with their first value.
+    """
+    overrides = [a for a in _overrides_only(argv)]
+    if not overrides:
+        return
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except HydraException as err:
+        raise UsageError(_hydra_message(err)) from None
+    multirun = any(a in ("-m", "--multirun") for a in argv)
+    single = []
+    for override in parsed:
+        text = override.input_line
+        if override.is_sweep_override():
+            if not multirun:
+                key = override.get_key_element()
+                raise UsageError(
+                    f"ambiguous value in {text!r}: write {key}=[a,b] for a list, {key}='a,b' for a string, or add -m to sweep"
+                )
+            first = next(iter(override.sweep_string_iterator()))
+            text = f"{override.get_key_element()}={first}"
+        single.append(text)
+    try:
+        _compose(config_name, single)
+    except (HydraException, OmegaConfBaseException) as err:
+        raise UsageError(_unknown_key(config_name, parsed) or _hydra_message(err)) from None
+
+
+def _compose(config_name: str, overrides: list[str]) -> DictConfig:
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3", job_name="check"):
+        return compose(config_name, overrides=overrides, return_hydra_config=True)
+
+
+def _unknown_key(config_name: str, parsed: list[Override]) -> str | None:
+    """If an override sets a key the config does not have, say so and list the keys that exist."""
+    groups = [o.input_line for o in parsed if "." not in o.get_key_element() and not o.is_sweep_override()]
+    try:
+        cfg = _compose(config_name, groups)
+    except (HydraException, OmegaConfBaseException):
+        return None
+    for override in parsed:
+        key = override.get_key_element()
+        if key.startswith(("+", "~", "hydra.")) or "." not in key or OmegaConf.select(cfg, key) is not None:
+            continue
+        parent, _, leaf = key.rpartition(".")
+        node = OmegaConf.select(cfg, parent)
+        if not isinstance(node, DictConfig) or leaf in node:
+            continue
+        close = difflib.get_close_matches(leaf, list(node), n=1)
+        hint = f"did you mean {parent}.{close[0]}? " if close else ""
+        return f"unknown setting {key!r}: {hint}{parent} has: {', '.join(map(str, node))}"
+    return None
+
+
+def _overrides_only(argv: Sequence[str]) -> list[str]:
+    result, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in _HYDRA_FLAGS_WITH_VALUE:
+            skip = True
+        elif not arg.startswith("-"):
+            result.append(arg)
+    return result
+
+
+def _hydra_message(err: BaseException) -> str:
+    """Hydra's multi-line message as one line (option lists joined with commas)."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    cause = err.__cause__
+    if cause is not None and str(cause).strip():
+        lines.append(str(cause).strip().splitlines()[0])
+    out: list[str] = []
+    listing = False
+    for line in lines:
+        if line.startswith("Config search path"):
+            break
+        if listing and " " not in line:
+            out[-1] += (" " if out[-1].endswith(":") else ", ") + line
+            continue
+        listing = line.endswith(":")
+        out.append(line)
+    return "; ".join(out[:4]) or type(err).__name__
