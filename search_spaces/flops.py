@@ -21,6 +21,7 @@ import functools
 import math
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from fvcore.nn import FlopCountAnalysis
@@ -112,7 +113,9 @@ def _count_flops_cached(
     scaled = apply_multipliers(genotype, width, depth)
     weights = _params_cached(genotype, num_classes, in_chans, width, depth)
     if scaled.num_layers > TRACE_MAX_LAYERS or trace_bytes(scaled, resolution, in_chans, weights) > TRACE_LIMIT_BYTES:
-        return estimate_flops(genotype, resolution, in_chans, num_classes, width, depth)
+        return estimate_flops(
+            genotype, resolution, in_chans=in_chans, num_classes=num_classes, width=width, depth=depth
+        )
     model = build(genotype, width, depth, num_classes=num_classes, in_chans=in_chans).eval()
     inputs = torch.zeros(1, in_chans, resolution, resolution)
     zero_cost_seen: set[str] = set()
@@ -145,15 +148,13 @@ def _zero_cost(op: str, seen: set[str]):
     return handle
 
 
-def estimate_flops(
-    genotype: Genotype,
-    resolution: int | None = None,
-    in_chans: int = 3,
-    num_classes: int = 1000,
-    width: float = 1.0,
-    depth: float = 1.0,
-) -> FlopCount:
-    """The same count as :func:`count_flops`, derived from the genotype alone (no model built)."""
+def estimate_flops(genotype: Genotype, resolution: int | None = None, **counted_at: Any) -> FlopCount:
+    """The same count as :func:`count_flops` (same arguments), derived from the genotype alone (no model built)."""
+    in_chans, num_classes = counted_at.get("in_chans", 3), counted_at.get("num_classes", 1000)
+    width, depth = counted_at.get("width", 1.0), counted_at.get("depth", 1.0)
+    unknown = set(counted_at) - {"in_chans", "num_classes", "width", "depth"}
+    if unknown:
+        raise TypeError(f"estimate_flops() got unexpected arguments {sorted(unknown)}")
     size = _check_resolution(genotype.resolution if resolution is None else resolution)
     g = apply_multipliers(genotype, width, depth)
     plan = layers(g)

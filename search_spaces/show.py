@@ -38,7 +38,9 @@ def describe(genotype: Genotype, num_classes: int = 1000, in_chans: int = 3) -> 
         "in_chans": in_chans,
         "params": genotype_params(genotype, num_classes, in_chans),
         "flops": counted.total,
-        "flops_estimate": estimate_flops(genotype, genotype.resolution, in_chans, num_classes).total,
+        "flops_estimate": estimate_flops(
+            genotype, genotype.resolution, in_chans=in_chans, num_classes=num_classes
+        ).total,
         "flops_by_stage": counted.stage_dict(),
         "flops_method": counted.method,
         "zero_cost_ops": list(counted.skipped),

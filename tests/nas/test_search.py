@@ -13,16 +13,11 @@ import torch
 import nas.search as search
 import nas.search_study as search_study
 from nas.objective import Reward
-from nas.proxy.data import prepare
-from nas.proxy.datasets import load_dataset
-from nas.proxy.trainer import ProxyConfig, ProxyResult
-from nas.search_study import Evaluator, SearchSettings
+from nas.proxy.trainer import ProxyResult
 from nas.studies.loop import run_trials
 from nas.studies.protocol import TooManyFailures
 from nas.studies.study import count_started
 from search_spaces.codec import format_blocks, load_genotype
-from search_spaces.cost import Target
-from search_spaces.mnasnet import mnasnet_space
 from search_spaces.references import reference
 
 TINY = ["proxy=tiny", "proxy.train_size=256", "proxy.epochs=1", "threads=2", "progress=false"]
@@ -30,28 +25,6 @@ TINY = ["proxy=tiny", "proxy.train_size=256", "proxy.epochs=1", "threads=2", "pr
 
 def search_args(tmp_path, *extra, run="run"):
     return [*TINY, f"study.storage=sqlite:///{tmp_path / 'studies.db'}", f"hydra.run.dir={tmp_path / run}", *extra]
-
-
-@pytest.fixture(scope="module")
-def space():
-    return mnasnet_space(reference("efficientnet_b0"))
-
-
-@pytest.fixture(scope="module")
-def data():
-    return prepare(load_dataset("digits"), 32, 256, 128, 128)
-
-
-def make_evaluator(space, data, **settings):
-    return Evaluator(
-        space,
-        data,
-        ProxyConfig(epochs=2, batch_size=64, width=0.25),
-        Target(),
-        Reward(),
-        SearchSettings(**settings),
-        seed=0,
-    )
 
 
 @pytest.fixture
@@ -70,7 +43,7 @@ def fake_training(monkeypatch):
     return calls
 
 
-def test_a_genotype_already_in_the_study_is_never_trained_again(space, data, fake_training):
+def test_a_genotype_already_in_the_study_is_never_trained_again(space, data, fake_training, make_evaluator):
     study = optuna.create_study(direction="maximize")
     study.enqueue_trial(space.encode(space.reference))
     study.enqueue_trial(space.encode(space.reference))
@@ -82,7 +55,7 @@ def test_a_genotype_already_in_the_study_is_never_trained_again(space, data, fak
     assert second.user_attrs["val_acc"] == first.user_attrs["val_acc"]
 
 
-def test_flops_cap_rejects_before_training(space, data, fake_training):
+def test_flops_cap_rejects_before_training(space, data, fake_training, make_evaluator):
     study = optuna.create_study(direction="maximize")
     study.enqueue_trial(space.encode(space.reference))
     study.optimize(make_evaluator(space, data, max_flops=100e6), n_trials=1)
@@ -92,7 +65,7 @@ def test_flops_cap_rejects_before_training(space, data, fake_training):
     assert fake_training == []
 
 
-def test_failed_candidates_are_recorded_and_too_many_stop_the_search(space, data, monkeypatch):
+def test_failed_candidates_are_recorded_and_too_many_stop_the_search(space, data, monkeypatch, make_evaluator):
     monkeypatch.setattr(search_study, "train_proxy", lambda *a, **k: ProxyResult("failed", reason="loss became nan"))
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0))
     evaluator = make_evaluator(space, data, max_failures=2, n_trials=10)
@@ -102,7 +75,7 @@ def test_failed_candidates_are_recorded_and_too_many_stop_the_search(space, data
     assert all(t.user_attrs["reason"] == "loss became nan" for t in study.trials)
 
 
-def test_pruner_stops_hopeless_candidates_with_their_partial_accuracy(space, data, fake_training):
+def test_pruner_stops_hopeless_candidates_with_their_partial_accuracy(space, data, fake_training, make_evaluator):
     study = optuna.create_study(direction="maximize", pruner=optuna.pruners.ThresholdPruner(lower=0.9))
     study.optimize(make_evaluator(space, data), n_trials=1)
     trial = study.trials[0]
@@ -111,7 +84,7 @@ def test_pruner_stops_hopeless_candidates_with_their_partial_accuracy(space, dat
     assert trial.user_attrs["reason"].startswith("pruned after epoch 1")
 
 
-def test_a_pruned_genotype_repeated_is_pruned_again_without_training(space, data, fake_training):
+def test_a_pruned_genotype_repeated_is_pruned_again_without_training(space, data, fake_training, make_evaluator):
     study = optuna.create_study(direction="maximize", pruner=optuna.pruners.ThresholdPruner(lower=0.9))
     study.enqueue_trial(space.encode(space.reference))
     study.enqueue_trial(space.encode(space.reference))
@@ -124,7 +97,7 @@ def test_a_pruned_genotype_repeated_is_pruned_again_without_training(space, data
     assert "pruned trial 0" in second.user_attrs["reason"]
 
 
-def test_a_genotype_rejected_before_training_is_not_reused(space, data, fake_training):
+def test_a_genotype_rejected_before_training_is_not_reused(space, data, fake_training, make_evaluator):
     study = optuna.create_study(direction="maximize")
     study.enqueue_trial(space.encode(space.reference))
     study.optimize(make_evaluator(space, data, max_flops=100e6), n_trials=1)

@@ -15,34 +15,12 @@ import pytest
 from optuna.trial import TrialState
 
 import nas.search_study as search_study
-from nas.objective import Reward
-from nas.proxy.data import prepare
-from nas.proxy.datasets import load_dataset
-from nas.proxy.trainer import ProxyConfig, ProxyResult
-from nas.search_study import Evaluator, SearchSettings
+from nas.proxy.trainer import ProxyResult
 from nas.stopping import StopRequested
 from nas.studies.loop import run_trials
 from nas.studies.protocol import TrialProtocol
 from nas.studies.storage import StorageSettings, TrialCreationLock, open_storage
 from nas.studies.study import FINISHED, count_started
-from search_spaces.cost import Target
-from search_spaces.mnasnet import mnasnet_space
-from search_spaces.references import reference
-
-
-@pytest.fixture(scope="module")
-def space():
-    return mnasnet_space(reference("efficientnet_b0"))
-
-
-@pytest.fixture(scope="module")
-def data():
-    return prepare(load_dataset("digits"), 32, 256, 128, 128)
-
-
-def evaluator(space, data, **settings) -> Evaluator:
-    proxy = ProxyConfig(epochs=2, batch_size=64, width=0.25)
-    return Evaluator(space, data, proxy, Target(), Reward(), SearchSettings(**settings), seed=0)
 
 
 def sqlite_study(tmp_path, name="s", sampler=None) -> tuple[optuna.Study, optuna.storages.BaseStorage]:
@@ -57,7 +35,9 @@ def worker_study(storage, name="s", seed=0) -> optuna.Study:
     return optuna.load_study(study_name=name, storage=storage, sampler=optuna.samplers.RandomSampler(seed=seed))
 
 
-def test_the_same_genotype_forced_onto_two_workers_at_once_is_trained_once(space, data, tmp_path, monkeypatch):
+def test_the_same_genotype_forced_onto_two_workers_at_once_is_trained_once(
+    space, data, tmp_path, monkeypatch, make_evaluator
+):
     study, storage = sqlite_study(tmp_path)
     study.enqueue_trial(space.encode(space.reference))
     study.enqueue_trial(space.encode(space.reference))
@@ -70,10 +50,10 @@ def test_the_same_genotype_forced_onto_two_workers_at_once_is_trained_once(space
         return ProxyResult("ok", val_acc=0.7, val_accs=[0.7])
 
     monkeypatch.setattr(search_study, "train_proxy", slow_training)
-    first = threading.Thread(target=lambda: worker_study(storage).optimize(evaluator(space, data), n_trials=1))
+    first = threading.Thread(target=lambda: worker_study(storage).optimize(make_evaluator(space, data), n_trials=1))
     first.start()
     assert training.wait(60)
-    worker_study(storage).optimize(evaluator(space, data), n_trials=1)  # while the first still trains
+    worker_study(storage).optimize(make_evaluator(space, data), n_trials=1)  # while the first still trains
     release.set()
     first.join()
     trials = worker_study(storage).trials
@@ -83,7 +63,7 @@ def test_the_same_genotype_forced_onto_two_workers_at_once_is_trained_once(space
     assert trials[1].user_attrs["blocks"] == trials[0].user_attrs["blocks"]
 
 
-def test_an_interrupted_trial_fails_and_is_trained_first_next_time(space, data, tmp_path, monkeypatch):
+def test_an_interrupted_trial_fails_and_is_trained_first_next_time(space, data, tmp_path, monkeypatch, make_evaluator):
     study, _ = sqlite_study(tmp_path, sampler=optuna.samplers.RandomSampler(seed=0))
     calls = []
 
@@ -94,7 +74,7 @@ def test_an_interrupted_trial_fails_and_is_trained_first_next_time(space, data, 
         return ProxyResult("ok", val_acc=0.6, val_accs=[0.6])
 
     monkeypatch.setattr(search_study, "train_proxy", interrupted_then_fine)
-    evaluate = evaluator(space, data)
+    evaluate = make_evaluator(space, data)
     with pytest.raises(StopRequested):
         run_trials(study, evaluate, evaluate.protocol, lambda: 3 - count_started(study), 3, progress=False)
     failed, waiting = study.trials
