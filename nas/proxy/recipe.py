@@ -1,16 +1,50 @@
-"""The proxy's training recipe: optimizer groups, the one-cycle schedule, on-device augmentation."""
+"""The proxy's training recipe: its settings, optimizer groups, the one-cycle schedule, on-device augmentation."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-if TYPE_CHECKING:
-    from nas.proxy.trainer import ProxyConfig
+
+@dataclass(frozen=True)
+class ProxyConfig:
+    """How a candidate is trained on the proxy task."""
+
+    epochs: int = 2
+    batch_size: int = 128
+    optimizer: str = "sgd"  # sgd (Nesterov momentum) or adamw
+    lr: float = 0.05
+    momentum: float = 0.9
+    weight_decay: float = 5e-5
+    label_smoothing: float = 0.1
+    warmup_fraction: float = 0.25
+    width: float = 0.5
+    depth: float = 1.0
+    dropout: float = 0.0
+    drop_connect: float = 0.0
+    augment: bool = False
+    channels_last: bool | None = None  # None: CUDA yes, CPU the measured default
+    amp: bool = True  # bf16 autocast on CUDA (ignored on CPU)
+    compile: bool = False
+    eval_batch_size: int = 512
+    bn_recalibration: int = 2048  # images whose batch statistics replace BN running stats before eval
+    zero_init_residual: bool = True  # start residual blocks as identities (last BN scale 0)
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "eval_batch_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"proxy.{name} must be an integer >= 1, got {value!r}")
+        if self.optimizer not in ("sgd", "adamw"):
+            raise ValueError(f"proxy.optimizer must be sgd or adamw, got {self.optimizer!r}")
+        if not self.lr > 0:
+            raise ValueError(f"proxy.lr must be > 0, got {self.lr!r}")
+        if not 0 <= self.warmup_fraction < 1:
+            raise ValueError(f"proxy.warmup_fraction must be in [0, 1), got {self.warmup_fraction!r}")
 
 
 def make_optimizer(model: nn.Module, config: ProxyConfig) -> torch.optim.Optimizer:

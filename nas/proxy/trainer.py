@@ -26,7 +26,7 @@ from torch import nn
 
 from nas.proxy.data import ProxyData
 from nas.proxy.evaluation import evaluate, recalibrate_batchnorm
-from nas.proxy.recipe import augment, make_optimizer, one_cycle
+from nas.proxy.recipe import ProxyConfig, augment, make_optimizer, one_cycle
 from nas.stopping import check_stop
 from search_spaces.build import build, count_params
 from search_spaces.genotype import Genotype
@@ -35,43 +35,6 @@ EpochCallback = Callable[[int, float], None]
 """Called after each epoch with (epoch, validation accuracy); may raise to stop (e.g. pruning)."""
 ProgressCallback = Callable[[int, int, int], None]
 """Called after each step with (epoch, step, steps per epoch), e.g. for a progress bar."""
-
-
-@dataclass(frozen=True)
-class ProxyConfig:
-    """How a candidate is trained on the proxy task."""
-
-    epochs: int = 2
-    batch_size: int = 128
-    optimizer: str = "sgd"  # sgd (Nesterov momentum) or adamw
-    lr: float = 0.05
-    momentum: float = 0.9
-    weight_decay: float = 5e-5
-    label_smoothing: float = 0.1
-    warmup_fraction: float = 0.25
-    width: float = 0.5
-    depth: float = 1.0
-    dropout: float = 0.0
-    drop_connect: float = 0.0
-    augment: bool = False
-    channels_last: bool | None = None  # None: CUDA yes, CPU the measured default
-    amp: bool = True  # bf16 autocast on CUDA (ignored on CPU)
-    compile: bool = False
-    eval_batch_size: int = 512
-    bn_recalibration: int = 2048  # images whose batch statistics replace BN running stats before eval
-    zero_init_residual: bool = True  # start residual blocks as identities (last BN scale 0)
-
-    def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "eval_batch_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"proxy.{name} must be an integer >= 1, got {value!r}")
-        if self.optimizer not in ("sgd", "adamw"):
-            raise ValueError(f"proxy.optimizer must be sgd or adamw, got {self.optimizer!r}")
-        if not self.lr > 0:
-            raise ValueError(f"proxy.lr must be > 0, got {self.lr!r}")
-        if not 0 <= self.warmup_fraction < 1:
-            raise ValueError(f"proxy.warmup_fraction must be in [0, 1), got {self.warmup_fraction!r}")
 
 
 @dataclass
