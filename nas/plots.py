@@ -77,7 +77,8 @@ def plot_search(frame: pd.DataFrame, path: Path, reward: Reward, reference: dict
     ax.set_ylabel("proxy validation accuracy")
     ax.set_title(title)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
+    if ax.get_legend_handles_labels()[0]:  # an empty study has nothing to label
+        ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -187,7 +187,9 @@ def test_worker_index_out_of_range_changes_nothing(cli, tmp_path):
 def test_a_launcher_that_is_not_installed(cli, tmp_path):
     result = cli("nas.search", "-m", "hydra/launcher=ray", "worker=0,1", *TINY, f"hydra.sweep.dir={tmp_path}")
     assert result.returncode == 2
-    assert "hydra/launcher" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Available options in 'hydra/launcher': " in lines[0]
+    assert all(name in lines[0].split("Available options")[1] for name in ("basic", "joblib", "slurm")), lines
 
 
 def test_slurm_launcher_config_composes():
