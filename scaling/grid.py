@@ -50,21 +50,26 @@ def run(cfg: DictConfig) -> dict[str, Any]:
 
 
 def rewrite_phi_flag(argv: Sequence[str]) -> list[str]:
-    """``--phi X`` / ``--phi=X`` -> the Hydra override ``phi=X`` (so it works beside ``-m``)."""
-    result, i = [], 0
+    """``--phi X`` / ``--phi=X`` -> the Hydra override ``phi=X``, placed last.
+
+    Last, because Hydra's parser takes overrides only after its flags: ``phi=1 -m a=1`` would
+    leave ``a=1`` unparsed, ``-m a=1 phi=1`` does not.
+    """
+    result, phis, i = [], [], 0
     while i < len(argv):
         arg = argv[i]
         if arg == "--phi":
             if i + 1 >= len(argv):
                 raise ValueError("--phi needs a value, e.g. --phi 1")
-            result.append(f"phi={argv[i + 1]}")
+            phis.append(f"phi={argv[i + 1]}")
             i += 2
             continue
         if arg.startswith("--phi="):
-            arg = "phi=" + arg[len("--phi=") :]
-        result.append(arg)
+            phis.append("phi=" + arg[len("--phi=") :])
+        else:
+            result.append(arg)
         i += 1
-    return result
+    return result + phis
 
 
 def _slug(value: Any) -> str:

@@ -39,12 +39,13 @@ def hydra_entry(
 ) -> Callable[[], Any]:
     """Wrap ``task`` as a Hydra app whose bad input is one line and exit status 2.
 
-    ``resolvers`` are OmegaConf resolvers the config needs, registered when the command starts.
+    ``resolvers`` are OmegaConf resolvers the config needs.
     """
     import hydra
 
     @hydra.main(config_path=str(CONF_DIR), config_name=config_name, version_base="1.3")
     def _app(cfg: DictConfig) -> Any:
+        quiet_libraries()  # again: a joblib worker process runs this, not main()
         try:
             return task(cfg)
         except USER_ERRORS as err:
@@ -53,12 +54,15 @@ def hydra_entry(
             print(f"{prog}: interrupted", file=sys.stderr, flush=True)
             sys.exit(130)
 
+    # Registered when the entry module is imported, not in main(): a joblib worker process imports
+    # the module to run the job and resolves the config (e.g. the sweep subdir) before calling it.
+    for name, resolver in (resolvers or {}).items():
+        if not OmegaConf.has_resolver(name):
+            OmegaConf.register_new_resolver(name, resolver)
+
     @functools.wraps(task)
     def main() -> Any:
         quiet_libraries()
-        for name, resolver in (resolvers or {}).items():
-            if not OmegaConf.has_resolver(name):
-                OmegaConf.register_new_resolver(name, resolver)
         _stacks_on_sigusr1()
         try:
             check_overrides(config_name, sys.argv[1:])

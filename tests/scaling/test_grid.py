@@ -86,8 +86,9 @@ def test_phi_parsing_and_flag_rewriting():
     for bad in (0, -1, "abc", None, True, float("nan"), float("inf")):
         with pytest.raises(ValueError, match="phi must be a number > 0"):
             parse_phi(bad)
-    assert rewrite_phi_flag(["--phi", "1", "baseline=x"]) == ["phi=1", "baseline=x"]
-    assert rewrite_phi_flag(["-m", "--phi=1,2", "grid.step=0.1"]) == ["-m", "phi=1,2", "grid.step=0.1"]
+    assert rewrite_phi_flag(["--phi", "1", "baseline=x"]) == ["baseline=x", "phi=1"]
+    assert rewrite_phi_flag(["-m", "--phi=1,2", "grid.step=0.1"]) == ["-m", "grid.step=0.1", "phi=1,2"]
+    assert rewrite_phi_flag(["--phi", "1", "-m", "worker=0,1"]) == ["-m", "worker=0,1", "phi=1"]
     with pytest.raises(ValueError, match="--phi needs a value"):
         rewrite_phi_flag(["--phi"])
 
@@ -213,3 +214,21 @@ def test_two_workers_split_a_grid_and_train_no_network_twice(tmp_path, monkeypat
     summary = job().write_outputs(study, tmp_path / "out", url)
     complete = [t for t in finished if t.state == optuna.trial.TrialState.COMPLETE]
     assert summary["best"]["flops"] == min(t.user_attrs["flops"] for t in complete)
+
+
+def test_two_joblib_workers_run_the_readme_grid_command(cli, tmp_path):
+    """``--phi 1 -m hydra/launcher=joblib ... worker=0,1``: the flag before ``-m``, resolvers in the workers."""
+    sweep = tmp_path / "sweep"
+    args = [*TINY_GRID, "grid.alpha_max=1.3", "grid.tolerance=0.15", f"study.storage=sqlite:///{tmp_path / 's.db'}"]
+    launcher = ["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "worker=0,1", "workers=2"]
+    result = cli("scaling.grid", "--phi", "1", *launcher, *args, f"hydra.sweep.dir={sweep}")
+    assert result.returncode == 0, result.stderr
+    frames = [pd.read_csv(path) for path in sorted(sweep.glob("*/grid.csv"))]
+    assert len(frames) == 2  # one run directory per worker, each describing the whole shared study
+    assert all(len(frame) == 4 for frame in frames)
+    study = optuna.load_study(study_name="grid-efficientnet_b0-phi1", storage=f"sqlite:///{tmp_path / 's.db'}")
+    trained = [
+        t.user_attrs["model"] for t in study.trials if "val_acc" in t.user_attrs and "duplicate_of" not in t.user_attrs
+    ]
+    assert [t.state.is_finished() and t.state.name != "FAIL" for t in study.trials] == [True] * 4
+    assert trained and len(trained) == len(set(trained)), "a network was trained twice"
