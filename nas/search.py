@@ -26,7 +26,7 @@ PROG = "python -m nas.search"
 
 
 def run(cfg: DictConfig) -> dict[str, Any]:
-    worker = WorkerSettings(cfg.device, cfg.threads, cfg.worker, cfg.workers)
+    worker = WorkerSettings(cfg.device, cfg.threads, cfg.worker, 1 if cfg.workers is None else cfg.workers)
     job = SearchJob(
         reference=resolve_spec(cfg.space.reference),
         settings=typed(SearchSettings, cfg.search),
@@ -43,7 +43,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     )
 
 
-main = hydra_entry(PROG, "search", run)
+main = hydra_entry(PROG, "search", run, workers=True)
 
 if __name__ == "__main__":
     main()

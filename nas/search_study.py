@@ -10,6 +10,7 @@ trains only what is missing.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,13 +20,13 @@ import torch
 
 from nas.objective import Reward
 from nas.proxy.data import DataSizes, ProxyData, ProxyDataCache
-from nas.proxy.datasets import DatasetSpec
+from nas.proxy.datasets import DatasetSpec, RawDataset
 from nas.proxy.trainer import ProxyConfig, train_proxy
 from nas.samplers import make_sampler
 from nas.search_outputs import best_trial, describe_best, write_outputs
 from nas.studies.job import StudyJob
 from nas.studies.protocol import TrialProtocol
-from nas.studies.study import count_started
+from nas.studies.study import count_started, experiment_name
 from search_spaces.codec import format_blocks
 from search_spaces.cost import Target
 from search_spaces.genotype import Genotype
@@ -140,13 +141,27 @@ class SearchJob(StudyJob):
         self.protocol = search_protocol(self.proxy, self.settings)
         self.sampler(0)  # an unknown sampler, or one that cannot serve the objective, fails before any storage
 
+    @functools.cached_property
+    def raw(self) -> RawDataset:
+        """The dataset as loaded from disk (once: its fingerprint is part of the identity)."""
+        return self.dataset.load()
+
     def identity(self) -> dict[str, Any]:
         return {
             "command": "nas.search",
             "space": space_identity(self.space),
             "objective": dataclasses.asdict(self.reward),
             "target": dataclasses.asdict(self.target),
+            "dataset": self.dataset.identity(self.raw),
+            "proxy": dataclasses.asdict(self.proxy),
+            "data_sizes": dataclasses.asdict(self.sizes),
+            "seed": self.seed,
+            "strategy": {"sampler": self.settings.sampler, "pruner": self.settings.pruner},
         }
+
+    def default_name(self) -> str:
+        readable = [self.reference.name, self.dataset.name, self.settings.sampler, self.reward.mode, f"seed{self.seed}"]
+        return experiment_name("search", readable, self.identity())
 
     def sampler(self, worker: int) -> optuna.samplers.BaseSampler:
         distributions = self.space.distributions()
@@ -158,7 +173,6 @@ class SearchJob(StudyJob):
     def start(self, study: optuna.Study, created: bool, device: torch.device) -> str:
         if self.settings.enqueue_reference and created:
             study.enqueue_trial(self.space.encode(self.reference), skip_if_exists=True)
-        study.set_user_attr("proxy", dataclasses.asdict(self.proxy))
         size = self.space.size()
         return (
             f"space: {len(self.space.blocks)} blocks around {self.reference.name}, {size:,} genotypes ({size:.3e}); "
@@ -166,7 +180,7 @@ class SearchJob(StudyJob):
         )
 
     def objective(self, device: torch.device) -> Evaluator:
-        data = ProxyDataCache(self.dataset.load(), self.sizes, device).at()
+        data = ProxyDataCache(self.raw, self.sizes, device).at()
         return Evaluator(
             self.space, data, self.proxy, self.target, self.reward, self.settings, self.seed, self.protocol
         )

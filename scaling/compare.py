@@ -26,8 +26,8 @@ from nas.proxy.data import DataSizes, ProxyDataCache
 from nas.proxy.datasets import DatasetSpec
 from nas.proxy.trainer import ProxyConfig, train_proxy
 from scaling.candidate import scaled_candidate
+from scaling.coefficients import parse_coefficients
 from scaling.compound import compound_multipliers, parse_phis
-from scaling.family import parse_coefficients
 from scaling.plots import plot_compare
 from search_spaces.cost import Target
 from search_spaces.genotype import Genotype
@@ -88,7 +88,7 @@ def compare_methods(
 
 def run(cfg: DictConfig) -> pd.DataFrame:
     baseline = resolve_spec(cfg.baseline)
-    coefficients = parse_coefficients(plain(cfg.coefficients))
+    coefficients = parse_coefficients(plain(cfg.coefficients)).triple
     phis = parse_phis(plain(cfg.phis))
     methods = [str(m) for m in plain(cfg.methods)]
     for method in methods:

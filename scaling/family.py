@@ -7,17 +7,14 @@ writes the official B0..B7 table (its rounded resolutions and hand-picked multip
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
 import pandas as pd
-import yaml
 from omegaconf import DictConfig
 
 from nas.cli.app import hydra_entry, plain, run_dir, typed
 from scaling.candidate import ScaledCandidate, scaled_candidate
+from scaling.coefficients import parse_coefficients
 from scaling.compound import compound_multipliers, parse_phis
 from scaling.plots import plot_family
 from search_spaces.codec import save_genotype
@@ -28,37 +25,6 @@ from search_spaces.spec import resolve_spec
 
 PROG = "python -m scaling.family"
 PRESETS = ("none", "efficientnet")
-
-
-def parse_coefficients(value: Any) -> tuple[float, float, float]:
-    """A coefficients file (alpha, beta, gamma keys), a string ``a,b,g`` or a list of three."""
-    if isinstance(value, (list, tuple)):
-        items = list(value)
-    else:
-        text = str(value).strip()
-        path = Path(text).expanduser()
-        if path.suffix.lower() in (".yaml", ".yml", ".json") or path.is_file():
-            try:
-                data = yaml.safe_load(path.read_text())
-            except OSError as err:
-                raise FileNotFoundError(f"cannot read coefficients file {text!r}: {err.strerror}") from None
-            except yaml.YAMLError:
-                raise ValueError(f"coefficients file {text!r} is not valid YAML") from None
-            if not isinstance(data, dict) or not all(k in data for k in ("alpha", "beta", "gamma")):
-                raise ValueError(f"coefficients file {text!r} must hold alpha, beta and gamma")
-            items = [data["alpha"], data["beta"], data["gamma"]]
-        else:
-            items = [v for v in text.strip("[]()").split(",") if v.strip()]
-    try:
-        alpha, beta, gamma = (float(v) for v in items)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"coefficients must be a coefficients.yaml or three numbers alpha,beta,gamma, got {value!r}"
-        ) from None
-    for name, v in (("alpha", alpha), ("beta", beta), ("gamma", gamma)):
-        if not math.isfinite(v) or v < 1:
-            raise ValueError(f"coefficient {name} must be a number >= 1, got {v!r}")
-    return alpha, beta, gamma
 
 
 def compound_family(
@@ -97,8 +63,9 @@ def run(cfg: DictConfig) -> pd.DataFrame:
     else:
         baseline = resolve_spec(cfg.baseline)
         coefficients = parse_coefficients(plain(cfg.coefficients))
-        members = compound_family(baseline, coefficients, parse_phis(plain(cfg.phis)), target)
-        source = f"alpha={coefficients[0]:g}, beta={coefficients[1]:g}, gamma={coefficients[2]:g}"
+        coefficients.check_baseline(baseline)
+        members = compound_family(baseline, coefficients.triple, parse_phis(plain(cfg.phis)), target)
+        source = coefficients.describe()
     out = run_dir()
     out.mkdir(parents=True, exist_ok=True)
     for member in members:

@@ -7,10 +7,8 @@ study is run.  On CPU a successive-halving pruner stops weak points after the fi
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig
@@ -42,7 +40,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         dataset=typed(DatasetSpec, cfg.dataset),
         seed=cfg.seed,
     )
-    worker = WorkerSettings(cfg.device, cfg.threads, cfg.worker, cfg.workers)
+    worker = WorkerSettings(cfg.device, cfg.threads, cfg.worker, 1 if cfg.workers is None else cfg.workers)
     storage = typed(StorageSettings, cfg.study, url=cfg.study.storage)
     return run_study(
         PROG, job, cfg.study.name, storage, worker, RunSettings(run_dir(), to_container(cfg), cfg.progress)
@@ -72,15 +70,7 @@ def rewrite_phi_flag(argv: Sequence[str]) -> list[str]:
     return result + phis
 
 
-def _slug(value: Any) -> str:
-    """A study-name-friendly form of a SPEC (a file path becomes its stem)."""
-    text = str(value)
-    if "/" in text or text.endswith((".yaml", ".yml", ".json")):
-        text = Path(text).stem
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text)[:60]
-
-
-_hydra_main = hydra_entry(PROG, "grid", run, resolvers={"slug": _slug})
+_hydra_main = hydra_entry(PROG, "grid", run, workers=True)
 
 
 def main() -> Any:

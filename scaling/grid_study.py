@@ -9,6 +9,7 @@ on the proxy at ``round(proxy.resolution * r)`` and counts its FLOPs at ``target
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,12 +22,13 @@ import torch
 import yaml
 
 from nas.proxy.data import DataSizes, ProxyDataCache
-from nas.proxy.datasets import DatasetSpec
+from nas.proxy.datasets import DatasetSpec, RawDataset
 from nas.proxy.trainer import ProxyConfig, train_proxy
 from nas.studies.job import StudyJob
 from nas.studies.protocol import TrialProtocol
-from nas.studies.study import FINISHED, trials_frame
+from nas.studies.study import FINISHED, experiment_name, trials_frame
 from scaling.candidate import scaled_candidate
+from scaling.coefficients import genotype_signature
 from scaling.compound import PAPER_COEFFICIENTS, compound_multipliers, flops_constraint
 from scaling.grid_points import GridSettings, Point, feasible_grid, parse_point, point_key
 from scaling.plots import plot_grid
@@ -143,14 +145,26 @@ class GridJob(StudyJob):
         )
 
     def identity(self) -> dict[str, Any]:
-        b = self.baseline
         return {
             "command": "scaling.grid",
-            "baseline": [*format_blocks(b), b.stem, b.head, b.activation],
+            "baseline": genotype_signature(self.baseline),
             "phi": self.phi,
             "grid": self.settings.identity(),
             "target": dataclasses.asdict(self.target),
+            "dataset": self.dataset.identity(self.raw),
+            "proxy": dataclasses.asdict(self.proxy),
+            "data_sizes": dataclasses.asdict(self.sizes),
+            "seed": self.seed,
         }
+
+    def default_name(self) -> str:
+        readable = [self.baseline.name, f"phi{self.phi:g}", self.dataset.name]
+        return experiment_name("grid", readable, self.identity())
+
+    @functools.cached_property
+    def raw(self) -> RawDataset:
+        """The dataset as loaded from disk (once: its fingerprint is part of the identity)."""
+        return self.dataset.load()
 
     def sampler(self, worker: int) -> optuna.samplers.BaseSampler:
         # Every worker uses the same grid seed: GridSampler's choices then never overshoot the grid.
@@ -170,7 +184,7 @@ class GridJob(StudyJob):
         )
 
     def objective(self, device: torch.device) -> PointEvaluator:
-        data = ProxyDataCache(self.dataset.load(), self.sizes, device)
+        data = ProxyDataCache(self.raw, self.sizes, device)
         return PointEvaluator(
             self.baseline, self.phi, self.proxy, data, self.target, self.seed, self.grid, self.protocol
         )
@@ -219,7 +233,8 @@ class GridJob(StudyJob):
         chosen["trial"] = int(best["number"])
         coefficients = {k: chosen[k] for k in ("alpha", "beta", "gamma")}
         coefficients.update(phi=self.phi, val_acc=chosen["val_acc"], flops_ratio=chosen["flops_ratio"])
-        coefficients.update(baseline=self.baseline.name, study=study_name)
+        coefficients.update(baseline=self.baseline.name, baseline_genotype=genotype_signature(self.baseline))
+        coefficients.update(study=study_name)
         (out / "coefficients.yaml").write_text(yaml.safe_dump(coefficients, sort_keys=False))
         return chosen
 

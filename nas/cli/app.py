@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import faulthandler
 import functools
+import re
 import signal
 import sys
 from collections.abc import Callable, Mapping
@@ -19,7 +20,7 @@ from typing import Any, NoReturn
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from nas.cli.overrides import CONF_DIR, UsageError, check_overrides
+from nas.cli.overrides import CONF_DIR, UsageError, check_overrides, infer_workers
 
 USER_ERRORS = (ValueError, FileNotFoundError)
 
@@ -36,10 +37,12 @@ def hydra_entry(
     config_name: str,
     task: Callable[[DictConfig], Any],
     resolvers: Mapping[str, Callable[..., Any]] | None = None,
+    workers: bool = False,
 ) -> Callable[[], Any]:
     """Wrap ``task`` as a Hydra app whose bad input is one line and exit status 2.
 
-    ``resolvers`` are OmegaConf resolvers the config needs.
+    ``resolvers`` are OmegaConf resolvers the config needs; ``workers``: the command has
+    ``worker``/``workers`` settings, and a sweep's worker count is filled in when not given.
     """
     import hydra
 
@@ -56,7 +59,7 @@ def hydra_entry(
 
     # Registered when the entry module is imported, not in main(): a joblib worker process imports
     # the module to run the job and resolves the config (e.g. the sweep subdir) before calling it.
-    for name, resolver in (resolvers or {}).items():
+    for name, resolver in {"slug": slug, **(resolvers or {})}.items():
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, resolver)
 
@@ -64,6 +67,8 @@ def hydra_entry(
     def main() -> Any:
         quiet_libraries()
         _stacks_on_sigusr1()
+        if workers:
+            sys.argv[1:] = infer_workers(sys.argv[1:])
         try:
             check_overrides(config_name, sys.argv[1:])
         except UsageError as err:
@@ -96,6 +101,14 @@ def run_dir() -> Path:
 
 def to_container(cfg: DictConfig) -> dict[str, Any]:
     return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
+
+
+def slug(value: Any) -> str:
+    """A path-friendly form of a SPEC, for run directories (a file path becomes its stem)."""
+    text = str(value)
+    if "/" in text or text.endswith((".yaml", ".yml", ".json")):
+        text = Path(text).stem
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text)[:60]
 
 
 def plain(value: Any) -> Any:

@@ -33,13 +33,17 @@ class RunSettings:
 def run_study(
     prog: str,
     job: StudyJob,
-    study_name: str,
+    study_name: str | None,
     storage: StorageSettings,
     worker: WorkerSettings,
     run: RunSettings,
 ) -> dict[str, Any]:
-    """Open (or resume) the study, run this worker's trials, write the outputs; exit non-zero if stopped."""
+    """Open (or resume) the study, run this worker's trials, write the outputs; exit non-zero if stopped.
+
+    ``study_name`` None means the experiment's own default name (``job.default_name()``).
+    """
     device = worker.start()
+    study_name = study_name or job.default_name()
     opened = open_storage(storage)
     study, created = open_study(
         opened, study_name, job.directions, job.sampler(worker.worker), job.pruner(), job.identity()

@@ -112,3 +112,30 @@ def _hydra_message(err: BaseException) -> str:
         listing = line.endswith(":")
         out.append(line)
     return "; ".join(out[:4]) or type(err).__name__
+
+
+def infer_workers(argv: Sequence[str]) -> list[str]:
+    """The command line with ``workers=N`` added when a sweep starts N workers and ``workers`` is not given.
+
+    N is the number of swept ``worker`` values (``worker=0,1,2,3``, ``worker=range(8)``), else the
+    joblib launcher's ``n_jobs``.  An explicit ``workers=`` wins; a bad line is left for
+    :func:`check_overrides` to report.
+    """
+    argv = list(argv)
+    overrides = _overrides_only(argv)
+    if not any(a in ("-m", "--multirun") for a in argv):
+        return argv
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except HydraException:
+        return argv
+    keys = {o.get_key_element().lstrip("+~"): o for o in parsed}
+    if "workers" in keys:
+        return argv
+    worker = keys.get("worker")
+    if worker is not None and worker.is_sweep_override():
+        return [*argv, f"workers={len(list(worker.sweep_string_iterator()))}"]
+    launcher, n_jobs = keys.get("hydra/launcher"), keys.get("hydra.launcher.n_jobs")
+    if launcher is not None and launcher.value() == "joblib" and n_jobs is not None and not n_jobs.is_sweep_override():
+        return [*argv, f"workers={n_jobs.value()}"]
+    return argv

@@ -21,8 +21,9 @@ class WorkerSettings:
         if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1:
             raise ValueError(f"workers must be an integer >= 1, got {self.workers!r}")
         if isinstance(self.worker, bool) or not isinstance(self.worker, int) or not 0 <= self.worker < self.workers:
+            hint = "; set workers= to the number of workers" if self.workers == 1 else ""
             raise ValueError(
-                f"worker must be in [0, {self.workers - 1}] for workers={self.workers}, got {self.worker!r}"
+                f"worker must be in [0, {self.workers - 1}] for workers={self.workers}, got {self.worker!r}{hint}"
             )
         if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
             raise ValueError(f"threads must be an integer >= 1 or null, got {self.threads!r}")

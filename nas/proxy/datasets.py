@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
+import hashlib
 import pickle
 import shutil
 import tarfile
@@ -10,6 +12,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -41,6 +44,15 @@ class RawDataset:
     @property
     def in_chans(self) -> int:
         return int(self.train_images.shape[1])
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """A short hash of every image and label: the same files give the same fingerprint."""
+        digest = hashlib.sha256()
+        for array in (self.train_images, self.train_labels, self.test_images, self.test_labels):
+            digest.update(str((array.shape, array.dtype.str)).encode())
+            digest.update(np.ascontiguousarray(array).data)
+        return digest.hexdigest()[:16]
 
 
 def read_idx(path: Path) -> np.ndarray:
@@ -186,3 +198,8 @@ class DatasetSpec:
 
     def load(self) -> RawDataset:
         return load_dataset(self.name, self.root, self.download, self.cache_dir)
+
+    def identity(self, raw: RawDataset) -> dict[str, Any]:
+        """What makes two runs' data the same: the name, where it was read from, and its fingerprint."""
+        source = str(Path(self.root).expanduser().resolve()) if self.root else None
+        return {"name": self.name, "source": source, "fingerprint": raw.fingerprint}

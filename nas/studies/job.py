@@ -24,6 +24,10 @@ class StudyJob(ABC):
         """What makes two runs the same experiment (stored with the study, checked on resume)."""
 
     @abstractmethod
+    def default_name(self) -> str:
+        """The study name when none is given: readable parts and a hash of the identity."""
+
+    @abstractmethod
     def sampler(self, worker: int) -> optuna.samplers.BaseSampler: ...
 
     @abstractmethod

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import optuna
@@ -47,24 +49,52 @@ def open_study(
 
 
 def check_identity(study: optuna.Study, identity: Mapping[str, Any], directions: list[str]) -> None:
-    """``ValueError`` naming what differs between a stored study and this run."""
-    stored = study.user_attrs
-    for key, value in identity.items():
-        if key in stored and stored[key] != value:
-            raise ValueError(
-                f"study {study.study_name!r} exists with a different {key} ({_short(stored[key])} vs {_short(value)}); "
-                "choose another study.name or delete that study"
-            )
-        if key not in stored and study.trials:
-            raise ValueError(f"study {study.study_name!r} exists but was not made by this command (no {key} recorded)")
+    """``ValueError`` naming every field that differs between a stored study and this run."""
+    stored = {k: v for k, v in study.user_attrs.items() if k in identity}
+    missing = [key for key in identity if key not in stored]
+    if missing and study.trials:
+        raise ValueError(
+            f"study {study.study_name!r} exists but records no {', '.join(missing)}: it was made by another command "
+            f"or an older version; {_NEW_STUDY}"
+        )
+    differ = _differences(stored, {k: v for k, v in identity.items() if k in stored})
+    if differ:
+        shown = "; ".join(f"{path}: {_short(old)} stored, {_short(new)} now" for path, old, new in differ[:4])
+        more = f" (and {len(differ) - 4} more)" if len(differ) > 4 else ""
+        raise ValueError(f"study {study.study_name!r} is another experiment: {shown}{more}; {_NEW_STUDY}")
     names = [d.name.lower() for d in study.directions]
     if names != directions:
         raise ValueError(f"study {study.study_name!r} exists with directions {names}, this run needs {directions}")
 
 
+_NEW_STUDY = "leave study.name unset (each experiment then gets its own study) or choose another study.name"
+
+
+def _differences(old: Any, new: Any, path: str = "") -> list[tuple[str, Any, Any]]:
+    """(dotted path, stored, now) for every leaf where two JSON values differ."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        found = []
+        for key in sorted(set(old) | set(new), key=str):
+            here = f"{path}.{key}" if path else str(key)
+            found += _differences(old.get(key), new.get(key), here)
+        return found
+    return [] if old == new else [(path, old, new)]
+
+
 def _short(value: Any) -> str:
     text = json.dumps(value, sort_keys=True)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def experiment_name(command: str, readable: Sequence[Any], identity: Mapping[str, Any]) -> str:
+    """``command-readable-parts-hash``: the default study name of one experiment.
+
+    The hash covers the whole identity, so two experiments never share a default name and the
+    same command on the same data always finds its own study again.
+    """
+    parts = [re.sub(r"[^A-Za-z0-9_.]+", "_", str(p)).strip("_")[:40] for p in readable]
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    return "-".join([command, *[p for p in parts if p], digest])
 
 
 def count_finished(study: optuna.Study) -> int:

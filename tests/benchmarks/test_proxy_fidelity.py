@@ -7,15 +7,15 @@ import math
 
 import pytest
 
-from benchmarks import common, proxy_fidelity
+from benchmarks import proxy_fidelity
 
 TINY = ["dataset=digits", "proxy.epochs=1", "proxy.train_size=200", "proxy.val_size=300", "proxy.test_size=100"]
 
 
 @pytest.fixture
-def bench_dir(tmp_path, monkeypatch):
-    monkeypatch.setattr(common, "BENCH_DIR", tmp_path)
-    return tmp_path
+def bench_dir(results_dir):
+    results_dir.mkdir(parents=True)
+    return results_dir
 
 
 @pytest.mark.parametrize(("reference_epochs", "reference_images"), [(1, 400), (2, 200)])
@@ -23,6 +23,8 @@ def test_ranks_candidates_against_a_larger_budget(bench_dir, reference_epochs, r
     budget = ["--candidates", "3", "--budget", "2", "--reference-epochs", str(reference_epochs)]
     proxy_fidelity.main([*budget, "--name", "tiny", *TINY])
     figures = json.loads((bench_dir / "tiny.json").read_text())
+    assert figures["command"] == "python -m benchmarks.proxy_fidelity " + " ".join([*budget, "--name", "tiny", *TINY])
+    assert {"commit", "machine", "time"} <= figures.keys()
     assert len(figures["rows"]) == 3
     # twice the images seen: twice the images in the proxy's 1 epoch, or the same images for 2 epochs
     assert (figures["reference_train_size"], figures["reference_epochs"]) == (reference_images, reference_epochs)

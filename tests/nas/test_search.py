@@ -221,8 +221,36 @@ def test_a_study_with_another_objective_is_left_untouched(cli, tmp_path):
         "nas.search", *search_args(tmp_path, "search.n_trials=2", "study.name=shared", "objective.w=-0.15", run="run2")
     )
     assert second.returncode == 2
-    assert "exists with a different objective" in second.stderr
+    lines = second.stderr.strip().splitlines()
+    assert len(lines) == 1 and "study 'shared' is another experiment: objective.w: -0.07 stored, -0.15 now;" in lines[0]
+    assert "leave study.name unset" in lines[0]
     assert [t.number for t in optuna.load_study(study_name="shared", storage=storage).trials] == before
+
+
+def test_other_experiments_with_default_names_never_share_a_study(cli, tmp_path):
+    """Another space, dataset or proxy gets its own study; the first one is left exactly as it was."""
+    storage = f"sqlite:///{tmp_path / 'studies.db'}"
+    first = cli("nas.search", *search_args(tmp_path, "search.n_trials=2", "dataset=digits"))
+    assert first.returncode == 0, first.stderr
+    (name,) = optuna.get_all_study_names(storage)
+    assert name.startswith("search-efficientnet_b0-digits-tpe-soft-seed0-")
+    study = optuna.load_study(study_name=name, storage=storage)
+    before = ([t.number for t in study.trials], study.best_trial.number, study.user_attrs)
+    others = [["space=mobilenet_v2"], ["dataset=mnist5k"], ["proxy.lr=0.1"], ["seed=1"]]
+    for i, extra in enumerate(others):
+        run = cli("nas.search", *search_args(tmp_path, "search.n_trials=1", "dataset=digits", *extra, run=f"r{i}"))
+        assert run.returncode == 0, (extra, run.stderr)
+        assert "(new, 0/1 started)" in run.stdout, extra
+    names = optuna.get_all_study_names(storage)
+    assert len(names) == 5 and name in names
+    assert any(n.startswith("search-mobilenet_v2-digits-") for n in names)
+    assert any(n.startswith("search-efficientnet_b0-mnist5k-") for n in names)
+    study = optuna.load_study(study_name=name, storage=storage)
+    assert ([t.number for t in study.trials], study.best_trial.number, study.user_attrs) == before
+    again = cli("nas.search", *search_args(tmp_path, "search.n_trials=2", "dataset=digits", run="again"))
+    assert again.returncode == 0 and f"study {name!r}" in again.stdout and "(resumed, 2/2 started)" in again.stdout
+    assert study.user_attrs["dataset"]["name"] == "digits" and len(study.user_attrs["dataset"]["fingerprint"]) == 16
+    assert study.user_attrs["proxy"]["lr"] == 0.05 and study.user_attrs["seed"] == 0
 
 
 @pytest.mark.slow

@@ -45,8 +45,7 @@ def test_two_joblib_workers_share_one_file_study(cli, tmp_path):
         "-m",
         "hydra/launcher=joblib",
         "hydra.launcher.n_jobs=2",
-        "worker=0,1",
-        "workers=2",
+        "worker=0,1",  # no workers=2: the sweep says how many
         "study.name=joblib",
         "search.n_trials=4",
         *TINY,

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+import yaml
 
+from scaling.coefficients import parse_coefficients
 from scaling.compound import parse_phis
-from scaling.family import compound_family, efficientnet_family, parse_coefficients
+from scaling.family import compound_family, efficientnet_family
 from search_spaces.build import build, count_params
 from search_spaces.codec import load_genotype
 from search_spaces.cost import Target
@@ -35,11 +37,11 @@ def test_compound_family_grows_about_twofold_per_phi():
 
 
 def test_coefficients_parsing(tmp_path):
-    assert parse_coefficients("1.2,1.1,1.15") == (1.2, 1.1, 1.15)
-    assert parse_coefficients([1.3, 1.0, 1.2]) == (1.3, 1.0, 1.2)
+    assert parse_coefficients("1.2,1.1,1.15").triple == (1.2, 1.1, 1.15)
+    assert parse_coefficients([1.3, 1.0, 1.2]).triple == (1.3, 1.0, 1.2)
     path = tmp_path / "coefficients.yaml"
     path.write_text("alpha: 1.25\nbeta: 1.05\ngamma: 1.2\nval_acc: 0.8\n")
-    assert parse_coefficients(str(path)) == (1.25, 1.05, 1.2)
+    assert parse_coefficients(str(path)).triple == (1.25, 1.05, 1.2)
     bad = tmp_path / "bad.yaml"
     bad.write_text("alpha: 1.2\nbeta: 1.1\n")
     with pytest.raises(ValueError, match="must hold alpha, beta and gamma"):
@@ -78,3 +80,29 @@ def test_family_cli_preset_and_bad_input(cli, tmp_path):
     result = cli("scaling.family", f"coefficients={bad}", f"hydra.run.dir={tmp_path / 'bad'}")
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
     assert "must hold alpha, beta and gamma" in result.stderr
+
+
+def test_family_refuses_coefficients_found_for_another_baseline(cli, tmp_path):
+    from scaling.coefficients import genotype_signature
+
+    path = tmp_path / "coefficients.yaml"
+    signature = genotype_signature(reference("mobilenet_v2"))
+    path.write_text(
+        yaml.safe_dump(
+            {"alpha": 1.2, "beta": 1.1, "gamma": 1.15, "baseline": "mobilenet_v2", "baseline_genotype": signature}
+        )
+    )
+    refused = cli("scaling.family", f"coefficients={path}", "phis=[1]", f"hydra.run.dir={tmp_path / 'no'}")
+    assert refused.returncode == 2
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1 and "found for baseline 'mobilenet_v2', not for 'efficientnet_b0'" in lines[0]
+    assert "coefficients=1.2,1.1,1.15" in lines[0] and not (tmp_path / "no" / "family.csv").exists()
+    same = cli(
+        "scaling.family",
+        "baseline=mobilenet_v2",
+        f"coefficients={path}",
+        "phis=[1]",
+        f"hydra.run.dir={tmp_path / 'ok'}",
+    )
+    assert same.returncode == 0, same.stderr
+    assert pd.read_csv(tmp_path / "ok" / "family.csv")["phi"].tolist() == [0, 1]

@@ -125,6 +125,7 @@ def test_grid_cli_end_to_end_and_resume(cli, tmp_path):
     assert set(summary["best"]) >= {"alpha", "beta", "gamma", "val_acc"}
     coefficients = (out / "coefficients.yaml").read_text()
     assert f"alpha: {summary['best']['alpha']}" in coefficients
+    assert "baseline_genotype:" in coefficients and "- ir_r2_k3_s2_e6_c24_se0.25" in coefficients
     assert (out / "grid.png").stat().st_size > 5_000
 
     again = cli("scaling.grid", "--phi", "1", *grid_args(tmp_path, run="run2"))
@@ -220,13 +221,15 @@ def test_two_joblib_workers_run_the_readme_grid_command(cli, tmp_path):
     """``--phi 1 -m hydra/launcher=joblib ... worker=0,1``: the flag before ``-m``, resolvers in the workers."""
     sweep = tmp_path / "sweep"
     args = [*TINY_GRID, "grid.alpha_max=1.3", "grid.tolerance=0.15", f"study.storage=sqlite:///{tmp_path / 's.db'}"]
-    launcher = ["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "worker=0,1", "workers=2"]
+    launcher = ["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "worker=0,1"]
     result = cli("scaling.grid", "--phi", "1", *launcher, *args, f"hydra.sweep.dir={sweep}")
     assert result.returncode == 0, result.stderr
     frames = [pd.read_csv(path) for path in sorted(sweep.glob("*/grid.csv"))]
     assert len(frames) == 2  # one run directory per worker, each describing the whole shared study
     assert all(len(frame) == 4 for frame in frames)
-    study = optuna.load_study(study_name="grid-efficientnet_b0-phi1", storage=f"sqlite:///{tmp_path / 's.db'}")
+    (name,) = optuna.get_all_study_names(f"sqlite:///{tmp_path / 's.db'}")
+    assert name.startswith("grid-efficientnet_b0-phi1-fashion_mnist-")
+    study = optuna.load_study(study_name=name, storage=f"sqlite:///{tmp_path / 's.db'}")
     trained = [
         t.user_attrs["model"] for t in study.trials if "val_acc" in t.user_attrs and "duplicate_of" not in t.user_attrs
     ]

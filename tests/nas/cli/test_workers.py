@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from nas.cli.overrides import infer_workers
 from nas.cli.workers import WorkerSettings, resolve_device, worker_device, worker_threads
 
 
@@ -40,7 +41,7 @@ def test_start_sets_the_thread_count():
     ("kwargs", "message"),
     [
         ({"worker": 2, "workers": 2}, "worker must be in [0, 1] for workers=2, got 2"),
-        ({"worker": -1}, "worker must be in [0, 0] for workers=1, got -1"),
+        ({"worker": -1}, "worker must be in [0, 0] for workers=1, got -1; set workers= to the number of workers"),
         ({"workers": 0}, "workers must be an integer >= 1, got 0"),
         ({"threads": 0}, "threads must be an integer >= 1 or null, got 0"),
     ],
@@ -49,3 +50,19 @@ def test_bad_worker_settings(kwargs, message):
     with pytest.raises(ValueError) as err:
         WorkerSettings(**kwargs)
     assert str(err.value) == message
+
+
+@pytest.mark.parametrize(
+    ("argv", "added"),
+    [
+        (["-m", "worker=0,1,2,3"], "workers=4"),
+        (["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=4", "worker=0,1,2,3"], "workers=4"),
+        (["-m", "worker=range(8)", "seed=1"], "workers=8"),
+        (["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=3", "seed=0,1,2"], "workers=3"),
+        (["-m", "worker=0,1", "workers=5"], None),  # an explicit count wins
+        (["worker=1"], None),  # not a sweep: nothing to infer
+        (["-m", "seed=0,1"], None),
+    ],
+)
+def test_the_worker_count_is_inferred_from_the_sweep(argv, added):
+    assert infer_workers(argv) == (argv if added is None else [*argv, added])

@@ -1,0 +1,50 @@
+"""A benchmark record says which command, commit, machine and time made it."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+import pytest
+
+from benchmarks import common
+
+
+def test_a_record_carries_command_commit_machine_and_time(results_dir):
+    path = common.write_figures("example", {"speedup": 1.5}, common.command_line("benchmarks.example", ["--x", "a b"]))
+    assert path == results_dir / "example.json"
+    record = json.loads(path.read_text())
+    assert record["speedup"] == 1.5
+    assert record["command"] == "python -m benchmarks.example --x 'a b'"
+    assert re.fullmatch(r"[0-9a-f]{4,40}(\+dirty)?", record["commit"])
+    assert {"torch", "threads", "cpu_count", "cpu", "cuda", "platform", "python"} <= record["machine"].keys()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4}", record["time"])
+
+
+def test_results_dir_argument_wins(tmp_path):
+    path = common.write_figures("other", {}, "python -m benchmarks.other", tmp_path / "elsewhere")
+    assert path == tmp_path / "elsewhere" / "other.json" and path.is_file()
+
+
+def test_commit_is_marked_dirty_when_tracked_files_changed(tmp_path):
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    (tmp_path / "a.txt").write_text("one\n")
+    subprocess.run([*git, "add", "a.txt"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "one"], check=True)
+    clean = common.git_commit(tmp_path)
+    assert re.fullmatch(r"[0-9a-f]{4,40}", clean)
+    (tmp_path / "untracked.txt").write_text("not part of the commit\n")
+    assert common.git_commit(tmp_path) == clean
+    (tmp_path / "a.txt").write_text("two\n")
+    assert common.git_commit(tmp_path) == clean + "+dirty"
+
+
+def test_commit_outside_git_is_none(tmp_path):
+    assert common.git_commit(tmp_path / "not-a-repo") is None
+
+
+@pytest.mark.parametrize("name", ["platform", "torch", "python"])
+def test_machine_names_its_parts(name):
+    assert common.machine()[name]

@@ -1,0 +1,19 @@
+"""The throughput benchmark on a few steps: both loops run and the record holds their figures."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks import proxy_throughput
+
+
+def test_measures_both_loops_and_records_the_command(results_dir):
+    args = ["--steps", "3", "--batch-size", "32", "--width", "0.25", "--dataset", "digits", "--device", "cpu"]
+    proxy_throughput.main(args)
+    record = json.loads((results_dir / "proxy_throughput.json").read_text())
+    assert record["command"] == "python -m benchmarks.proxy_throughput " + " ".join(args)
+    assert record["plain_images_per_s"] > 0 and record["proxy_images_per_s"] > 0
+    assert record["speedup"] == pytest.approx(record["proxy_images_per_s"] / record["plain_images_per_s"], abs=0.02)
+    assert record["machine"]["torch"]
