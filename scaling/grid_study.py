@@ -58,6 +58,11 @@ GRID_COLUMNS = [
 ]
 
 
+GRID_PROXY = ProxyConfig(epochs=3)
+"""The scaling commands' proxy (``conf/proxy/grid.yaml``): each point costs 2**phi times the baseline."""
+GRID_SIZES = DataSizes(train_size=4000)
+
+
 class PointEvaluator:
     """The grid's Optuna objective: take a point, scale the baseline; the protocol does the rest."""
 
@@ -130,8 +135,8 @@ class GridJob(StudyJob):
     baseline: Genotype
     phi: float
     settings: GridSettings = field(default_factory=GridSettings)
-    proxy: ProxyConfig = field(default_factory=ProxyConfig)
-    sizes: DataSizes = field(default_factory=DataSizes)
+    proxy: ProxyConfig = GRID_PROXY
+    sizes: DataSizes = GRID_SIZES
     target: Target = field(default_factory=Target)
     dataset: DatasetSpec = field(default_factory=DatasetSpec)
     seed: int = 0

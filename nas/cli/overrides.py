@@ -8,6 +8,7 @@ no side effects); only then does Hydra run the job.
 from __future__ import annotations
 
 import difflib
+import importlib.resources
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,7 +19,16 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+
+def _conf_dir() -> Path:
+    """``conf/`` beside the packages in a source checkout, else the installed package ``effnas_conf``."""
+    source = Path(__file__).resolve().parents[2] / "conf"
+    if (source / "search.yaml").is_file():
+        return source
+    return Path(str(importlib.resources.files("effnas_conf")))
+
+
+CONF_DIR = _conf_dir()
 _HYDRA_FLAGS_WITH_VALUE = {"--config-name", "-cn", "--config-path", "-cp", "--config-dir", "-cd", "--package", "-p"}
 
 
