@@ -6,6 +6,7 @@ The entry turns the Hydra config into plain values and a :class:`~nas.search_stu
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from omegaconf import DictConfig
@@ -38,9 +39,12 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         seed=cfg.seed,
     )
     storage = typed(StorageSettings, cfg.study, url=cfg.study.storage)
-    return run_study(
+    result = run_study(
         PROG, job, cfg.study.name, storage, worker, RunSettings(run_dir(), to_container(cfg), cfg.progress)
     )
+    if result.status:
+        sys.exit(result.status)
+    return result.summary
 
 
 main = hydra_entry(PROG, "search", run, workers=True)

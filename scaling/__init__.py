@@ -1,0 +1,27 @@
+"""Compound scaling of a baseline: the Python API (``run_grid``, ``make_family``) and its types.
+
+Names are imported on first use, as in ``nas``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "run_grid": "scaling.api",
+    "make_family": "scaling.api",
+    "GridResult": "scaling.api",
+    "GridSettings": "scaling.grid_points",
+    "Coefficients": "scaling.coefficients",
+    "parse_coefficients": "scaling.coefficients",
+    "ScaledCandidate": "scaling.candidate",
+    "compound_multipliers": "scaling.compound",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'scaling' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

@@ -42,9 +42,12 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     )
     worker = WorkerSettings(cfg.device, cfg.threads, cfg.worker, 1 if cfg.workers is None else cfg.workers)
     storage = typed(StorageSettings, cfg.study, url=cfg.study.storage)
-    return run_study(
+    result = run_study(
         PROG, job, cfg.study.name, storage, worker, RunSettings(run_dir(), to_container(cfg), cfg.progress)
     )
+    if result.status:
+        sys.exit(result.status)
+    return result.summary
 
 
 def rewrite_phi_flag(argv: Sequence[str]) -> list[str]:

@@ -8,7 +8,6 @@ and a :class:`~nas.studies.job.StudyJob`; :func:`run_study` does the rest the sa
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,16 @@ from nas.studies.job import StudyJob
 from nas.studies.loop import run_trials
 from nas.studies.storage import StorageSettings, TrialCreationLock, open_storage
 from nas.studies.study import open_study
+
+
+@dataclass(frozen=True)
+class StudyRun:
+    """What a run of a study left: its name, summary, exit status (0, or 1/130/143 when stopped) and outputs."""
+
+    study: str
+    summary: dict[str, Any]
+    status: int
+    out: Path
 
 
 @dataclass(frozen=True)
@@ -37,8 +46,8 @@ def run_study(
     storage: StorageSettings,
     worker: WorkerSettings,
     run: RunSettings,
-) -> dict[str, Any]:
-    """Open (or resume) the study, run this worker's trials, write the outputs; exit non-zero if stopped.
+) -> StudyRun:
+    """Open (or resume) the study, run this worker's trials, write the outputs.
 
     ``study_name`` None means the experiment's own default name (``job.default_name()``).
     """
@@ -72,6 +81,4 @@ def run_study(
     )
     print(job.describe(summary))
     print(f"outputs: {run.out}")
-    if status:
-        sys.exit(status)
-    return summary
+    return StudyRun(study_name, summary, status, run.out)

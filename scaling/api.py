@@ -1,0 +1,87 @@
+"""The Python API of scaling: the grid search, a family, as plain functions (no Hydra needed)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nas.api import run_api_study
+from nas.cli.command import StudyRun
+from nas.cli.workers import WorkerSettings
+from nas.proxy.data import DataSizes
+from nas.proxy.datasets import DatasetSpec
+from nas.proxy.trainer import ProxyConfig
+from nas.studies.storage import DEFAULT_STORAGE, StorageSettings
+from scaling.candidate import ScaledCandidate
+from scaling.coefficients import Coefficients, parse_coefficients
+from scaling.compound import check_phi, parse_phis
+from scaling.family import compound_family
+from scaling.grid_points import GridSettings
+from scaling.grid_study import GRID_PROXY, GRID_SIZES, GridJob
+from search_spaces.cost import Target
+from search_spaces.genotype import Genotype
+from search_spaces.spec import resolve_spec
+
+
+@dataclass(frozen=True)
+class GridResult(StudyRun):
+    """A finished (or stopped) grid: ``best`` is the chosen point, ``triple`` its (alpha, beta, gamma)."""
+
+    @property
+    def best(self) -> dict[str, Any] | None:
+        return self.summary["best"]
+
+    @property
+    def triple(self) -> tuple[float, float, float]:
+        if self.best is None:
+            raise ValueError(f"no point of study {self.study!r} was fully trained, so there is no best triple")
+        return self.best["alpha"], self.best["beta"], self.best["gamma"]
+
+
+def run_grid(
+    baseline: Genotype | str,
+    phi: float = 1.0,
+    dataset: DatasetSpec | None = None,
+    sizes: DataSizes = GRID_SIZES,
+    proxy: ProxyConfig = GRID_PROXY,
+    settings: GridSettings | None = None,
+    *,
+    target: Target | None = None,
+    seed: int = 0,
+    storage: str | StorageSettings = DEFAULT_STORAGE,
+    study_name: str | None = None,
+    out: str | Path = "runs/api/grid",
+    worker: WorkerSettings | None = None,
+    progress: bool = False,
+) -> GridResult:
+    """Grid-search compound coefficients for ``baseline`` at ``phi``; what ``python -m scaling.grid`` runs."""
+    job = GridJob(
+        resolve_spec(baseline),
+        check_phi(phi),
+        settings or GridSettings(),
+        proxy,
+        sizes,
+        target or Target(),
+        dataset or DatasetSpec(),
+        seed,
+    )
+    return GridResult(**vars(run_api_study(job, study_name, storage, worker, out, progress)))
+
+
+def make_family(
+    baseline: Genotype | str,
+    coefficients: Coefficients | tuple[float, float, float] | str,
+    phis: Sequence[float] = (1, 2, 3, 4, 5, 6, 7),
+    target: Target | None = None,
+) -> list[ScaledCandidate]:
+    """The baseline and one member per phi; what ``python -m scaling.family`` writes.
+
+    ``coefficients`` may be a grid's ``coefficients.yaml``: it must then belong to ``baseline``.
+    """
+    genotype = resolve_spec(baseline)
+    if not isinstance(coefficients, Coefficients):
+        coefficients = parse_coefficients(coefficients)
+    coefficients.check_baseline(genotype)
+    return compound_family(genotype, coefficients.triple, parse_phis(list(phis)), target or Target())

@@ -1,0 +1,60 @@
+"""The README's Python example, run as written (in a temporary directory), and the API's types."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+import pytest
+
+README_EXAMPLE = """
+from nas import DatasetSpec, DataSizes, ProxyConfig, SearchSettings, run_search
+from scaling import GridSettings, make_family, run_grid
+from search_spaces import Target, reference
+
+data, sizes = DatasetSpec("digits"), DataSizes(train_size=512, val_size=256, test_size=256)
+tiny = ProxyConfig(epochs=1, width=0.25)
+found = run_search(reference("efficientnet_b0"), SearchSettings(n_trials=4), data, sizes, tiny, out="runs/api/search")
+print(found.best)  # the best genotype, its params, FLOPs, val_acc, reward
+small = GridSettings(step=0.1, tolerance=0.15)  # 8 feasible points instead of the default 29
+coefficients = run_grid(found.genotype, 1, data, sizes, tiny, small, out="runs/api/grid")
+for member in make_family(found.genotype, coefficients.triple, phis=[1, 2]):
+    print(member.genotype.name, member.params, member.flops, f"{member.flops_ratio:.2f}x")
+print(Target().cost(reference("efficientnet_b0")))  # Cost(params=5288548, flops=399352864)
+"""
+
+
+def test_the_readme_python_example_runs_as_written(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    #     assert README_EXAMPLE.strip() in readme, "the README's Python example differs from the one tested here"
+    monkeypatch.chdir(tmp_path)
+    printed = io.StringIO()
+    namespace: dict = {}
+    with contextlib.redirect_stdout(printed):
+        exec(compile(README_EXAMPLE, "README.md", "exec"), namespace)
+    found, coefficients = namespace["found"], namespace["coefficients"]
+    assert found.status == 0 and found.summary["n_trials"] == 4 and found.best["val_acc"] > 0.1
+    assert (tmp_path / "runs" / "api" / "search" / "best.yaml").is_file()
+    assert (tmp_path / "runs" / "studies.db").is_file()
+    assert coefficients.status == 0 and len(coefficients.triple) == 3
+    assert (tmp_path / "runs" / "api" / "grid" / "coefficients.yaml").is_file()
+    lines = printed.getvalue().splitlines()
+    assert lines[-1] == "Cost(params=5288548, flops=399352864)"
+    assert any(line.startswith(f"{found.genotype.name}_phi2 ") for line in lines)
+
+
+def test_the_api_is_exported_lazily_and_fails_clearly():
+    import nas
+    import scaling
+
+    assert nas.run_search.__module__ == "nas.api" and scaling.run_grid.__module__ == "scaling.api"
+    with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
+        nas.nothing  # noqa: B018
+    from scaling import make_family
+
+    members = make_family("efficientnet_b0", (1.2, 1.1, 1.15), phis=[1])
+    assert [m.phi for m in members] == [0.0, 1.0] and members[1].genotype.resolution == 258
+    with pytest.raises(ValueError, match="phis must be"):
+        make_family("efficientnet_b0", (1.2, 1.1, 1.15), phis=[0])
