@@ -28,7 +28,7 @@ def test_the_readme_python_example_runs_as_written(tmp_path, monkeypatch):
     from pathlib import Path
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    #     assert README_EXAMPLE.strip() in readme, "the README's Python example differs from the one tested here"
+    assert README_EXAMPLE.strip() in readme, "the README's Python example differs from the one tested here"
     monkeypatch.chdir(tmp_path)
     printed = io.StringIO()
     namespace: dict = {}
@@ -58,3 +58,12 @@ def test_the_api_is_exported_lazily_and_fails_clearly():
     assert [m.phi for m in members] == [0.0, 1.0] and members[1].genotype.resolution == 258
     with pytest.raises(ValueError, match="phis must be"):
         make_family("efficientnet_b0", (1.2, 1.1, 1.15), phis=[0])
+
+
+def test_train_genotype_scores_one_network():
+    from nas import DatasetSpec, DataSizes, ProxyConfig, train_genotype
+
+    sizes = DataSizes(train_size=512, val_size=256, test_size=256)
+    small = "ds_r1_k3_s1_e1_c16,ir_r1_k3_s2_e3_c24_se0.25,ir_r1_k5_s2_e3_c40"
+    result = train_genotype(small, DatasetSpec("digits"), sizes, ProxyConfig(epochs=2, width=1.0))
+    assert result.ok and result.val_acc > 0.3 and result.test_acc > 0.3
