@@ -48,10 +48,12 @@ show: setup
 test: setup test-packages
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
+# Each writes benchmarks/results/<name>.json (see benchmarks/README.md); proxy_fidelity takes 20+ minutes.
 bench: setup
 	$(PY) -m benchmarks.proxy_throughput
-	$(PY) -m benchmarks.proxy_fidelity
 	$(PY) -m benchmarks.workers
+	$(PY) -m benchmarks.defaults
+	$(PY) -m benchmarks.proxy_fidelity
 
 lint: setup
 	$(VENV)/bin/ruff check .

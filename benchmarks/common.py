@@ -1,32 +1,118 @@
-"""What the benchmark scripts share: where figures go and how they are written."""
+"""What the benchmark scripts share: where figures go and what each record says about its making.
+
+Every benchmark writes ``benchmarks/results/<name>.json``: its figures plus the exact command
+line, the git commit (``+dirty`` when the work tree had uncommitted changes), the machine and
+the time.  Tests point :data:`RESULTS_DIR` (or ``--results-dir``) at a temporary folder.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import platform
+import shlex
+import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 
-BENCH_DIR = Path(__file__).resolve().parents[1] / "runs" / "bench"
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS_DIR = ROOT / "benchmarks" / "results"
+
+
+def command_line(module: str, argv: Sequence[str]) -> str:
+    """The command as a reader would type it: ``python -m benchmarks.NAME ARGS``."""
+    return shlex.join(["python", "-m", module, *argv])
+
+
+def git_commit(root: Path = ROOT) -> str | None:
+    """``git rev-parse --short HEAD``, plus ``+dirty`` if tracked files differ from it; None outside git."""
+    try:
+        head = _git(root, "rev-parse", "--short", "HEAD")
+        dirty = _git(root, "status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+dirty" if dirty else "")
+
+
+def _git(root: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def cpu_model() -> str | None:
+    """The CPU's ``model name`` from /proc/cpuinfo (Linux), else what ``platform`` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
 
 
 def machine() -> dict[str, Any]:
+    """The software and hardware a figure was measured on."""
     return {
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
+        "cpu_count": os.cpu_count(),
+        "cpu": cpu_model(),
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "platform": platform.platform(),
-        "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "python": platform.python_version(),
     }
 
 
-def write_figures(name: str, figures: dict[str, Any]) -> Path:
-    """Write ``figures`` (plus the machine) as ``runs/bench/<name>.json`` and return the path."""
-    BENCH_DIR.mkdir(parents=True, exist_ok=True)
-    path = BENCH_DIR / f"{name}.json"
-    path.write_text(json.dumps({**figures, "machine": machine()}, indent=2) + "\n")
+def load_average() -> float | None:
+    """The 1-minute load average (None where the OS has none): how busy the machine was."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
+def now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def measurement_start() -> dict[str, Any]:
+    """Commit, time and load when a measurement begins: the code measured is what was checked out then."""
+    return {"commit": git_commit(), "started": now(), "load_start": load_average()}
+
+
+def provenance(command: str, start: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Command, commit, machine, times and load: what a record needs so a reader can rerun and judge it.
+
+    ``start`` is :func:`measurement_start`'s answer from when the measurement began (default: now).
+    """
+    start = start or measurement_start()
+    return {
+        "command": command,
+        "commit": start["commit"],
+        "machine": machine(),
+        "started": start["started"],
+        "time": now(),
+        "load_average": {"start": start["load_start"], "end": load_average()},
+    }
+
+
+def results_path(name: str, results_dir: Path | None = None) -> Path:
+    return (results_dir or RESULTS_DIR) / f"{name}.json"
+
+
+def write_figures(
+    name: str,
+    figures: dict[str, Any],
+    command: str,
+    results_dir: Path | None = None,
+    start: dict[str, Any] | None = None,
+) -> Path:
+    """Write ``figures`` with their provenance as ``<results_dir>/<name>.json``; return the path."""
+    path = results_path(name, results_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({**provenance(command, start), **figures}, indent=2) + "\n")
     print(f"wrote {path}")
     return path

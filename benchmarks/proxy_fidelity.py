@@ -10,8 +10,8 @@ times as long.  Hydra overrides of the ``train`` config change the proxy being m
 
     python -m benchmarks.proxy_fidelity --candidates 8 proxy.lr=0.03
 
-The 5x runs dominate the cost (about 20 minutes for 8 candidates on 2 CPU cores).  While tuning,
-``--reference runs/bench/<name>.json`` ranks against the 5x accuracies recorded by an earlier run
+The 5x runs dominate the cost (about 20 minutes for 8 candidates on 2 CPU cores).  Writes
+``benchmarks/results/<--name>.json``.  While tuning, ``--reference benchmarks/results/<name>.json`` ranks against the 5x accuracies recorded by an earlier run
 of the same candidates instead of training them again (the figures record that it did), and
 ``--reference-noise`` trains the 5x runs again with another seed: how well the reference agrees
 with itself bounds the tau any proxy can reach against it.
@@ -22,7 +22,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +34,7 @@ from hydra.errors import HydraException
 from omegaconf.errors import OmegaConfBaseException
 from scipy.stats import kendalltau
 
-from benchmarks.common import write_figures
+from benchmarks.common import command_line, measurement_start, write_figures
 from nas.cli.app import fail, typed
 from nas.cli.overrides import CONF_DIR, UsageError
 from nas.cli.workers import WorkerSettings
@@ -46,7 +48,7 @@ from search_spaces.references import reference
 PROG = "proxy_fidelity"
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -59,7 +61,8 @@ def main(argv: list[str] | None = None) -> None:
         help="epochs of the reference; it trains on budget x the proxy's images x epochs / this many images",
     )
     parser.add_argument("--space-seed", type=int, default=0)
-    parser.add_argument("--name", default="proxy_fidelity", help="runs/bench/<name>.json")
+    parser.add_argument("--name", default="proxy_fidelity", help="the record is <results-dir>/<name>.json")
+    parser.add_argument("--results-dir", type=Path, help="where the record goes (default benchmarks/results)")
     parser.add_argument("--reference", type=Path, help="reuse the 5x accuracies of this earlier figures file")
     parser.add_argument("--one-seed", action="store_true", help="skip the seed-1 run of the default (the noise floor)")
     parser.add_argument(
@@ -68,7 +71,10 @@ def main(argv: list[str] | None = None) -> None:
         help="train only the 5x runs again with seed 1 and rank them against those recorded in --reference",
     )
     parser.add_argument("overrides", nargs="*", help="Hydra overrides of conf/train.yaml")
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
+    args.command = command_line("benchmarks.proxy_fidelity", argv)
+    args.start = measurement_start()
     try:
         measure(args)
     except (UsageError, ValueError, FileNotFoundError, HydraException, OmegaConfBaseException) as err:
@@ -156,7 +162,7 @@ def measure(args: argparse.Namespace) -> None:
         f"Kendall tau default vs {args.budget}x: {tau:.3f} (seed 1: {tau_seed1:.3f}; seed 0 vs 1: {tau_noise:.3f}); "
         f"{seconds:.1f} s per candidate, B0 {b0_seconds:.1f} s"
     )
-    write_figures(args.name, figures)
+    write_figures(args.name, figures, args.command, args.results_dir, args.start)
 
 
 def reference_noise(
@@ -196,7 +202,7 @@ def reference_noise(
         f"Kendall tau {args.budget}x seed 0 vs seed 1: {figures['kendall_tau_big_seed0_vs_seed1']:.3f}; "
         f"default vs the mean of both: {figures['kendall_tau_default_vs_big_mean']:.3f}"
     )
-    write_figures(args.name, figures)
+    write_figures(args.name, figures, args.command, args.results_dir, args.start)
 
 
 def reference_sizes(args: argparse.Namespace, raw: RawDataset, sizes: DataSizes, proxy: ProxyConfig) -> tuple[int, int]:

@@ -3,19 +3,24 @@
 The plain loop is what most scripts do: a ``DataLoader`` over the CPU dataset at its stored
 size, per-batch resizing and normalisation, transfer to the device, fp32, default memory
 format.  The proxy trainer holds resized tensors on the device, uses channels_last (and bf16
-autocast on CUDA).  Run: ``python -m benchmarks.proxy_throughput``.
+autocast on CUDA).  Both are measured ``--repeats`` times, alternating, and the medians compared.
+Run: ``python -m benchmarks.proxy_throughput``; writes ``benchmarks/results/proxy_throughput.json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
+import sys
 import time
+from collections.abc import Sequence
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
-from benchmarks.common import write_figures
+from benchmarks.common import command_line, measurement_start, write_figures
 from nas.cli.workers import resolve_device
 from nas.proxy.data import prepare
 from nas.proxy.datasets import load_dataset
@@ -54,8 +59,8 @@ def plain_loop_images_per_s(model_spec, raw, resolution, width, batch_size, step
     return timed / (time.perf_counter() - start)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="proxy_throughput", description=__doc__)
     parser.add_argument("--model", default="efficientnet_b0")
     parser.add_argument("--width", type=float, default=0.5, help="proxy width multiplier (default proxy: 0.5)")
     parser.add_argument("--resolution", type=int, default=32)
@@ -63,29 +68,46 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--dataset", default="fashion_mnist")
-    args = parser.parse_args()
+    parser.add_argument(
+        "--results-dir", type=Path, help="where proxy_throughput.json goes (default benchmarks/results)"
+    )
+    parser.add_argument("--repeats", type=int, default=3, help="measure both loops this many times, alternating")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parser.parse_args(argv)
+    if args.repeats < 1 or args.steps < 1:
+        parser.error(f"--repeats and --steps must be >= 1, got {args.repeats} and {args.steps}")
+    start = measurement_start()
     device = resolve_device(args.device)
     raw = load_dataset(args.dataset)
-    plain = plain_loop_images_per_s(args.model, raw, args.resolution, args.width, args.batch_size, args.steps, device)
     data = prepare(raw, args.resolution, args.batch_size * args.steps, 512, 512, device)
     config = ProxyConfig(epochs=1, batch_size=args.batch_size, width=args.width)
-    result = train_proxy(resolve_spec(args.model), data, config, seed=0)
+    plain, proxy = [], []
+    for _ in range(args.repeats):  # alternating, so a burst of load elsewhere hits both loops alike
+        plain.append(
+            plain_loop_images_per_s(args.model, raw, args.resolution, args.width, args.batch_size, args.steps, device)
+        )
+        proxy.append(train_proxy(resolve_spec(args.model), data, config, seed=0).images_per_s)
+    plain_median, proxy_median = statistics.median(plain), statistics.median(proxy)
     figures = {
         "model": args.model,
         "width": args.width,
         "resolution": args.resolution,
         "batch_size": args.batch_size,
+        "steps": args.steps,
         "device": str(device),
-        "plain_images_per_s": round(plain, 1),
-        "proxy_images_per_s": round(result.images_per_s, 1),
-        "speedup": round(result.images_per_s / plain, 2),
+        "plain_images_per_s": round(plain_median, 1),
+        "proxy_images_per_s": round(proxy_median, 1),
+        "speedup": round(proxy_median / plain_median, 2),
+        "plain_images_per_s_runs": [round(v, 1) for v in plain],
+        "proxy_images_per_s_runs": [round(v, 1) for v in proxy],
     }
     print(
-        f"{args.model} x{args.width} @{args.resolution}px bs {args.batch_size} on {device}: "
-        f"plain loop {plain:.0f} img/s, proxy trainer {result.images_per_s:.0f} img/s, "
+        f"{args.model} x{args.width} @{args.resolution}px bs {args.batch_size} on {device}, median of {args.repeats}: "
+        f"plain loop {plain_median:.0f} img/s, proxy trainer {proxy_median:.0f} img/s, "
         f"speed-up {figures['speedup']:.2f}x"
     )
-    write_figures("proxy_throughput", figures)
+    command = command_line("benchmarks.proxy_throughput", argv)
+    write_figures("proxy_throughput", figures, command, args.results_dir, start)
 
 
 if __name__ == "__main__":

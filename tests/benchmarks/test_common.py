@@ -17,9 +17,18 @@ def test_a_record_carries_command_commit_machine_and_time(results_dir):
     record = json.loads(path.read_text())
     assert record["speedup"] == 1.5
     assert record["command"] == "python -m benchmarks.example --x 'a b'"
-    assert re.fullmatch(r"[0-9a-f]{4,40}(\+dirty)?", record["commit"])
+    assert re.fullmatch(r"[0-9a-f]{4,40}(\+dirty)?", record["commit"])  # the tests run in a git checkout
     assert {"torch", "threads", "cpu_count", "cpu", "cuda", "platform", "python"} <= record["machine"].keys()
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4}", record["time"])
+    assert record["load_average"].keys() == {"start", "end"}
+
+
+def test_a_record_keeps_commit_time_and_load_from_when_the_measurement_began(results_dir):
+    start = {"commit": "abc1234", "started": "2026-01-01T00:00:00+0000", "load_start": 1.5}
+    path = common.write_figures("loaded", {}, "python -m benchmarks.loaded", start=start)
+    record = json.loads(path.read_text())
+    assert record["commit"] == "abc1234" and record["started"] == start["started"]
+    assert record["load_average"]["start"] == 1.5
 
 
 def test_results_dir_argument_wins(tmp_path):

@@ -19,4 +19,5 @@ def test_one_and_two_workers_finish_the_same_study(results_dir):
     for key, count in (("one", 1), ("two", 2)):
         run = record[key]
         assert run["workers"] == count and run["trials"] == 2 and run["repeated_genotypes"] == 0
+        assert 1 <= run["trained"] <= 2 and run["training_seconds"] > 0
     assert record["speedup"] == pytest.approx(record["one"]["seconds"] / record["two"]["seconds"], abs=0.01)

@@ -1,0 +1,112 @@
+"""The two default runs a new user starts with: wall clock and what they found.
+
+Runs ``python -m nas.search`` (what ``make search`` runs) and ``python -m scaling.grid --phi 1``
+as subprocesses, each on a fresh SQLite storage and run directory in a temporary folder, and
+records their wall-clock seconds, trial counts and results (the best genotype and its reward;
+the best coefficient triple and its accuracy) in ``benchmarks/results/defaults.json``.  About 7
+minutes on 2 CPU cores.  Overrides after ``--`` go to every command run, e.g. a cheap smoke run::
+
+    python -m benchmarks.defaults --only search -- proxy=tiny search.n_trials=2
+
+``--only`` updates one section of an existing record and keeps the other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from collections import deque
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import ROOT, command_line, measurement_start, provenance, results_path
+
+PROG = "defaults"
+COMMANDS = {"search": ["nas.search"], "grid": ["scaling.grid", "--phi", "1"]}
+TAIL_LINES = 12
+
+
+def run_command(which: str, overrides: Sequence[str], scratch: Path) -> dict[str, Any]:
+    """Run one default command in ``scratch`` and return its wall clock, exit status and last lines."""
+    out = scratch / which
+    args = [
+        *COMMANDS[which],
+        f"study.storage=sqlite:///{scratch / f'{which}.db'}",
+        f"hydra.run.dir={out}",
+        "progress=false",
+        *overrides,
+    ]
+    print(f"$ {shlex.join(['python', '-m', *args])}", flush=True)
+    tail: deque[str] = deque(maxlen=TAIL_LINES)
+    start = time.perf_counter()
+    with subprocess.Popen(
+        [sys.executable, "-m", *args], cwd=ROOT, stdout=subprocess.PIPE, text=True, bufsize=1
+    ) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            print(line, end="", flush=True)
+            tail.append(line.rstrip("\n"))
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"{PROG}: error: {args[0]} exited with status {proc.returncode}; nothing recorded for {which}")
+    return {
+        "run": shlex.join(["python", "-m", *args]),
+        "seconds": round(seconds, 1),
+        "output_tail": list(tail),
+        "summary": json.loads((out / "summary.json").read_text()),
+    }
+
+
+def search_figures(summary: dict[str, Any]) -> dict[str, Any]:
+    """What a search found: counts, the best genotype and the reference it is measured against."""
+    keys = ("study", "objective", "n_trials", "n_complete", "n_pruned", "n_failed", "n_trained")
+    return {**{k: summary.get(k) for k in keys}, "best": summary.get("best"), "reference": summary.get("reference")}
+
+
+def grid_figures(summary: dict[str, Any]) -> dict[str, Any]:
+    """What a grid found: counts and the best fully trained triple."""
+    keys = ("study", "baseline", "phi", "n_points", "n_trials", "n_complete", "n_pruned", "paper_point_in_grid")
+    return {**{k: summary.get(k) for k in keys}, "best": summary.get("best")}
+
+
+FIGURES = {"search": search_figures, "grid": grid_figures}
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--only", choices=tuple(COMMANDS), help="run one of the two commands")
+    parser.add_argument("--results-dir", type=Path, help="where defaults.json goes (default benchmarks/results)")
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides passed to every command run (after --)")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parser.parse_args(argv)
+    path = results_path("defaults", args.results_dir)
+    record = json.loads(path.read_text()) if path.is_file() else {}
+    command = command_line("benchmarks.defaults", argv)
+    for which in [args.only] if args.only else list(COMMANDS):
+        start = measurement_start()
+        with tempfile.TemporaryDirectory(prefix=f"bench-defaults-{which}-") as scratch:
+            ran = run_command(which, args.overrides, Path(scratch))
+        record[which] = {
+            **provenance(command, start),
+            "run": ran["run"],
+            "overrides": args.overrides,
+            "seconds": ran["seconds"],
+            **FIGURES[which](ran["summary"]),
+            "output_tail": ran["output_tail"],
+        }
+        print(f"{which}: {ran['seconds']:.1f} s", flush=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(record, indent=2) + "\n")  # after each command: a later failure keeps it
+        print(f"wrote {path}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
