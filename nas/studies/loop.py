@@ -36,7 +36,7 @@ def run_trials(
     ``lock`` is the study's creation lock (default: one only this process honours).
     """
     lock = lock or TrialCreationLock(None, study.study_name)
-    protocol.interrupted = None
+    protocol.interrupted, protocol.lock = None, lock
     bar = tqdm(total=total, unit="trial", disable=not progress, desc=study.study_name)
     try:
         while True:

@@ -18,8 +18,10 @@ from optuna.trial import FrozenTrial, TrialState
 
 from nas.proxy.trainer import EpochCallback, ProxyResult
 from nas.stopping import RunStopped, StopRequested
+from nas.studies.storage import TrialCreationLock
 from nas.studies.study import FINISHED, last_failure
 
+CLAIM = "training_claim"  # the key a trial trains, recorded under the study's lock
 Value = float | tuple[float, ...]
 Score = Callable[[float], tuple[Value, dict[str, Any]]]
 """Accuracy -> (the trial's value, attributes to record with it, e.g. the reward)."""
@@ -51,17 +53,17 @@ class TrialProtocol:
         self.max_failures, self.setting = max_failures, setting
         self.consecutive_failures = 0
         self.interrupted: int | None = None  # the number of the trial a stop signal ended
+        self.lock: TrialCreationLock | None = None  # the study's lock, set by the worker loop
 
     def run(self, trial: optuna.Trial, key: Any, train: Train, score: Score) -> Value:
         """The trial's value, from a twin or from training ``train``; raises ``TrialPruned``."""
         trial.set_user_attr(self.key_attr, key)
-        previous = find_result(trial.study, self.key_attr, key, exclude=trial.number)
-        if previous is not None:
-            return reuse_result(trial, previous, self.copy_attrs)
-        running = claimed_by(trial.study, self.key_attr, key, trial.number)
+        running, previous = self._claim(trial, key)
         if running is not None:
             trial.set_user_attr("reason", f"same candidate as running trial {running.number}")
             raise optuna.TrialPruned("another worker is training this candidate")
+        if previous is not None:
+            return reuse_result(trial, previous, self.copy_attrs)
         start = time.perf_counter()
         try:
             result = train(self._reporter(trial, score))
@@ -82,6 +84,25 @@ class TrialProtocol:
         for name, attr in attrs.items():
             trial.set_user_attr(name, attr)
         return value
+
+    def _claim(self, trial: optuna.Trial, key: Any) -> tuple[FrozenTrial | None, FrozenTrial | None]:
+        """(a running twin, a finished twin); with neither, this trial claims ``key`` for training.
+
+        Checking and claiming happen under the study's lock, so of two workers that picked the same
+        candidate at once exactly one trains it.  The running twin is looked for first: a twin that
+        finishes meanwhile is then found finished.
+        """
+        if self.lock is not None:
+            self.lock.acquire()
+        try:
+            running = claimed_by(trial.study, key, trial.number)
+            previous = None if running else find_result(trial.study, self.key_attr, key, exclude=trial.number)
+            if running is None and previous is None:
+                trial.set_user_attr(CLAIM, key)
+            return running, previous
+        finally:
+            if self.lock is not None:
+                self.lock.release()
 
     def check(self, study: optuna.Study) -> None:
         """Raise :class:`TooManyFailures` after more than ``max_failures`` failures in a row."""
@@ -146,13 +167,9 @@ def report_epoch(trial: optuna.Trial, epoch: int, epochs: int, val_acc: float) -
     return epoch + 1 < epochs and trial.should_prune()
 
 
-def claimed_by(study: optuna.Study, key_attr: str, key: Any, number: int) -> FrozenTrial | None:
-    """An earlier RUNNING trial (another worker's) already evaluating the same ``key``.
-
-    Each trial records its key before checking, so of two workers that picked the same
-    candidate at once, exactly the later-numbered one sees the other and stands down.
-    """
+def claimed_by(study: optuna.Study, key: Any, number: int) -> FrozenTrial | None:
+    """Another RUNNING trial (another worker's) that has claimed ``key`` for training."""
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        if trial.number < number and trial.user_attrs.get(key_attr) == key:
+        if trial.number != number and trial.user_attrs.get(CLAIM) == key:
             return trial
     return None
