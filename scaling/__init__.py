@@ -5,8 +5,7 @@ Names are imported on first use, as in ``nas``.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from nas import lazy_exports
 
 _EXPORTS = {
     "run_grid": "scaling.api",
@@ -21,7 +20,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'scaling' has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
+__getattr__ = lazy_exports("scaling", _EXPORTS)

@@ -13,17 +13,11 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from nas.cli.app import fail, hydra_entry, run_dir, to_container, typed
-from nas.cli.command import RunSettings, run_study
-from nas.cli.workers import WorkerSettings
-from nas.proxy.data import DataSizes
-from nas.proxy.datasets import DatasetSpec
-from nas.proxy.trainer import ProxyConfig
-from nas.studies.storage import StorageSettings
+from nas.cli.app import fail, hydra_entry, proxy_task, typed
+from nas.cli.command import study_command
 from scaling.compound import parse_phi
 from scaling.grid_points import GridSettings
 from scaling.grid_study import GridJob
-from search_spaces.cost import Target
 from search_spaces.spec import resolve_spec
 
 PROG = "python -m scaling.grid"
@@ -34,20 +28,9 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         baseline=resolve_spec(cfg.baseline),
         phi=parse_phi(cfg.phi),
         settings=typed(GridSettings, cfg.grid),
-        proxy=typed(ProxyConfig, cfg.proxy),
-        sizes=typed(DataSizes, cfg.proxy),
-        target=typed(Target, cfg.target),
-        dataset=typed(DatasetSpec, cfg.dataset),
-        seed=cfg.seed,
+        **proxy_task(cfg),
     )
-    worker = WorkerSettings(cfg.device, cfg.threads, cfg.worker, 1 if cfg.workers is None else cfg.workers)
-    storage = typed(StorageSettings, cfg.study, url=cfg.study.storage)
-    result = run_study(
-        PROG, job, cfg.study.name, storage, worker, RunSettings(run_dir(), to_container(cfg), cfg.progress)
-    )
-    if result.status:
-        sys.exit(result.status)
-    return result.summary
+    return study_command(PROG, job, cfg)
 
 
 def rewrite_phi_flag(argv: Sequence[str]) -> list[str]:

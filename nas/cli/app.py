@@ -123,3 +123,19 @@ def typed(cls: type, section: Mapping[str, Any] | DictConfig, **extra: Any) -> A
     names = {f.name for f in dataclasses.fields(cls)}
     values = OmegaConf.to_container(section, resolve=True) if isinstance(section, DictConfig) else dict(section)
     return cls(**{k: v for k, v in values.items() if k in names}, **extra)
+
+
+def proxy_task(cfg: DictConfig) -> dict[str, Any]:
+    """The proxy task a study command's config sets: ``proxy``, ``sizes``, ``target``, ``dataset``, ``seed``."""
+    from nas.proxy.data import DataSizes
+    from nas.proxy.datasets import DatasetSpec
+    from nas.proxy.recipe import ProxyConfig
+    from search_spaces.cost import Target
+
+    return {
+        "proxy": typed(ProxyConfig, cfg.proxy),
+        "sizes": typed(DataSizes, cfg.proxy),
+        "target": typed(Target, cfg.target),
+        "dataset": typed(DatasetSpec, cfg.dataset),
+        "seed": cfg.seed,
+    }

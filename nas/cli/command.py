@@ -8,10 +8,14 @@ and a :class:`~nas.studies.job.StudyJob`; :func:`run_study` does the rest the sa
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from omegaconf import DictConfig
+
+from nas.cli.app import run_dir, to_container, typed
 from nas.cli.guard import guarded
 from nas.cli.workers import WorkerSettings
 from nas.studies.job import StudyJob
@@ -82,3 +86,16 @@ def run_study(
     print(job.describe(summary))
     print(f"outputs: {run.out}")
     return StudyRun(study_name, summary, status, run.out)
+
+
+def study_command(prog: str, job: StudyJob, cfg: DictConfig) -> dict[str, Any]:
+    """A study command's edge: worker, storage and run settings from ``cfg``, then exit as the run says."""
+    workers = 1 if cfg.workers is None else cfg.workers
+    worker = WorkerSettings(cfg.device, cfg.threads, cfg.worker, workers)
+    storage = typed(StorageSettings, cfg.study, url=cfg.study.storage)
+    result = run_study(
+        prog, job, cfg.study.name, storage, worker, RunSettings(run_dir(), to_container(cfg), cfg.progress)
+    )
+    if result.status:
+        sys.exit(result.status)
+    return result.summary
