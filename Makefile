@@ -48,7 +48,7 @@ show: setup
 test: setup test-packages
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
-# Each writes benchmarks/results/<name>.json (see benchmarks/README.md); proxy_fidelity takes 20+ minutes.
+# Each writes benchmarks/results/<name>.json (see benchmarks/README.md); proxy_fidelity takes about 10 minutes.
 bench: setup
 	$(PY) -m benchmarks.proxy_throughput
 	$(PY) -m benchmarks.workers
