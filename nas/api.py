@@ -35,10 +35,6 @@ class SearchResult(StudyRun):
     """A finished (or stopped) search: ``best`` is its summary of the best trial, ``genotype`` that network."""
 
     @property
-    def best(self) -> dict[str, Any] | None:
-        return self.summary["best"]
-
-    @property
     def genotype(self) -> Genotype:
         """The best genotype, as written to ``best.yaml`` (a SPEC for every command)."""
         if self.best is None:

@@ -15,11 +15,10 @@ from typing import Any
 from omegaconf import DictConfig
 from tqdm import tqdm
 
-from nas.cli.app import hydra_entry, run_dir, to_container, typed
+from nas.cli.app import hydra_entry, proxy_task, run_dir, to_container
 from nas.cli.guard import guarded
 from nas.cli.workers import WorkerSettings
-from nas.proxy.data import DataSizes, ProxyData, ProxyDataCache
-from nas.proxy.datasets import DatasetSpec
+from nas.proxy.data import ProxyData, ProxyDataCache
 from nas.proxy.trainer import ProgressCallback, ProxyConfig, ProxyResult, train_proxy
 from search_spaces.codec import format_blocks
 from search_spaces.cost import Target
@@ -90,10 +89,10 @@ def train_and_report(
 def run(cfg: DictConfig) -> dict[str, Any]:
     """Train one genotype on the proxy and write ``summary.json`` in the run directory."""
     genotype = resolve_spec(cfg.model)
-    proxy = typed(ProxyConfig, cfg.proxy)
-    target = typed(Target, cfg.target)
+    task = proxy_task(cfg)
+    proxy, target = task["proxy"], task["target"]
     device = WorkerSettings(cfg.device, cfg.threads).start()
-    data = ProxyDataCache(typed(DatasetSpec, cfg.dataset).load(), typed(DataSizes, cfg.proxy), device).at()
+    data = ProxyDataCache(task["dataset"].load(), task["sizes"], device).at()
     out = run_dir()
     out.mkdir(parents=True, exist_ok=True)
     summary, status = train_and_report(genotype, data, proxy, target, cfg.seed, out, cfg.progress, to_container(cfg))

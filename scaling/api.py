@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from nas.api import run_api_study
 from nas.cli.command import StudyRun
@@ -28,10 +27,6 @@ from search_spaces.spec import resolve_spec
 @dataclass(frozen=True)
 class GridResult(StudyRun):
     """A finished (or stopped) grid: ``best`` is the chosen point, ``triple`` its (alpha, beta, gamma)."""
-
-    @property
-    def best(self) -> dict[str, Any] | None:
-        return self.summary["best"]
 
     @property
     def triple(self) -> tuple[float, float, float]:

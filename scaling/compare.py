@@ -19,11 +19,10 @@ import pandas as pd
 from omegaconf import DictConfig
 from tqdm import tqdm
 
-from nas.cli.app import hydra_entry, plain, run_dir, typed
+from nas.cli.app import hydra_entry, plain, proxy_task, run_dir
 from nas.cli.guard import guarded
 from nas.cli.workers import WorkerSettings
-from nas.proxy.data import DataSizes, ProxyDataCache
-from nas.proxy.datasets import DatasetSpec
+from nas.proxy.data import ProxyDataCache
 from nas.proxy.trainer import ProxyConfig, train_proxy
 from scaling.candidate import scaled_candidate
 from scaling.coefficients import parse_coefficients
@@ -94,10 +93,10 @@ def run(cfg: DictConfig) -> pd.DataFrame:
     for method in methods:
         if method not in METHODS:
             raise ValueError(f"unknown method {method!r}; allowed: {', '.join(METHODS)}")
-    proxy = typed(ProxyConfig, cfg.proxy)
-    target = typed(Target, cfg.target)
+    task = proxy_task(cfg)
+    proxy, target = task["proxy"], task["target"]
     device = WorkerSettings(cfg.device, cfg.threads).start()
-    data = ProxyDataCache(typed(DatasetSpec, cfg.dataset).load(), typed(DataSizes, cfg.proxy), device)
+    data = ProxyDataCache(task["dataset"].load(), task["sizes"], device)
     plan = [("baseline", 0.0, (1.0, 1.0, 1.0))]
     plan += [(m, phi, method_multipliers(m, phi, coefficients)) for phi in phis for m in methods]
     out = run_dir()

@@ -33,6 +33,11 @@ class StudyRun:
     status: int
     out: Path
 
+    @property
+    def best(self) -> dict[str, Any] | None:
+        """The summary of the study's best trial (every study's summary names one, or None)."""
+        return self.summary["best"]
+
 
 @dataclass(frozen=True)
 class RunSettings:
