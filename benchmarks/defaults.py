@@ -1,10 +1,12 @@
-"""The two default runs a new user starts with: wall clock and what they found.
+"""The default runs a new user starts with: wall clock and what they found.
 
-Runs ``python -m nas.search`` (what ``make search`` runs) and ``python -m scaling.grid --phi 1``
-as subprocesses, each on a fresh SQLite storage and run directory in a temporary folder, and
-records their wall-clock seconds, trial counts and results (the best genotype and its reward;
-the best coefficient triple and its accuracy) in ``benchmarks/results/defaults.json``.  About 7
-minutes on 2 CPU cores.  Overrides after ``--`` go to every command run, e.g. a cheap smoke run::
+Runs ``python -m nas.search`` (what ``make search`` runs), ``python -m scaling.grid --phi 1`` and
+``python -m scaling.pipeline`` as subprocesses, each on a fresh SQLite storage and run directory
+in a temporary folder, and records their wall-clock seconds, trial counts and results (the best
+genotype and its reward; the best coefficient triple and its accuracy; each pipeline stage) in
+``benchmarks/results/defaults.json``; the pipeline's report and its pictures are kept in
+``benchmarks/results/pipeline_report/``.  About 22 minutes on 2 CPU cores (the pipeline 15 of
+them).  Overrides after ``--`` go to every command run, e.g. a cheap smoke run::
 
     python -m benchmarks.defaults --only search -- proxy=tiny search.n_trials=2
 
@@ -28,7 +30,8 @@ from typing import Any
 from benchmarks.common import ROOT, command_line, measurement_start, provenance, results_path
 
 PROG = "defaults"
-COMMANDS = {"search": ["nas.search"], "grid": ["scaling.grid", "--phi", "1"]}
+COMMANDS = {"search": ["nas.search"], "grid": ["scaling.grid", "--phi", "1"], "pipeline": ["scaling.pipeline"]}
+REPORT_FILES = ("report.md", "search/search.png", "grid/grid.png", "family/family.png", "compare/compare.png")
 TAIL_LINES = 12
 
 
@@ -63,6 +66,17 @@ def run_command(which: str, overrides: Sequence[str], scratch: Path) -> dict[str
     }
 
 
+def keep_report(out: Path, kept: Path, scratch: Path) -> None:
+    """Copy the pipeline's report and pictures next to the record (scratch paths made relative)."""
+    for name in REPORT_FILES:
+        target = kept / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if name.endswith(".md"):
+            target.write_text((out / name).read_text().replace(str(scratch), "<scratch>"))
+        else:
+            target.write_bytes((out / name).read_bytes())
+
+
 def search_figures(summary: dict[str, Any]) -> dict[str, Any]:
     """What a search found: counts, the best genotype and the reference it is measured against."""
     keys = ("study", "objective", "n_trials", "n_complete", "n_pruned", "n_failed", "n_trained")
@@ -75,7 +89,12 @@ def grid_figures(summary: dict[str, Any]) -> dict[str, Any]:
     return {**{k: summary.get(k) for k in keys}, "best": summary.get("best")}
 
 
-FIGURES = {"search": search_figures, "grid": grid_figures}
+def pipeline_figures(summary: dict[str, Any]) -> dict[str, Any]:
+    """Each pipeline stage's study, best and seconds, and the dataset."""
+    return {k: summary.get(k) for k in ("pipeline", "dataset", "stages", "seconds")}
+
+
+FIGURES = {"search": search_figures, "grid": grid_figures, "pipeline": pipeline_figures}
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -94,6 +113,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         start = measurement_start()
         with tempfile.TemporaryDirectory(prefix=f"bench-defaults-{which}-") as scratch:
             ran = run_command(which, args.overrides, Path(scratch))
+            if which == "pipeline":
+                keep_report(Path(scratch) / which, path.parent / "pipeline_report", Path(scratch))
         record[which] = {
             **provenance(command, start),
             "run": ran["run"],

@@ -60,7 +60,7 @@ def run_search(
 ) -> SearchResult:
     """Search the space around ``reference`` (a genotype or SPEC); what ``python -m nas.search`` runs."""
     job = SearchJob(
-        resolve_spec(reference),
+        resolve_spec(reference, storage=storage_url(storage)),
         settings or SearchSettings(),
         reward or Reward(),
         proxy or ProxyConfig(),
@@ -70,6 +70,11 @@ def run_search(
         seed,
     )
     return SearchResult(**vars(run_api_study(job, study_name, storage, worker, out, progress)))
+
+
+def storage_url(storage: str | StorageSettings) -> str:
+    """The URL of an API ``storage`` argument (where a ``search:STUDY`` SPEC is looked up, too)."""
+    return storage.url if isinstance(storage, StorageSettings) else storage
 
 
 def run_api_study(
@@ -95,8 +100,13 @@ def train_genotype(
     proxy: ProxyConfig | None = None,
     seed: int = 0,
     worker: WorkerSettings | None = None,
+    storage: str = DEFAULT_STORAGE,
 ) -> ProxyResult:
-    """Train one genotype on the proxy task and score it on the test split; what ``nas.train`` runs."""
+    """Train one genotype on the proxy task and score it on the test split; what ``nas.train`` runs.
+
+    ``storage`` is where a ``search:STUDY`` SPEC is looked up.
+    """
+    genotype = resolve_spec(genotype, storage=storage)
     device = (worker or WorkerSettings()).start()
     data = ProxyDataCache((dataset or DatasetSpec()).load(), sizes or DataSizes(), device).at()
-    return train_proxy(resolve_spec(genotype), data, proxy or ProxyConfig(), seed, evaluate_test=True)
+    return train_proxy(genotype, data, proxy or ProxyConfig(), seed, evaluate_test=True)

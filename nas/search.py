@@ -19,14 +19,18 @@ from search_spaces.spec import resolve_spec
 PROG = "python -m nas.search"
 
 
-def run(cfg: DictConfig) -> dict[str, Any]:
-    job = SearchJob(
-        reference=resolve_spec(cfg.space.reference),
+def search_job_of(cfg: DictConfig, proxy: DictConfig | None = None) -> SearchJob:
+    """The search a config describes (``proxy``: its proxy section when not ``cfg.proxy``, as in the pipeline)."""
+    return SearchJob(
+        reference=resolve_spec(cfg.space.reference, storage=cfg.study.storage),
         settings=typed(SearchSettings, cfg.search),
         reward=Reward(cfg.objective.mode, float(cfg.objective.target_flops), float(cfg.objective.w)),
-        **proxy_task(cfg),
+        **proxy_task(cfg, proxy),
     )
-    return study_command(PROG, job, cfg)
+
+
+def run(cfg: DictConfig) -> dict[str, Any]:
+    return study_command(PROG, search_job_of(cfg), cfg)
 
 
 main = hydra_entry(PROG, "search", run, workers=True)

@@ -37,6 +37,7 @@ def write_outputs(
     reference: Genotype,
     reference_cost: Cost,
     reward: Reward,
+    dataset: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """trials.csv, best.yaml, summary.json and search.png in ``out``; returns the summary."""
     out.mkdir(parents=True, exist_ok=True)
@@ -56,6 +57,7 @@ def write_outputs(
         "study": study.study_name,
         "storage": storage_url,
         "objective": reward.describe(),
+        "dataset": dataset,
         "n_trials": len(trials),
         "n_complete": sum(t.state == optuna.trial.TrialState.COMPLETE for t in trials),
         "n_pruned": sum(t.state == optuna.trial.TrialState.PRUNED for t in trials),

@@ -10,7 +10,6 @@ trains only what is missing.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,14 +19,15 @@ import torch
 
 from nas.objective import Reward
 from nas.proxy.data import DataSizes, ProxyData, ProxyDataCache
-from nas.proxy.datasets import DatasetSpec, RawDataset
+from nas.proxy.datasets import DatasetSpec
 from nas.proxy.trainer import ProxyConfig, train_proxy
 from nas.samplers import make_sampler
 from nas.search_outputs import best_trial, describe_best, write_outputs
+from nas.search_reference import REFERENCE_ATTR
 from nas.studies.job import StudyJob
 from nas.studies.protocol import TrialProtocol
 from nas.studies.study import count_started, experiment_name
-from search_spaces.codec import format_blocks
+from search_spaces.codec import format_blocks, genotype_to_dict
 from search_spaces.cost import Target
 from search_spaces.genotype import Genotype
 from search_spaces.mnasnet import MnasNetSpace, mnasnet_space
@@ -141,21 +141,12 @@ class SearchJob(StudyJob):
         self.protocol = search_protocol(self.proxy, self.settings)
         self.sampler(0)  # an unknown sampler, or one that cannot serve the objective, fails before any storage
 
-    @functools.cached_property
-    def raw(self) -> RawDataset:
-        """The dataset as loaded from disk (once: its fingerprint is part of the identity)."""
-        return self.dataset.load()
-
     def identity(self) -> dict[str, Any]:
         return {
             "command": "nas.search",
             "space": space_identity(self.space),
             "objective": dataclasses.asdict(self.reward),
-            "target": dataclasses.asdict(self.target),
-            "dataset": self.dataset.identity(self.raw),
-            "proxy": dataclasses.asdict(self.proxy),
-            "data_sizes": dataclasses.asdict(self.sizes),
-            "seed": self.seed,
+            **self.task_identity(),
             "strategy": {"sampler": self.settings.sampler, "pruner": self.settings.pruner},
         }
 
@@ -171,6 +162,8 @@ class SearchJob(StudyJob):
         return make_pruner(self.settings.pruner, self.proxy.epochs)
 
     def start(self, study: optuna.Study, created: bool, device: torch.device) -> str:
+        if created:  # all of the reference, for search:STUDY (the identity holds only what makes the space)
+            study.set_user_attr(REFERENCE_ATTR, genotype_to_dict(self.reference))
         if self.settings.enqueue_reference and created:
             study.enqueue_trial(self.space.encode(self.reference), skip_if_exists=True)
         size = self.space.size()
@@ -197,7 +190,8 @@ class SearchJob(StudyJob):
 
     def write_outputs(self, study: optuna.Study, out: Path, storage_url: str) -> dict[str, Any]:
         reference_cost = self.target.cost(self.reference)
-        return write_outputs(study, out, storage_url, self.reference, reference_cost, self.reward)
+        dataset = self.dataset.describe(self.raw)
+        return write_outputs(study, out, storage_url, self.reference, reference_cost, self.reward, dataset)
 
     def describe(self, summary: dict[str, Any]) -> str:
         return describe_best(summary)

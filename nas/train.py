@@ -50,8 +50,9 @@ def train_and_report(
     out: Path,
     progress: bool = True,
     config: dict[str, Any] | None = None,
+    dataset: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], int]:
-    """Train ``genotype``, write ``out/summary.json`` (with ``config``); returns (summary, exit status)."""
+    """Train ``genotype``, write ``out/summary.json`` (with ``config`` and the ``dataset``'s description)."""
     params, flops = target.cost(genotype)
     bar, on_step = progress_bar(genotype.name, proxy.epochs, progress)
     results: list[ProxyResult] = []
@@ -70,7 +71,7 @@ def train_and_report(
             "params": params,
             "flops": flops,
             "target": dataclasses.asdict(target),
-            "dataset": data.name,
+            "dataset": dataset or {"name": data.name},
             "seed": seed,
             "config": config or {},
         }
@@ -79,7 +80,7 @@ def train_and_report(
 
     print(
         f"training {genotype.name} on {data.name} ({len(data.train)} images at {data.resolution}px, "
-        f"{proxy.epochs} epochs) on {data.train.images.device}",
+        f"{proxy.epochs} epochs) on {data.train.device}",
         flush=True,
     )
     summary, status = guarded(PROG, work, write, on_stop="training stopped")
@@ -88,14 +89,16 @@ def train_and_report(
 
 def run(cfg: DictConfig) -> dict[str, Any]:
     """Train one genotype on the proxy and write ``summary.json`` in the run directory."""
-    genotype = resolve_spec(cfg.model)
+    genotype = resolve_spec(cfg.model, storage=cfg.study.storage)
     task = proxy_task(cfg)
     proxy, target = task["proxy"], task["target"]
     device = WorkerSettings(cfg.device, cfg.threads).start()
-    data = ProxyDataCache(task["dataset"].load(), task["sizes"], device).at()
+    raw = task["dataset"].load()
+    data = ProxyDataCache(raw, task["sizes"], device).at()
     out = run_dir()
     out.mkdir(parents=True, exist_ok=True)
-    summary, status = train_and_report(genotype, data, proxy, target, cfg.seed, out, cfg.progress, to_container(cfg))
+    config, dataset = to_container(cfg), task["dataset"].describe(raw)
+    summary, status = train_and_report(genotype, data, proxy, target, cfg.seed, out, cfg.progress, config, dataset)
     print(describe(summary, out / "summary.json"))
     if status:
         sys.exit(status)
@@ -107,7 +110,7 @@ def describe(summary: dict[str, Any], path: Path) -> str:
     if summary["status"] != "ok":
         return f"{name}: training {summary['status']}: {summary['reason']} -> {path}"
     return (
-        f"{name}: val_acc {summary['val_acc']:.4f}, test_acc {summary['test_acc']:.4f} on {summary['dataset']} "
+        f"{name}: val_acc {summary['val_acc']:.4f}, test_acc {summary['test_acc']:.4f} on {summary['dataset']['name']} "
         f"({summary['seconds']:.1f} s, {summary['images_per_s']:.0f} img/s on {summary['device']}); "
         f"target cost {summary['params']:,} params, {summary['flops'] / 1e6:.1f} MFLOPs -> {path}"
     )

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from nas.api import run_api_study
+from nas.api import run_api_study, storage_url
 from nas.cli.command import StudyRun
 from nas.cli.workers import WorkerSettings
 from nas.proxy.data import DataSizes
@@ -53,7 +53,7 @@ def run_grid(
 ) -> GridResult:
     """Grid-search compound coefficients for ``baseline`` at ``phi``; what ``python -m scaling.grid`` runs."""
     job = GridJob(
-        resolve_spec(baseline),
+        resolve_spec(baseline, storage=storage_url(storage)),
         check_phi(phi),
         settings or GridSettings(),
         proxy,
@@ -70,13 +70,15 @@ def make_family(
     coefficients: Coefficients | tuple[float, float, float] | str,
     phis: Sequence[float] = (1, 2, 3, 4, 5, 6, 7),
     target: Target | None = None,
+    storage: str = DEFAULT_STORAGE,
 ) -> list[ScaledCandidate]:
     """The baseline and one member per phi; what ``python -m scaling.family`` writes.
 
-    ``coefficients`` may be a grid's ``coefficients.yaml``: it must then belong to ``baseline``.
+    ``coefficients`` may be a grid's ``coefficients.yaml`` or ``grid:STUDY``: it must then belong to
+    ``baseline``.  ``storage`` is where ``search:STUDY`` and ``grid:STUDY`` are looked up.
     """
-    genotype = resolve_spec(baseline)
+    genotype = resolve_spec(baseline, storage=storage)
     if not isinstance(coefficients, Coefficients):
-        coefficients = parse_coefficients(coefficients)
+        coefficients = parse_coefficients(coefficients, storage=storage)
     coefficients.check_baseline(genotype)
     return compound_family(genotype, coefficients.triple, parse_phis(list(phis)), target or Target())

@@ -10,6 +10,22 @@ from search_spaces.codec import format_blocks
 from search_spaces.cost import Target
 from search_spaces.genotype import Genotype
 
+MEMBER_COLUMNS = [
+    "d",
+    "w",
+    "r",
+    "resolution",
+    "proxy_resolution",
+    "target_resolution",
+    "params",
+    "flops",
+    "flops_ratio",
+    "expected_ratio",
+]
+"""The columns of a scaled member's table row that every scaling table shares (see :meth:`ScaledCandidate.row`)."""
+TRAINED_COLUMNS = ["val_acc", "seconds", "duplicate_of", "reason"]
+"""What a study records about training a member (the trial protocol's attributes)."""
+
 
 @dataclass(frozen=True)
 class ScaledCandidate:

@@ -11,6 +11,7 @@ import yaml
 
 from search_spaces.codec import format_blocks
 from search_spaces.genotype import Genotype
+from search_spaces.spec import split_scheme
 
 
 def genotype_signature(genotype: Genotype) -> list[Any]:
@@ -27,7 +28,7 @@ class Coefficients:
     gamma: float
     baseline: tuple[Any, ...] | None = None  # genotype_signature of that baseline
     baseline_name: str | None = None
-    source: str | None = None  # the file it came from
+    source: str | None = None  # the file (or grid study) it came from
 
     @property
     def triple(self) -> tuple[float, float, float]:
@@ -40,19 +41,30 @@ class Coefficients:
         """``ValueError`` when these coefficients were found for another baseline than ``genotype``."""
         if self.baseline is None or list(self.baseline) == genotype_signature(genotype):
             return
+        found_for = f"baseline {self.baseline_name!r}" if self.baseline_name else "another baseline"
         raise ValueError(
-            f"{self.source} holds coefficients found for baseline {self.baseline_name!r}, not for {genotype.name!r} "
+            f"{self.source} holds coefficients found for {found_for}, not for {genotype.name!r} "
             f"(another network); scale that baseline, or pass coefficients={self.alpha:g},{self.beta:g},{self.gamma:g} "
             "to apply the triple anyway"
         )
 
 
-def parse_coefficients(value: Any) -> Coefficients:
-    """A coefficients file (alpha, beta, gamma keys), a string ``a,b,g`` or a list of three."""
+def parse_coefficients(value: Any, *, storage: str | None = None) -> Coefficients:
+    """A coefficients file (alpha, beta, gamma keys), a string ``a,b,g``, a list of three, or ``grid:STUDY``.
+
+    ``grid:STUDY`` is the best point of that grid study in ``storage`` (a URL; None: the default).
+    """
     if isinstance(value, (list, tuple)):
         return _checked(value, value)
     text = str(value).strip()
     path = Path(text).expanduser()
+    scheme = split_scheme(text)
+    if scheme is not None and not path.exists():
+        if scheme[0] != "grid" or not scheme[1]:
+            raise ValueError(f"coefficients {text!r}: the study reference they take is grid:STUDY (a grid study)")
+        from scaling.grid_reference import best_coefficients  # it imports this module (through grid_study)
+
+        return best_coefficients(scheme[1], storage=storage)
     if not (path.suffix.lower() in (".yaml", ".yml", ".json") or path.is_file()):
         return _checked([v for v in text.strip("[]()").split(",") if v.strip()], value)
     try:

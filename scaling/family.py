@@ -8,6 +8,7 @@ writes the official B0..B7 table (its rounded resolutions and hand-picked multip
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import pandas as pd
 from omegaconf import DictConfig
@@ -52,6 +53,17 @@ def family_frame(members: Sequence[ScaledCandidate]) -> pd.DataFrame:
     return pd.DataFrame([m.row() for m in members]).drop(columns=["proxy_resolution"])
 
 
+def write_family(members: Sequence[ScaledCandidate], out: Path, title: str) -> pd.DataFrame:
+    """One genotype file per member, ``family.csv`` and ``family.png`` in ``out``; returns the table."""
+    out.mkdir(parents=True, exist_ok=True)
+    for member in members:
+        save_genotype(member.genotype, out / f"{member.genotype.name}.yaml")
+    frame = family_frame(members)
+    frame.to_csv(out / "family.csv", index=False)
+    plot_family(frame, out / "family.png", title)
+    return frame
+
+
 def run(cfg: DictConfig) -> pd.DataFrame:
     if cfg.preset not in PRESETS:
         raise ValueError(f"unknown preset {cfg.preset!r}; allowed: {', '.join(PRESETS)}")
@@ -61,21 +73,15 @@ def run(cfg: DictConfig) -> pd.DataFrame:
         members = efficientnet_family(target)
         source = "the official EfficientNet table"
     else:
-        baseline = resolve_spec(cfg.baseline)
-        coefficients = parse_coefficients(plain(cfg.coefficients))
+        baseline = resolve_spec(cfg.baseline, storage=cfg.study.storage)
+        coefficients = parse_coefficients(plain(cfg.coefficients), storage=cfg.study.storage)
         coefficients.check_baseline(baseline)
         members = compound_family(baseline, coefficients.triple, parse_phis(plain(cfg.phis)), target)
         source = coefficients.describe()
-    out = run_dir()
-    out.mkdir(parents=True, exist_ok=True)
-    for member in members:
-        save_genotype(member.genotype, out / f"{member.genotype.name}.yaml")
-    frame = family_frame(members)
-    frame.to_csv(out / "family.csv", index=False)
-    plot_family(frame, out / "family.png", f"{baseline.name} family ({source})")
+    frame = write_family(members, run_dir(), f"{baseline.name} family ({source})")
     with pd.option_context("display.width", 160):
         print(frame.drop(columns=["blocks"]).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    print(f"{len(frame)} members of {baseline.name} scaled by {source} -> {out}")
+    print(f"{len(frame)} members of {baseline.name} scaled by {source} -> {run_dir()}")
     return frame
 
 

@@ -25,7 +25,7 @@ PROG = "python -m scaling.grid"
 
 def run(cfg: DictConfig) -> dict[str, Any]:
     job = GridJob(
-        baseline=resolve_spec(cfg.baseline),
+        baseline=resolve_spec(cfg.baseline, storage=cfg.study.storage),
         phi=parse_phi(cfg.phi),
         settings=typed(GridSettings, cfg.grid),
         **proxy_task(cfg),

@@ -8,8 +8,6 @@ on the proxy at ``round(proxy.resolution * r)`` and counts its FLOPs at ``target
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,12 +20,12 @@ import torch
 import yaml
 
 from nas.proxy.data import DataSizes, ProxyDataCache
-from nas.proxy.datasets import DatasetSpec, RawDataset
+from nas.proxy.datasets import DatasetSpec
 from nas.proxy.trainer import ProxyConfig, train_proxy
 from nas.studies.job import StudyJob
 from nas.studies.protocol import TrialProtocol
 from nas.studies.study import FINISHED, experiment_name, trials_frame
-from scaling.candidate import scaled_candidate
+from scaling.candidate import MEMBER_COLUMNS, TRAINED_COLUMNS, scaled_candidate
 from scaling.coefficients import genotype_signature
 from scaling.compound import PAPER_COEFFICIENTS, compound_multipliers, flops_constraint
 from scaling.grid_points import GridSettings, Point, feasible_grid, parse_point, point_key
@@ -36,31 +34,15 @@ from search_spaces.codec import format_blocks
 from search_spaces.cost import Target
 from search_spaces.genotype import Genotype
 
-GRID_COLUMNS = [
-    "alpha",
-    "beta",
-    "gamma",
-    "constraint",
-    "d",
-    "w",
-    "r",
-    "resolution",
-    "proxy_resolution",
-    "target_resolution",
-    "params",
-    "flops",
-    "flops_ratio",
-    "expected_ratio",
-    "val_acc",
-    "seconds",
-    "duplicate_of",
-    "reason",
-]
+GRID_COLUMNS = ["alpha", "beta", "gamma", "constraint", *MEMBER_COLUMNS, *TRAINED_COLUMNS]
 
 
 GRID_PROXY = ProxyConfig(epochs=3)
 """The scaling commands' proxy (``conf/proxy/grid.yaml``): each point costs 2**phi times the baseline."""
 GRID_SIZES = DataSizes(train_size=4000)
+
+BASELINE_NAME_ATTR = "baseline_name"
+"""The study attribute a grid records its baseline's name in (the identity holds the network, not its name)."""
 
 
 class PointEvaluator:
@@ -106,9 +88,14 @@ class PointEvaluator:
 
 
 def points_left(study: optuna.Study, grid: Sequence[Point]) -> int:
-    """Grid points no trial has finished, failed in training or is running (0: this worker is done).
+    """Grid points no trial has finished, failed in training or is running (0: this worker is done)."""
+    return keys_left(study, "point", [point_key(p) for p in grid])
 
-    A point whose trial was interrupted or lost its worker is left, so it is trained again.
+
+def keys_left(study: optuna.Study, param: str, keys: Sequence[str]) -> int:
+    """Values of the categorical ``param`` that no trial has finished, failed in training or is running.
+
+    A value whose trial was interrupted or lost its worker is left, so it is trained again.
     """
     taken = set()
     for t in study.get_trials(deepcopy=False):
@@ -116,8 +103,8 @@ def points_left(study: optuna.Study, grid: Sequence[Point]) -> int:
         if t.state in (*FINISHED, optuna.trial.TrialState.RUNNING) or (
             failed_here and not t.user_attrs.get("interrupted")
         ):
-            taken.add(t.params.get("point"))
-    return sum(point_key(p) not in taken for p in grid)
+            taken.add(t.params.get(param))
+    return sum(key not in taken for key in keys)
 
 
 def best_point(frame: pd.DataFrame) -> pd.Series | None:
@@ -155,21 +142,12 @@ class GridJob(StudyJob):
             "baseline": genotype_signature(self.baseline),
             "phi": self.phi,
             "grid": self.settings.identity(),
-            "target": dataclasses.asdict(self.target),
-            "dataset": self.dataset.identity(self.raw),
-            "proxy": dataclasses.asdict(self.proxy),
-            "data_sizes": dataclasses.asdict(self.sizes),
-            "seed": self.seed,
+            **self.task_identity(),
         }
 
     def default_name(self) -> str:
         readable = [self.baseline.name, f"phi{self.phi:g}", self.dataset.name]
         return experiment_name("grid", readable, self.identity())
-
-    @functools.cached_property
-    def raw(self) -> RawDataset:
-        """The dataset as loaded from disk (once: its fingerprint is part of the identity)."""
-        return self.dataset.load()
 
     def sampler(self, worker: int) -> optuna.samplers.BaseSampler:
         # Every worker uses the same grid seed: GridSampler's choices then never overshoot the grid.
@@ -181,6 +159,8 @@ class GridJob(StudyJob):
         return optuna.pruners.NopPruner()
 
     def start(self, study: optuna.Study, created: bool, device: torch.device) -> str:
+        if created:
+            study.set_user_attr(BASELINE_NAME_ATTR, self.baseline.name)
         s = self.settings
         return (
             f"{len(self.grid)} feasible points (alpha<={s.alpha_max}, beta<={s.beta_max}, gamma<={s.gamma_max}, "
@@ -214,6 +194,7 @@ class GridJob(StudyJob):
         summary: dict[str, Any] = {
             "study": study.study_name,
             "storage": storage_url,
+            "dataset": self.dataset.describe(self.raw),
             "baseline": self.baseline.name,
             "baseline_blocks": format_blocks(self.baseline),
             "phi": self.phi,

@@ -15,6 +15,9 @@ from search_spaces.genotype import Genotype
 from search_spaces.rounding import apply_multipliers
 from search_spaces.spec import SPEC_HELP, resolve_spec
 
+STUDY_STORAGE = "sqlite:///runs/studies.db"
+"""What the resolver of search:STUDY uses when --storage is not given (``study.storage``'s default), for the help."""
+
 
 class OneLineParser(argparse.ArgumentParser):
     """argparse that reports a usage error as one line on stderr and exits 2."""
@@ -84,9 +87,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--num-classes", type=int, default=1000, help="classifier outputs (default 1000)")
     parser.add_argument("--in-chans", type=int, default=3, help="input channels (default 3)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument(
+        "--storage",
+        metavar="URL",
+        help=f"the study storage search:STUDY is looked up in (default: the study commands' own, {STUDY_STORAGE})",
+    )
     args = parser.parse_args(argv)
     try:
-        genotype = resolve_spec(args.spec)
+        genotype = resolve_spec(args.spec, storage=args.storage)
         if args.num_classes < 1:
             raise ValueError(f"--num-classes must be >= 1, got {args.num_classes}")
         if args.in_chans < 1:
@@ -94,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         genotype = scaled_genotype(genotype, args.width, args.depth, args.resolution)
         info = describe(genotype, args.num_classes, args.in_chans)
     except (ValueError, FileNotFoundError) as err:
-        print(f"{parser.prog}: error: {err}", file=sys.stderr)
+        print(f"{parser.prog}: error: {' '.join(str(err).split())}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps({**info, "width": args.width, "depth": args.depth}))

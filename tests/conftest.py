@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,39 @@ def background():
 @pytest.fixture
 def poll():
     return wait_for
+
+
+@dataclass(frozen=True)
+class TinyStudies:
+    """A real search study and a real grid study around its best, in one SQLite storage."""
+
+    db: Path
+    search: str  # study names
+    grid: str
+    best_yaml: Path  # what the search wrote as its best
+    coefficients_yaml: Path  # what the grid wrote as its best point
+
+    @property
+    def storage(self) -> str:
+        return f"sqlite:///{self.db}"
+
+
+@pytest.fixture(scope="session")
+def tiny_studies(tmp_path_factory) -> TinyStudies:
+    """A 3-trial search on digits and a 2-point grid on ``search:<that study>``, run as the commands run them."""
+    from nas import DatasetSpec, DataSizes, ProxyConfig, SearchSettings, run_search
+    from scaling import GridSettings, run_grid
+
+    base = tmp_path_factory.mktemp("studies")
+    storage = f"sqlite:///{base / 'studies.db'}"
+    data, sizes = DatasetSpec("digits"), DataSizes(train_size=256, val_size=128, test_size=128)
+    proxy = ProxyConfig(epochs=1, batch_size=64, width=0.25)
+    found = run_search(
+        "efficientnet_b0", SearchSettings(n_trials=3), data, sizes, proxy, storage=storage, out=base / "s"
+    )
+    grid = GridSettings(step=0.1, alpha_max=1.2, beta_max=1.1, gamma_max=1.2)
+    coefficients = run_grid(f"search:{found.study}", 1, data, sizes, proxy, grid, storage=storage, out=base / "g")
+    assert found.best is not None and coefficients.best is not None
+    return TinyStudies(
+        base / "studies.db", found.study, coefficients.study, base / "s" / "best.yaml", base / "g" / "coefficients.yaml"
+    )

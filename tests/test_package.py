@@ -90,5 +90,9 @@ def test_installed_commands_run_from_any_directory(wheel, tmp_path):
     assert search.returncode == 0, search.stderr
     assert list(work.glob("runs/search/efficientnet_b0-digits/*/summary.json"))
     assert (work / "runs" / "studies.db").is_file()
+    study = search.stdout.split("study '", 1)[1].split("'", 1)[0]
+    best = run("-m", "search_spaces.show", f"search:{study}", "--json")  # the SPEC scheme's entry point shipped
+    assert best.returncode == 0, best.stderr
+    assert json.loads(best.stdout)["name"] == f"{study}_best"
     bad = run("-m", "nas.search", "dataset=imagenet")
     assert bad.returncode == 2 and "Available options in 'dataset'" in bad.stderr

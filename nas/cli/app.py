@@ -21,6 +21,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from nas.cli.overrides import CONF_DIR, UsageError, check_overrides, infer_workers
+from search_spaces.spec import split_scheme
 
 USER_ERRORS = (ValueError, FileNotFoundError)
 
@@ -104,8 +105,15 @@ def to_container(cfg: DictConfig) -> dict[str, Any]:
 
 
 def slug(value: Any) -> str:
-    """A path-friendly form of a SPEC, for run directories (a file path becomes its stem)."""
+    """A path-friendly form of a SPEC, for run directories (a file path becomes its stem).
+
+    ``search:STUDY`` becomes ``search-STUDY``, or just ``STUDY`` when that already starts with ``search-``.
+    """
     text = str(value)
+    scheme = split_scheme(text)
+    if scheme is not None and not Path(text).exists():
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "-", scheme[1])
+        return (name if name.startswith(f"{scheme[0]}-") else f"{scheme[0]}-{name}")[:80]
     if "/" in text or text.endswith((".yaml", ".yml", ".json")):
         text = Path(text).stem
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text)[:60]
@@ -125,16 +133,19 @@ def typed(cls: type, section: Mapping[str, Any] | DictConfig, **extra: Any) -> A
     return cls(**{k: v for k, v in values.items() if k in names}, **extra)
 
 
-def proxy_task(cfg: DictConfig) -> dict[str, Any]:
-    """The proxy task a study command's config sets: ``proxy``, ``sizes``, ``target``, ``dataset``, ``seed``."""
+def proxy_task(cfg: DictConfig, proxy: DictConfig | None = None) -> dict[str, Any]:
+    """The proxy task a study command's config sets: ``proxy``, ``sizes``, ``target``, ``dataset``, ``seed``.
+
+    ``proxy``: the proxy section when it is not ``cfg.proxy`` (the pipeline's ``search.proxy``, ...).
+    """
     from nas.proxy.data import DataSizes
     from nas.proxy.datasets import DatasetSpec
     from nas.proxy.recipe import ProxyConfig
     from search_spaces.cost import Target
 
     return {
-        "proxy": typed(ProxyConfig, cfg.proxy),
-        "sizes": typed(DataSizes, cfg.proxy),
+        "proxy": typed(ProxyConfig, cfg.proxy if proxy is None else proxy),
+        "sizes": typed(DataSizes, cfg.proxy if proxy is None else proxy),
         "target": typed(Target, cfg.target),
         "dataset": typed(DatasetSpec, cfg.dataset),
         "seed": cfg.seed,

@@ -8,7 +8,10 @@ time and kept on the training device, so the proxy trainer never touches a ``Dat
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,11 +66,26 @@ class DataSizes:
 
 @dataclass(frozen=True)
 class Split:
-    images: torch.Tensor  # float, normalised, (N, C, R, R), on the training device
-    labels: torch.Tensor  # int64, (N,), on the training device
+    """One split on the training device: float images already normalised, or uint8 ones normalised per batch."""
+
+    images: torch.Tensor  # (N, C, R, R): float32 normalised, or uint8 when float copies would not fit
+    labels: torch.Tensor  # int64, (N,)
+    mean: torch.Tensor | None = None  # (1, C, 1, 1) in 0..1 units, for uint8 images
+    std: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
+
+    def batch(self, index: torch.Tensor | slice) -> torch.Tensor:
+        """The float, normalised images at ``index`` (a slice, or a tensor of indices)."""
+        x = self.images[index] if isinstance(index, slice) else self.images.index_select(0, index)
+        if x.dtype != torch.uint8:
+            return x
+        return x.float().div_(255.0).sub_(self.mean).div_(self.std)
+
+    @property
+    def device(self) -> torch.device:
+        return self.images.device
 
 
 @dataclass(frozen=True)
@@ -84,7 +102,7 @@ class ProxyData:
 
 
 def split_indices(
-    labels: np.ndarray, train_size: int | None, val_size: int, seed: int = 0
+    labels: np.ndarray, train_size: int | None, val_size: int, seed: int = 0, class_names: Sequence[str] = ()
 ) -> tuple[np.ndarray, np.ndarray]:
     """Stratified train / validation index sets carved from the training set with a fixed seed."""
     n = len(labels)
@@ -96,11 +114,30 @@ def split_indices(
         raise ValueError(
             f"train_size must be in [1, {available}] (training set {n} minus val_size {val_size}), got {train_size}"
         )
+    check_per_class(labels, train_size, val_size, class_names)
     index = np.arange(n)
     rest, val = train_test_split(index, test_size=val_size, stratify=labels, random_state=seed)
     if train_size < len(rest):
         rest, _ = train_test_split(rest, train_size=train_size, stratify=labels[rest], random_state=seed)
     return np.sort(rest), np.sort(val)
+
+
+def check_per_class(labels: np.ndarray, train_size: int, val_size: int, class_names: Sequence[str] = ()) -> None:
+    """A stratified carve-out puts every class in both parts: say plainly when the data is too small for that."""
+    classes, counts = np.unique(labels, return_counts=True)
+    k = len(classes)
+    fewest = int(counts.argmin())
+    if counts[fewest] < 2:
+        name = class_names[classes[fewest]] if len(class_names) > classes[fewest] else str(classes[fewest])
+        raise ValueError(
+            f"class {name!r} has {counts[fewest]} training image(s): the stratified validation carve-out "
+            "needs at least 2 images per class (one for training, one for validation)"
+        )
+    if val_size < k or train_size < k:
+        raise ValueError(
+            f"proxy.val_size {val_size} and proxy.train_size {train_size} must each be at least the number "
+            f"of classes ({k}) for a stratified split: every class needs an image in each"
+        )
 
 
 def prepare(
@@ -111,36 +148,115 @@ def prepare(
     test_size: int | None = None,
     device: str | torch.device = "cpu",
     split_seed: int = 0,
+    float_budget: int | None = None,
 ) -> ProxyData:
-    """Split, normalise with the training split's statistics, resize once, move to ``device``."""
+    """Split, normalise with the training split's statistics, resize once, move to ``device``.
+
+    The splits are kept as float32 when they fit in ``float_budget`` bytes (default
+    :func:`float_budget`), else as uint8 at the proxy resolution, normalised batch by batch.
+    """
     if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 32:
         raise ValueError(f"proxy resolution must be an integer >= 32, got {resolution!r}")
-    train_idx, val_idx = split_indices(raw.train_labels, train_size, val_size, split_seed)
+    train_idx, val_idx = split_indices(
+        raw.train_labels, train_size, val_size, split_seed, getattr(raw, "class_names", ())
+    )
     test_idx = np.arange(len(raw.test_labels))
     if test_size is not None and test_size < len(test_idx):
         test_idx, _ = train_test_split(
             test_idx, train_size=test_size, stratify=raw.test_labels, random_state=split_seed
         )
-    train_images = torch.from_numpy(np.ascontiguousarray(raw.train_images[train_idx]))
-    mean = train_images.float().mean(dim=(0, 2, 3)) / 255.0
-    std = train_images.float().std(dim=(0, 2, 3)).clamp_min(1e-3) / 255.0
-
-    def to_split(images: np.ndarray, labels: np.ndarray) -> Split:
-        x = torch.from_numpy(np.ascontiguousarray(images)).to(device).float().div_(255.0)
-        x = (x - mean.to(device)[None, :, None, None]) / std.to(device)[None, :, None, None]
-        if x.shape[-1] != resolution or x.shape[-2] != resolution:
-            x = F.interpolate(x, size=(resolution, resolution), mode="bilinear", antialias=True, align_corners=False)
-        return Split(x.contiguous(), torch.from_numpy(np.ascontiguousarray(labels)).to(device))
-
+    device = torch.device(device)
+    n_images = len(train_idx) + len(val_idx) + len(test_idx)
+    # The float32 splits, and the float copy of the training images their statistics are taken from.
+    needed = max(n_images * resolution**2, len(train_idx) * int(np.prod(raw.train_images.shape[2:]))) * raw.in_chans * 4
+    as_uint8 = needed > (float_budget_for(device) if float_budget is None else float_budget)
+    if as_uint8:
+        log.warning(
+            "float32 copies of the splits would take %.1f GiB on %s (more than a quarter of its memory): keeping uint8 images and normalising each batch",
+            needed / 2**30,
+            device,
+        )
+        mean, std = channel_stats(raw.train_images, train_idx)
+    else:  # the float path computes exactly as it always has, so recorded results stay reproducible
+        train_images = torch.from_numpy(np.ascontiguousarray(raw.train_images[train_idx])).float()
+        mean = train_images.mean(dim=(0, 2, 3)) / 255.0
+        std = train_images.std(dim=(0, 2, 3)).clamp_min(1e-3) / 255.0
+        del train_images
+    split = functools.partial(_to_split, resolution=resolution, mean=mean, std=std, device=device, as_uint8=as_uint8)
     return ProxyData(
-        name=raw.name,
-        train=to_split(raw.train_images[train_idx], raw.train_labels[train_idx]),
-        val=to_split(raw.train_images[val_idx], raw.train_labels[val_idx]),
-        test=to_split(raw.test_images[test_idx], raw.test_labels[test_idx]),
-        num_classes=raw.num_classes,
-        in_chans=raw.in_chans,
-        resolution=resolution,
+        raw.name,
+        split(raw.train_images, raw.train_labels, train_idx),
+        split(raw.train_images, raw.train_labels, val_idx),
+        split(raw.test_images, raw.test_labels, test_idx),
+        raw.num_classes,
+        raw.in_chans,
+        resolution,
     )
+
+
+FLOAT_SHARE = 0.25
+"""Float32 splits may take this share of the device's memory (RAM on CPU); beyond it they stay uint8."""
+
+
+def float_budget_for(device: torch.device) -> int:
+    """Bytes the float32 splits may take on ``device``: a quarter of its memory (GPU, or the machine's RAM)."""
+    if device.type == "cuda":
+        return int(torch.cuda.get_device_properties(device).total_memory * FLOAT_SHARE)
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # no sysconf (Windows): assume 8 GiB
+        total = 8 * 2**30
+    return int(total * FLOAT_SHARE)
+
+
+def channel_stats(images: np.ndarray, index: np.ndarray, chunk: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel mean and std (0..1 units) of uint8 ``images[index]``, a chunk at a time.
+
+    Integer sums (squares fit uint16), so no float copy of the images is ever made.
+    """
+    total = np.zeros(images.shape[1], dtype=np.int64)
+    squares = np.zeros(images.shape[1], dtype=np.int64)
+    for start in range(0, len(index), chunk):
+        x = np.asarray(images[index[start : start + chunk]], dtype=np.uint16)
+        total += x.sum(axis=(0, 2, 3), dtype=np.int64)
+        squares += np.square(x).sum(axis=(0, 2, 3), dtype=np.int64)
+    count = len(index) * images.shape[2] * images.shape[3]
+    mean = total / count
+    var = np.maximum(squares / count - mean**2, 0.0) * count / max(1, count - 1)
+    std = np.maximum(np.sqrt(var), 1e-3)  # a constant channel must not divide by zero
+    return torch.tensor(mean / 255.0, dtype=torch.float32), torch.tensor(std / 255.0, dtype=torch.float32)
+
+
+def _to_split(
+    images: np.ndarray,
+    labels: np.ndarray,
+    index: np.ndarray,
+    resolution: int,
+    mean: torch.Tensor,
+    std: torch.Tensor,
+    device: torch.device,
+    as_uint8: bool,
+    chunk: int = 4096,
+) -> Split:
+    """``images[index]`` on ``device``: normalised then resized (float32), or resized a chunk at a time (uint8)."""
+    shape = (1, -1, 1, 1)
+    mean, std = mean.to(device).view(shape), std.to(device).view(shape)
+    y = torch.from_numpy(np.ascontiguousarray(labels[index])).to(device)
+    dtype = torch.uint8 if as_uint8 else torch.float32
+    out = torch.empty((len(index), images.shape[1], resolution, resolution), dtype=dtype, device=device)
+    for start in range(0, len(index), chunk):  # per-image work: chunks give the same numbers, in less memory
+        x = torch.from_numpy(np.ascontiguousarray(images[index[start : start + chunk]])).to(device).float()
+        if as_uint8:
+            out[start : start + len(x)] = _resized(x, resolution).round_().clamp_(0, 255).to(torch.uint8)
+        else:
+            out[start : start + len(x)] = _resized((x.div_(255.0) - mean) / std, resolution)
+    return Split(out, y, mean, std) if as_uint8 else Split(out, y)
+
+
+def _resized(x: torch.Tensor, resolution: int) -> torch.Tensor:
+    if x.shape[-1] == resolution and x.shape[-2] == resolution:
+        return x
+    return F.interpolate(x, size=(resolution, resolution), mode="bilinear", antialias=True, align_corners=False)
 
 
 class ProxyDataCache:

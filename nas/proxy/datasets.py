@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import functools
+import fnmatch
 import gzip
-import hashlib
 import pickle
 import shutil
 import tarfile
@@ -17,6 +16,10 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from nas.proxy.raw import DEFAULT_CACHE, RawDataset
+
+__all__ = ["DATASETS", "DEFAULT_CACHE", "DatasetSpec", "RawDataset", "load_dataset"]
+
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 FASHION_MNIST_FILES = {
     "train_images": "train-images-idx3-ubyte.gz",
@@ -25,34 +28,14 @@ FASHION_MNIST_FILES = {
     "test_labels": "t10k-labels-idx1-ubyte.gz",
 }
 FASHION_MNIST_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
+FASHION_MNIST_CLASSES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)  # fmt: skip
+DIGITS = tuple(str(d) for d in range(10))
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 CIFAR10_ARCHIVE = "cifar-10-python.tar.gz"
-DEFAULT_CACHE = Path.home() / ".cache" / "effnas"
-
-
-@dataclass(frozen=True)
-class RawDataset:
-    """A dataset as loaded from disk: uint8 images (N, C, H, W) and int64 labels."""
-
-    name: str
-    train_images: np.ndarray
-    train_labels: np.ndarray
-    test_images: np.ndarray
-    test_labels: np.ndarray
-    num_classes: int
-
-    @property
-    def in_chans(self) -> int:
-        return int(self.train_images.shape[1])
-
-    @functools.cached_property
-    def fingerprint(self) -> str:
-        """A short hash of every image and label: the same files give the same fingerprint."""
-        digest = hashlib.sha256()
-        for array in (self.train_images, self.train_labels, self.test_images, self.test_labels):
-            digest.update(str((array.shape, array.dtype.str)).encode())
-            digest.update(np.ascontiguousarray(array).data)
-        return digest.hexdigest()[:16]
+CIFAR100_URL = "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz"
+CIFAR100_ARCHIVE = "cifar-100-python.tar.gz"
 
 
 def read_idx(path: Path) -> np.ndarray:
@@ -94,6 +77,7 @@ def load_fashion_mnist(
         test_images=arrays["test_images"][:, None],
         test_labels=arrays["test_labels"].astype(np.int64),
         num_classes=10,
+        class_names=FASHION_MNIST_CLASSES,
     )
 
 
@@ -103,7 +87,7 @@ def load_mnist5k(test_fraction: float = 0.2) -> RawDataset:
 
     images, labels = mnist_data()
     images = images.reshape(-1, 1, 28, 28).astype(np.uint8)
-    return _with_test_split("mnist5k", images, labels.astype(np.int64), 10, test_fraction)
+    return _with_test_split("mnist5k", images, labels.astype(np.int64), 10, test_fraction, DIGITS)
 
 
 def load_digits(test_fraction: float = 0.2) -> RawDataset:
@@ -112,52 +96,110 @@ def load_digits(test_fraction: float = 0.2) -> RawDataset:
 
     bunch = sklearn_digits()
     images = np.round(bunch.images * (255.0 / 16.0)).astype(np.uint8)[:, None]
-    return _with_test_split("digits", images, bunch.target.astype(np.int64), 10, test_fraction)
+    return _with_test_split("digits", images, bunch.target.astype(np.int64), 10, test_fraction, DIGITS)
+
+
+@dataclass(frozen=True)
+class CifarFormat:
+    """What tells the CIFAR-10 and CIFAR-100 python tarballs apart."""
+
+    name: str
+    title: str
+    archive: str
+    url: str
+    train: str  # member name pattern (fnmatch) of the training batches
+    test: str
+    labels: bytes  # the label key in each batch
+    meta: str  # the member holding the class names, and their key
+    names: bytes
+    num_classes: int
+
+
+CIFAR10 = CifarFormat(
+    name="cifar10",
+    title="CIFAR-10",
+    archive=CIFAR10_ARCHIVE,
+    url=CIFAR10_URL,
+    train="data_batch_*",
+    test="test_batch",
+    labels=b"labels",
+    meta="batches.meta",
+    names=b"label_names",
+    num_classes=10,
+)
+CIFAR100 = CifarFormat(
+    name="cifar100",
+    title="CIFAR-100",
+    archive=CIFAR100_ARCHIVE,
+    url=CIFAR100_URL,
+    train="train",
+    test="test",
+    labels=b"fine_labels",
+    meta="meta",
+    names=b"fine_label_names",
+    num_classes=100,
+)
 
 
 def load_cifar10(
     root: str | Path | None = None, download: bool = False, cache_dir: str | Path | None = None
 ) -> RawDataset:
     """CIFAR-10 from the official python-version tarball (``cifar-10-python.tar.gz``)."""
-    cache = Path(cache_dir).expanduser() if cache_dir else DEFAULT_CACHE / "cifar10"
+    return load_cifar(CIFAR10, root, download, cache_dir)
+
+
+def load_cifar100(
+    root: str | Path | None = None, download: bool = False, cache_dir: str | Path | None = None
+) -> RawDataset:
+    """CIFAR-100 (the 100 fine labels) from the official python-version tarball (``cifar-100-python.tar.gz``)."""
+    return load_cifar(CIFAR100, root, download, cache_dir)
+
+
+def load_cifar(
+    fmt: CifarFormat, root: str | Path | None = None, download: bool = False, cache_dir: str | Path | None = None
+) -> RawDataset:
+    """A CIFAR python tarball: ``root`` (the file, or its folder), else the cache, else an opt-in download."""
+    cache = Path(cache_dir).expanduser() if cache_dir else DEFAULT_CACHE / fmt.name
     candidates = []
     if root:
         root = Path(root).expanduser()
-        candidates += [root] if root.is_file() else [root / CIFAR10_ARCHIVE]
-    candidates.append(cache / CIFAR10_ARCHIVE)
+        candidates += [root] if root.is_file() else [root / fmt.archive]
+    candidates.append(cache / fmt.archive)
     archive = next((c for c in candidates if c.is_file()), None)
     if archive is None and download:
-        archive = _download(CIFAR10_URL, cache / CIFAR10_ARCHIVE)
+        archive = _download(fmt.url, cache / fmt.archive)
     if archive is None:
         raise FileNotFoundError(
-            f"CIFAR-10 tarball not found at {', '.join(str(c) for c in candidates)}: "
-            f"set dataset.root to {CIFAR10_ARCHIVE} (or its folder), or allow dataset.download=true"
+            f"{fmt.title} tarball not found at {', '.join(str(c) for c in candidates)}: "
+            f"set dataset.root to {fmt.archive} (or its folder), or allow dataset.download=true"
         )
-    train_x, train_y, test_x, test_y = [], [], [], []
+    split: dict[bool, tuple[list[np.ndarray], list[np.ndarray]]] = {False: ([], []), True: ([], [])}
+    names: tuple[str, ...] = ()
     with tarfile.open(archive, "r:gz") as tar:
-        for member in tar.getmembers():
+        for member in tar.getmembers():  # in the tarball's order, which the fingerprint of studies depends on
             base = Path(member.name).name
-            if not (base.startswith("data_batch_") or base == "test_batch"):
-                continue
-            batch = pickle.load(tar.extractfile(member), encoding="bytes")
-            images = np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
-            labels = np.asarray(batch[b"labels"], dtype=np.int64)
-            (test_x if base == "test_batch" else train_x).append(images)
-            (test_y if base == "test_batch" else train_y).append(labels)
+            if base == fmt.meta:
+                meta = pickle.load(tar.extractfile(member), encoding="bytes")
+                names = tuple(n.decode() if isinstance(n, bytes) else str(n) for n in meta[fmt.names])
+            elif fnmatch.fnmatchcase(base, fmt.train) or base == fmt.test:
+                batch = pickle.load(tar.extractfile(member), encoding="bytes")
+                images, labels = split[base == fmt.test]
+                images.append(np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
+                labels.append(np.asarray(batch[fmt.labels], dtype=np.int64))
+    (train_x, train_y), (test_x, test_y) = split[False], split[True]
     if not train_x or not test_x:
-        raise ValueError(f"{archive} holds no data_batch_* / test_batch members: not the CIFAR-10 python tarball")
-    return RawDataset(
-        "cifar10", np.concatenate(train_x), np.concatenate(train_y), np.concatenate(test_x), np.concatenate(test_y), 10
-    )
+        raise ValueError(f"{archive} holds no {fmt.train} / {fmt.test} members: not the {fmt.title} python tarball")
+    train = np.concatenate(train_x), np.concatenate(train_y)
+    return RawDataset(fmt.name, *train, np.concatenate(test_x), np.concatenate(test_y), fmt.num_classes, names)
 
 
 def _with_test_split(
-    name: str, images: np.ndarray, labels: np.ndarray, num_classes: int, fraction: float
+    name: str, images: np.ndarray, labels: np.ndarray, num_classes: int, fraction: float, names: tuple[str, ...] = ()
 ) -> RawDataset:
     train_x, test_x, train_y, test_y = train_test_split(
         images, labels, test_size=fraction, stratify=labels, random_state=0
     )
-    return RawDataset(name, train_x, train_y, test_x, test_y, num_classes)
+    return RawDataset(name, train_x, train_y, test_x, test_y, num_classes, names)
 
 
 def _download(url: str, target: Path) -> Path:
@@ -170,21 +212,41 @@ def _download(url: str, target: Path) -> Path:
     return target
 
 
-DATASETS: dict[str, Callable[..., RawDataset]] = {
-    "fashion_mnist": load_fashion_mnist,
-    "mnist5k": lambda root=None, download=False, cache_dir=None: load_mnist5k(),
-    "digits": lambda root=None, download=False, cache_dir=None: load_digits(),
-    "cifar10": load_cifar10,
+def _load_folder(spec: DatasetSpec) -> RawDataset:
+    from nas.proxy.folder import load_folder
+
+    return load_folder(spec.root, spec.cache_dir, spec.cache_resolution)
+
+
+def _load_npz(spec: DatasetSpec) -> RawDataset:
+    from nas.proxy.npz import load_npz
+
+    return load_npz(spec.path)
+
+
+DATASETS: dict[str, Callable[[DatasetSpec], RawDataset]] = {
+    "fashion_mnist": lambda spec: load_fashion_mnist(spec.root, spec.download, spec.cache_dir),
+    "mnist5k": lambda spec: load_mnist5k(),
+    "digits": lambda spec: load_digits(),
+    "cifar10": lambda spec: load_cifar(CIFAR10, spec.root, spec.download, spec.cache_dir),
+    "cifar100": lambda spec: load_cifar(CIFAR100, spec.root, spec.download, spec.cache_dir),
+    "folder": _load_folder,
+    "npz": _load_npz,
 }
 
 
 def load_dataset(
-    name: str, root: str | Path | None = None, download: bool = False, cache_dir: str | Path | None = None
+    name: str,
+    root: str | Path | None = None,
+    download: bool = False,
+    cache_dir: str | Path | None = None,
+    *,
+    path: str | Path | None = None,
+    cache_resolution: int | None = None,
 ) -> RawDataset:
     """Load a dataset by name; ``ValueError`` lists the known names."""
-    if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}")
-    return DATASETS[name](root=root, download=download, cache_dir=cache_dir)
+    as_str = [None if v is None else str(v) for v in (root, cache_dir, path)]
+    return DatasetSpec(name, as_str[0], download, as_str[1], as_str[2], cache_resolution).load()
 
 
 @dataclass(frozen=True)
@@ -192,14 +254,30 @@ class DatasetSpec:
     """Which dataset to load and from where (the ``dataset`` config group, as plain values)."""
 
     name: str = "fashion_mnist"
-    root: str | None = None
+    root: str | None = None  # a built-in dataset's files, or the image folder (dataset=folder)
     download: bool = False
     cache_dir: str | None = None
+    path: str | None = None  # dataset=npz: the .npz file
+    cache_resolution: int | None = None  # dataset=folder: side of the cached images; None: min(64, their size)
 
     def load(self) -> RawDataset:
-        return load_dataset(self.name, self.root, self.download, self.cache_dir)
+        if self.name not in DATASETS:
+            raise ValueError(f"unknown dataset {self.name!r}; known: {', '.join(DATASETS)}")
+        return DATASETS[self.name](self)
 
     def identity(self, raw: RawDataset) -> dict[str, Any]:
         """What makes two runs' data the same: the name, where it was read from, and its fingerprint."""
-        source = str(Path(self.root).expanduser().resolve()) if self.root else None
+        where = self.path or self.root
+        source = str(Path(where).expanduser().resolve()) if where else None
         return {"name": self.name, "source": source, "fingerprint": raw.fingerprint}
+
+    def describe(self, raw: RawDataset) -> dict[str, Any]:
+        """The dataset as every ``summary.json`` records it: identity, classes (sorted names) and sizes."""
+        return {
+            **self.identity(raw),
+            "classes": list(raw.class_names) or [str(i) for i in range(raw.num_classes)],
+            "in_chans": raw.in_chans,
+            "image_size": list(raw.train_images.shape[2:]),
+            "n_train": len(raw.train_labels),
+            "n_test": len(raw.test_labels),
+        }

@@ -26,7 +26,7 @@ def evaluate(
     with autocast or contextlib.nullcontext():
         for start in range(0, len(split), batch_size):
             check_stop()
-            x = split.images[start : start + batch_size].contiguous(memory_format=memory_format)
+            x = split.batch(slice(start, start + batch_size)).contiguous(memory_format=memory_format)
             correct += (model(x).argmax(1) == split.labels[start : start + batch_size]).sum()
     return correct.item() / max(1, len(split))
 
@@ -59,7 +59,7 @@ def recalibrate_batchnorm(
         for start in range(0, min(n_images, len(split)), batch_size):
             check_stop()
             stop = min(start + batch_size, n_images, len(split))
-            model(split.images[start:stop].contiguous(memory_format=memory_format))
+            model(split.batch(slice(start, stop)).contiguous(memory_format=memory_format))
     for m, momentum in zip(norms, momenta, strict=True):
         m.momentum = momentum
     model.eval()

@@ -86,7 +86,7 @@ def train_proxy(
     Exceptions raised by ``on_epoch`` (such as ``optuna.TrialPruned``) propagate, as does
     ``nas.stopping.StopRequested``.
     """
-    device = data.train.images.device
+    device = data.train.device
     batch_size = config.batch_size
     for attempt in range(2):
         try:
@@ -119,7 +119,7 @@ class _Run:
 
 
 def _setup(genotype: Genotype, data: ProxyData, config: ProxyConfig, batch_size: int, seed: int) -> _Run:
-    device = data.train.images.device
+    device = data.train.device
     seed_everything(seed)
     try:
         model = build(
@@ -165,7 +165,7 @@ def _train(
     evaluate_test: bool,
     progress: ProgressCallback | None,
 ) -> ProxyResult:
-    device = data.train.images.device
+    device = data.train.device
     cuda = device.type == "cuda"
     run = _setup(genotype, data, config, batch_size, seed)
     val_accs: list[float] = []
@@ -204,7 +204,7 @@ def _train_epoch(
     run: _Run, data: ProxyData, config: ProxyConfig, epoch: int, progress: ProgressCallback | None
 ) -> tuple[float, int]:
     """One epoch over a fresh permutation; returns (mean loss, images seen)."""
-    device = data.train.images.device
+    device = data.train.device
     cuda = device.type == "cuda"
     run.model.train()
     n, batch_size = len(data.train), run.batch_size
@@ -214,7 +214,7 @@ def _train_epoch(
     for step in range(run.steps_per_epoch):
         check_stop()
         idx = order[step * batch_size : (step + 1) * batch_size]
-        x = data.train.images.index_select(0, idx)
+        x = data.train.batch(idx)
         y = data.train.labels.index_select(0, idx)
         if config.augment:
             x = augment(x, run.generator)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
@@ -10,6 +12,7 @@ from typing import Any
 import optuna
 import torch
 
+from nas.proxy.datasets import DatasetSpec, RawDataset
 from nas.studies.protocol import TrialProtocol
 
 
@@ -18,6 +21,27 @@ class StudyJob(ABC):
 
     directions: list[str]
     protocol: TrialProtocol
+    dataset: DatasetSpec
+
+    target: Any  # search_spaces.cost.Target
+    proxy: Any  # nas.proxy.recipe.ProxyConfig
+    sizes: Any  # nas.proxy.data.DataSizes
+    seed: int
+
+    @functools.cached_property
+    def raw(self) -> RawDataset:
+        """The dataset as loaded from disk (once: its fingerprint is part of the identity)."""
+        return self.dataset.load()
+
+    def task_identity(self) -> dict[str, Any]:
+        """The proxy task's part of every study's identity: target, dataset, proxy, data sizes, seed."""
+        return {
+            "target": dataclasses.asdict(self.target),
+            "dataset": self.dataset.identity(self.raw),
+            "proxy": dataclasses.asdict(self.proxy),
+            "data_sizes": dataclasses.asdict(self.sizes),
+            "seed": self.seed,
+        }
 
     @abstractmethod
     def identity(self) -> dict[str, Any]:

@@ -181,7 +181,10 @@ def _blocks(name):
         ("study.storage=not-a-url", "is not a database URL"),
         ("proxy.epochs=0", "proxy.epochs must be an integer >= 1"),
         ("proxy.resolution=16", "proxy resolution must be an integer >= 32"),
-        ("dataset=imagenet", "Available options in 'dataset': cifar10, digits, fashion_mnist, mnist5k"),
+        (
+            "dataset=imagenet",
+            "Available options in 'dataset': cifar10, cifar100, digits, fashion_mnist, folder, mnist5k, npz",
+        ),
         ("proxy.epoch=3", "unknown setting 'proxy.epoch': did you mean proxy.epochs? proxy has: resolution, "),
         ("search.samplr=tpe", "did you mean search.sampler?"),
         (

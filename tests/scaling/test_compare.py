@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -25,6 +27,7 @@ def test_compare_cli(cli, tmp_path):
         "methods=[width,compound]",
         "threads=2",
         "progress=false",
+        f"study.storage=sqlite:///{tmp_path / 'studies.db'}",
     ]
     result = cli("scaling.compare", *args, f"hydra.run.dir={out}")
     assert result.returncode == 0, result.stderr
@@ -33,5 +36,11 @@ def test_compare_cli(cli, tmp_path):
     assert frame["val_acc"].notna().all()
     assert all(1.5 < r < 2.8 for r in frame["flops_ratio"][1:])
     assert (out / "compare.png").is_file()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n_trained"] == 3 and summary["best"]["val_acc"] == frame["val_acc"].max()
+    again = cli("scaling.compare", *args, f"hydra.run.dir={tmp_path / 'again'}")
+    assert again.returncode == 0, again.stderr
+    assert "resumed, 3/3 started" in again.stdout  # a finished comparison is not trained again
+    assert pd.read_csv(tmp_path / "again" / "compare.csv")["val_acc"].tolist() == frame["val_acc"].tolist()
     bad = cli("scaling.compare", *args, "methods=[magic]", f"hydra.run.dir={tmp_path / 'bad'}")
     assert bad.returncode == 2 and "unknown method 'magic'" in bad.stderr

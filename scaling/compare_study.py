@@ -1,0 +1,189 @@
+"""Compound scaling against single-dimension scaling, as a study: one (method, phi) per trial.
+
+For each phi, every method scales the baseline to the same FLOPs target, ``2**phi`` times
+the baseline's: depth only (``d = 2**phi``), width only (``w = 2**(phi/2)``), resolution only
+(``r = 2**(phi/2)``) and compound (``alpha**phi, beta**phi, gamma**phi``).  Each model is
+proxy-trained through the one trial protocol, so a comparison resumes where it stopped, shares
+its work between workers and never trains one network twice (compound and resolution-only can
+round to the same network).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pandas as pd
+import torch
+
+from nas.proxy.data import DataSizes, ProxyDataCache
+from nas.proxy.datasets import DatasetSpec
+from nas.proxy.trainer import ProxyConfig, train_proxy
+from nas.studies.job import StudyJob
+from nas.studies.protocol import TrialProtocol
+from nas.studies.study import experiment_name, trials_frame
+from scaling.candidate import MEMBER_COLUMNS, TRAINED_COLUMNS, scaled_candidate
+from scaling.coefficients import genotype_signature
+from scaling.compound import PAPER_COEFFICIENTS, compound_multipliers
+from scaling.grid_points import GridSettings
+from scaling.grid_study import GRID_PROXY, GRID_SIZES, keys_left
+from scaling.plots import plot_compare
+from search_spaces.cost import Target
+from search_spaces.genotype import Genotype
+
+METHODS = ("depth", "width", "resolution", "compound")
+COMPARE_COLUMNS = ["method", "phi", *MEMBER_COLUMNS, *TRAINED_COLUMNS, "blocks"]
+
+
+def method_multipliers(method: str, phi: float, coefficients: tuple[float, float, float]) -> tuple[float, float, float]:
+    """(d, w, r) that multiply FLOPs by about ``2**phi`` with one method."""
+    budget = 2.0**phi
+    if method == "depth":
+        return budget, 1.0, 1.0
+    if method == "width":
+        return 1.0, budget**0.5, 1.0
+    if method == "resolution":
+        return 1.0, 1.0, budget**0.5
+    if method == "compound":
+        return tuple(compound_multipliers(*coefficients, phi))  # type: ignore[return-value]
+    raise ValueError(f"unknown method {method!r}; allowed: {', '.join(METHODS)}")
+
+
+def check_methods(methods: Sequence[str]) -> tuple[str, ...]:
+    for method in methods:
+        if method not in METHODS:
+            raise ValueError(f"unknown method {method!r}; allowed: {', '.join(METHODS)}")
+    if not methods:
+        raise ValueError(f"compare needs at least one method; allowed: {', '.join(METHODS)}")
+    return tuple(methods)
+
+
+def run_key(method: str, phi: float) -> str:
+    return f"{method}@{phi:g}"
+
+
+@dataclass
+class CompareJob(StudyJob):
+    """The baseline, then every method at every phi: what ``run_study`` runs for ``scaling.compare``."""
+
+    baseline: Genotype
+    coefficients: tuple[float, float, float] = PAPER_COEFFICIENTS
+    phis: tuple[float, ...] = (1.0, 2.0)
+    methods: tuple[str, ...] = METHODS
+    proxy: ProxyConfig = GRID_PROXY
+    sizes: DataSizes = GRID_SIZES
+    target: Target = field(default_factory=Target)
+    dataset: DatasetSpec = field(default_factory=DatasetSpec)
+    seed: int = 0
+    max_failures: int = GridSettings().max_failures
+
+    def __post_init__(self) -> None:
+        self.methods = check_methods(self.methods)
+        self.plan = [("baseline", 0.0)] + [(m, float(phi)) for phi in self.phis for m in self.methods]
+        self.keys = [run_key(m, phi) for m, phi in self.plan]
+        self.directions = ["maximize"]
+        self.protocol = TrialProtocol("model", ("val_acc", "seconds"), self.proxy.epochs, self.max_failures)
+
+    def multipliers(self, key: str) -> tuple[str, float, tuple[float, float, float]]:
+        method, phi = self.plan[self.keys.index(key)]
+        if method == "baseline":
+            return method, phi, (1.0, 1.0, 1.0)
+        return method, phi, method_multipliers(method, phi, self.coefficients)
+
+    def identity(self) -> dict[str, Any]:
+        return {
+            "command": "scaling.compare",
+            "baseline": genotype_signature(self.baseline),
+            "coefficients": list(self.coefficients),
+            "runs": self.keys,
+            **self.task_identity(),
+        }
+
+    def default_name(self) -> str:
+        return experiment_name("compare", [self.baseline.name, self.dataset.name], self.identity())
+
+    def sampler(self, worker: int) -> optuna.samplers.BaseSampler:
+        return optuna.samplers.GridSampler({"run": self.keys}, seed=self.seed)
+
+    def pruner(self) -> optuna.pruners.BasePruner:
+        return optuna.pruners.NopPruner()  # every model is trained in full: the comparison is the point
+
+    def start(self, study: optuna.Study, created: bool, device: torch.device) -> str:
+        phis = ", ".join(f"{p:g}" for p in self.phis)
+        return (
+            f"{len(self.plan)} models: the baseline {self.baseline.name}, then {', '.join(self.methods)} at phi {phis}"
+        )
+
+    def objective(self, device: torch.device) -> Any:
+        data = ProxyDataCache(self.raw, self.sizes, device)
+
+        def evaluate(trial: optuna.Trial) -> float:
+            method, phi, multipliers = self.multipliers(trial.suggest_categorical("run", self.keys))
+            member = scaled_candidate(self.baseline, phi, multipliers, self.target, data.sizes.resolution)
+            row = {k: v for k, v in member.row().items() if k != "name"}
+            for name, value in {"method": method, **row}.items():
+                trial.set_user_attr(name, value)
+            split = data.at(member.proxy_resolution)
+            return self.protocol.run(
+                trial,
+                member.model_key,
+                lambda on_epoch: train_proxy(member.genotype, split, self.proxy, self.seed, on_epoch=on_epoch),
+                lambda val_acc: (val_acc, {}),
+            )
+
+        return evaluate
+
+    def remaining(self, study: optuna.Study) -> int:
+        return keys_left(study, "run", self.keys)
+
+    def total(self) -> int:
+        return len(self.plan)
+
+    def table(self, study: optuna.Study) -> pd.DataFrame:
+        """One row per finished model, in plan order."""
+        frame = trials_frame(study.get_trials(deepcopy=False), COMPARE_COLUMNS)
+        frame = frame[frame["state"] == "COMPLETE"].drop_duplicates(["method", "phi"], keep="last")
+        order = {key: i for i, key in enumerate(self.keys)}
+        frame = frame.assign(
+            _order=[order.get(run_key(m, p), -1) for m, p in zip(frame["method"], frame["phi"], strict=False)]
+        )
+        return frame.sort_values("_order").drop(columns=["_order"]).reset_index(drop=True)
+
+    def write_outputs(self, study: optuna.Study, out: Path, storage_url: str) -> dict[str, Any]:
+        """compare.csv, compare.png and summary.json in ``out``."""
+        out.mkdir(parents=True, exist_ok=True)
+        frame = self.table(study)
+        frame.to_csv(out / "compare.csv", index=False)
+        if len(frame):
+            plot_compare(frame, out / "compare.png", f"Scaling {self.baseline.name}: same FLOPs, different methods")
+        best = None
+        if len(frame):
+            top = frame.sort_values(["val_acc", "flops"], ascending=[False, True]).iloc[0]
+            best = {"method": top["method"], "phi": float(top["phi"]), "val_acc": float(top["val_acc"])}
+        summary = {
+            "study": study.study_name,
+            "storage": storage_url,
+            "dataset": self.dataset.describe(self.raw),
+            "baseline": self.baseline.name,
+            "coefficients": list(self.coefficients),
+            "n_models": len(self.plan),
+            "n_trained": len(frame),
+            "val_acc": {
+                run_key(m, p): float(a)
+                for m, p, a in zip(frame["method"], frame["phi"], frame["val_acc"], strict=False)
+            },
+            "best": best,
+        }
+        (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        return summary
+
+    def describe(self, summary: dict[str, Any]) -> str:
+        if not summary["n_trained"]:
+            return "no model was trained yet"
+        lines = [f"{summary['n_trained']} of {summary['n_models']} models trained (proxy validation accuracy):"]
+        lines += [f"  {key:<16} {acc:.4f}" for key, acc in summary["val_acc"].items()]
+        return "\n".join(lines)

@@ -1,0 +1,35 @@
+"""``grid:STUDY``: the best (alpha, beta, gamma) of a grid study, the triple its ``coefficients.yaml`` holds."""
+
+from __future__ import annotations
+
+from nas.studies.references import open_reference
+from nas.studies.study import trials_frame
+from scaling.coefficients import Coefficients, genotype_signature
+from scaling.grid_study import BASELINE_NAME_ATTR, GRID_COLUMNS, best_point
+from search_spaces.references import REFERENCES, reference
+
+
+def best_coefficients(name: str, *, storage: str | None = None) -> Coefficients:
+    """The best point of grid study ``name`` in ``storage`` (a URL; None: the default), with its baseline."""
+    study = open_reference(name, "grid", storage)
+    best = best_point(trials_frame(study.get_trials(deepcopy=False), GRID_COLUMNS))
+    if best is None:
+        raise ValueError(f"grid study {name!r} has no fully trained point yet; run it further")
+    signature = study.user_attrs.get("baseline")
+    baseline = tuple(signature) if isinstance(signature, list) else None
+    return Coefficients(
+        float(best["alpha"]),
+        float(best["beta"]),
+        float(best["gamma"]),
+        baseline=baseline,
+        baseline_name=study.user_attrs.get(BASELINE_NAME_ATTR) or _reference_named(baseline),
+        source=f"grid study {name!r}",
+    )
+
+
+def _reference_named(signature: tuple[object, ...] | None) -> str | None:
+    """The reference model whose signature this is (an older study records no baseline name)."""
+    for known in REFERENCES:
+        if signature is not None and list(signature) == genotype_signature(reference(known)):
+            return known
+    return None

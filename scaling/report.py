@@ -1,0 +1,261 @@
+"""The pipeline's ``report.md``: what was found, against the references, and how to reproduce it.
+
+Written from the stages' own outputs (their ``summary.json`` and tables), so the report says
+exactly what the stage folders beside it hold.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shlex
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from nas.cli.command import StudyRun
+from scaling.compound import PAPER_COEFFICIENTS, flops_constraint
+
+SINGLE_METHODS = ("depth", "width", "resolution")
+
+
+@dataclass(frozen=True)
+class Report:
+    """What the report is written from: the stages' runs and folders, and the commands that made them."""
+
+    name: str
+    dataset: Mapping[str, Any]
+    stages: Mapping[str, StudyRun]  # search, grid, compare
+    family: Path
+    phi: float
+    commands: Mapping[str, str]
+    seconds: Mapping[str, float] = field(default_factory=dict)  # each stage's wall clock in this run
+    argv: Sequence[str] = field(default_factory=lambda: list(sys.argv[1:]))
+
+    def summary(self) -> dict[str, Any]:
+        """What ``summary.json`` beside the report records: each stage's study, best and seconds."""
+        stages = {
+            stage: {"study": run.study, "best": run.best, "seconds": self.seconds.get(stage)}
+            for stage, run in self.stages.items()
+        }
+        return {
+            "pipeline": self.name,
+            "dataset": dict(self.dataset),
+            "stages": stages,
+            "seconds": self.seconds,
+            "commands": dict(self.commands),
+        }
+
+
+def table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
+    """A Markdown table (numbers formatted by :func:`cell`)."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def cell(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.4f}" if abs(value) < 10 else f"{value:,.1f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def mflops(value: Any) -> float | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value) / 1e6
+
+
+def dataset_section(dataset: Mapping[str, Any]) -> list[str]:
+    classes = list(dataset.get("classes") or [])
+    shown = ", ".join(classes[:20]) + (f", … ({len(classes)} in all)" if len(classes) > 20 else "")
+    size = " × ".join(str(v) for v in dataset.get("image_size", []))
+    rows = [
+        ("name", f"`{dataset.get('name')}`"),
+        ("read from", dataset.get("source") or "the built-in source (docs/commands.md, Datasets)"),
+        ("fingerprint", dataset.get("fingerprint")),
+        ("images", f"{dataset.get('in_chans')} channel(s), {size} px as stored"),
+        ("training split", dataset.get("n_train")),
+        ("test split (never seen by the search)", dataset.get("n_test")),
+    ]
+    return ["## 1. Dataset", "", table(rows, ["", ""]), "", f"Classes ({len(classes)}): {shown or '–'}", ""]
+
+
+def search_section(run: StudyRun) -> list[str]:
+    best, ref, s = run.summary["best"], run.summary["reference"], run.summary
+    rows = [
+        (f"reference {ref['name']}", ref["params"], mflops(ref["flops"]), ref.get("val_acc"), ref.get("reward")),
+        (f"found (trial {best['trial']})", best["params"], mflops(best["flops"]), best["val_acc"], best.get("reward")),
+    ]
+    lines = [
+        "## 2. The baseline found by the search",
+        "",
+        f"Study `{run.study}`: {s['n_trials']} trials ({s['n_trained']} trained, {s['n_pruned']} pruned, "
+        f"{s['n_failed']} failed); objective {s['objective']}. FLOPs are counted at the target input.",
+        "",
+        table(rows, ["network", "params", "MFLOPs", "proxy val acc", "reward"]),
+        "",
+    ]
+    if ref.get("reward") is not None and best.get("reward") is not None:
+        verdict = "beats" if best["reward"] > ref["reward"] else "does not beat"
+        lines += [
+            f"The found network {verdict} the reference on the reward: {best['flops'] / ref['flops']:.2f}x its FLOPs, "
+            f"{best['val_acc'] - ref['val_acc']:+.4f} proxy accuracy.",
+            "",
+        ]
+    lines += [
+        "Its blocks (`search/best.yaml`):",
+        "",
+        "```",
+        *best["blocks"],
+        "```",
+        "",
+        "![search](search/search.png)",
+        "",
+    ]
+    return lines
+
+
+def paper_point(frame: pd.DataFrame) -> tuple[Any, str]:
+    """The paper's (1.2, 1.1, 1.15) in this grid: (its accuracy cell, a sentence on how it fared)."""
+    rows = frame[
+        (frame["alpha"].round(4) == PAPER_COEFFICIENTS[0])
+        & (frame["beta"].round(4) == PAPER_COEFFICIENTS[1])
+        & (frame["gamma"].round(4) == PAPER_COEFFICIENTS[2])
+    ]
+    if rows.empty:
+        return None, "The paper's point is not in this grid (see `grid.*` to widen it)."
+    done = rows[rows["state"] == "COMPLETE"]
+    if len(done):
+        return float(done["val_acc"].iloc[-1]), "Both were trained in full on the same proxy task, at the same phi."
+    row = rows.iloc[-1]
+    if row["state"] == "PRUNED":
+        acc = cell(row["val_acc"]) if pd.notna(row["val_acc"]) else "–"
+        return f"stopped early ({acc})", "The pruner stopped the paper's point before its last epoch."
+    return None, f"The paper's point did not finish ({row['state']})."
+
+
+def grid_section(run: StudyRun, phi: float) -> list[str]:
+    best = run.best
+    paper_acc, note = paper_point(pd.read_csv(run.out / "grid.csv"))
+    rows = [
+        ("this grid's best", best["alpha"], best["beta"], best["gamma"], best["constraint"], best["val_acc"]),
+        ("the paper's (EfficientNet)", *PAPER_COEFFICIENTS, flops_constraint(*PAPER_COEFFICIENTS), paper_acc),
+    ]
+    return [
+        "## 3. Compound coefficients",
+        "",
+        f"Study `{run.study}`: {run.summary['n_points']} feasible points with alpha * beta^2 * gamma^2 ≈ 2 at "
+        f"phi = {phi:g}; {run.summary['n_complete']} trained in full, {run.summary['n_pruned']} stopped early by "
+        "the pruner.",
+        "",
+        table(rows, ["", "alpha", "beta", "gamma", "alpha*beta²*gamma²", f"proxy val acc (phi={phi:g})"]),
+        "",
+        note,
+        "",
+        "![grid](grid/grid.png)",
+        "",
+    ]
+
+
+def family_section(family: Path, compare: pd.DataFrame) -> list[str]:
+    frame = pd.read_csv(family / "family.csv")
+    trained = compare[compare["method"].isin(["baseline", "compound"])].set_index("phi")["val_acc"]
+    rows = [
+        (
+            r["name"],
+            f"{r['phi']:g}",
+            f"{r['d']:.3f}",
+            f"{r['w']:.3f}",
+            f"{r['r']:.3f}",
+            int(r["target_resolution"]),
+            int(r["params"]),
+            mflops(r["flops"]),
+            f"{r['flops_ratio']:.2f}",
+            f"{r['expected_ratio']:g}",
+            f"{r['flops_ratio'] / r['expected_ratio']:.2f}",
+            trained.get(r["phi"]),
+        )
+        for _, r in frame.iterrows()
+    ]
+    header = ["member", "phi", "d", "w", "r", "input", "params", "MFLOPs", "FLOPs ratio", "2^phi", "ratio / 2^phi"]
+    return [
+        "## 4. The family",
+        "",
+        "Each member is the found baseline scaled by the grid's coefficients (`family/*.yaml`); "
+        "proxy accuracy where the comparison trained it.",
+        "",
+        table(rows, [*header, "proxy val acc"]),
+        "",
+        "![family](family/family.png)",
+        "",
+    ]
+
+
+def compare_section(run: StudyRun, frame: pd.DataFrame) -> list[str]:
+    scaled = frame[frame["method"] != "baseline"]
+    pivot = scaled.pivot_table(index="phi", columns="method", values="val_acc", aggfunc="first")
+    methods = [m for m in (*SINGLE_METHODS, "compound") if m in pivot.columns]
+    rows = [(f"{phi:g}", *[pivot.loc[phi, m] for m in methods]) for phi in pivot.index]
+    lines = [
+        "## 5. Compound against single-dimension scaling",
+        "",
+        f"Study `{run.study}`: every method scales the baseline to about 2^phi times its FLOPs "
+        "(proxy validation accuracy; the baseline itself: "
+        f"{cell(frame.loc[frame['method'] == 'baseline', 'val_acc'].max())}).",
+        "",
+        table(rows, ["phi", *methods]),
+        "",
+    ]
+    for phi in pivot.index:
+        row = pivot.loc[phi, methods].dropna()
+        if len(row):
+            lines.append(f"- phi = {phi:g}: {row.idxmax()} scores highest ({row.max():.4f}).")
+    return [*lines, "", "![compare](compare/compare.png)", ""]
+
+
+def timing(seconds: Mapping[str, float]) -> list[str]:
+    if not seconds:
+        return []
+    parts = ", ".join(f"{stage} {s:.0f} s" for stage, s in seconds.items())
+    return [
+        f"This run took {sum(seconds.values()):.0f} s ({parts}); a stage already finished only rewrites its outputs.",
+        "",
+    ]
+
+
+def write_report(report: Report, out: Path) -> Path:
+    """``report.md`` in ``out`` (the run directory that holds the stage folders)."""
+    compare = pd.read_csv(report.stages["compare"].out / "compare.csv")
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    argv = " ".join(shlex.quote(a) for a in report.argv)
+    lines = [
+        f"# From search to scaled family: {report.name}",
+        "",
+        f"Written {when} by `python -m scaling.pipeline{' ' + argv if argv else ''}`. Every figure below comes "
+        "from the stage folders beside this file (`search/`, `grid/`, `family/`, `compare/`).",
+        "",
+        *dataset_section(report.dataset),
+        *search_section(report.stages["search"]),
+        *grid_section(report.stages["grid"], report.phi),
+        *family_section(report.family, compare),
+        *compare_section(report.stages["compare"], compare),
+        "## 6. Reproduce each stage",
+        "",
+        *timing(report.seconds),
+        "Each command finds the same study in the same storage (it resumes, and trains nothing already trained):",
+        "",
+    ]
+    for stage, command in report.commands.items():
+        lines += [f"{stage}:", "", "```sh", command, "```", ""]
+    path = out / "report.md"
+    path.write_text("\n".join(lines))
+    (out / "summary.json").write_text(json.dumps(report.summary(), indent=2, default=str) + "\n")
+    return path
