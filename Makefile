@@ -1,6 +1,6 @@
 # Two commands on a fresh Debian machine: `make search` (the main job) and `make test`.
 # Each sets itself up: .venv, torch==2.13.0 first (a CPU wheel), then the package and its dev
-# extras, and, when run as root, the Debian packages it needs.
+# and export extras, and, when run as root, the Debian packages it needs.
 
 PYTHON ?= python3
 VENV := .venv
@@ -17,7 +17,9 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,export]'
+# timm only for the timm round-trip tests; --no-deps keeps torchvision out (tests/timm_shim stands in).
+	$(PY) -m pip install --quiet --no-deps timm==1.0.31
 	touch $(STAMP)
 
 system-packages:

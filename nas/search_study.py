@@ -29,7 +29,7 @@ from nas.studies.protocol import TrialProtocol
 from nas.studies.study import count_started, experiment_name
 from search_spaces.codec import format_blocks, genotype_to_dict
 from search_spaces.cost import Target
-from search_spaces.genotype import Genotype
+from search_spaces.genotype import BN_EPS, Genotype
 from search_spaces.mnasnet import MnasNetSpace, mnasnet_space
 
 PRUNERS = ("median", "hyperband", "none")
@@ -65,11 +65,14 @@ def make_pruner(name: str, epochs: int) -> optuna.pruners.BasePruner:
 
 def space_identity(space: MnasNetSpace) -> dict[str, Any]:
     """What makes two runs' spaces the same (stored with the study, checked on resume)."""
-    return {
+    identity: dict[str, Any] = {
         "reference": format_blocks(space.reference),
         "stem_head_act": [space.reference.stem, space.reference.head, space.reference.activation],
         "choices": space.distributions(),
     }
+    if space.reference.bn_eps != BN_EPS:  # only then, so studies from before bn_eps keep their names
+        identity["bn_eps"] = space.reference.bn_eps
+    return identity
 
 
 def search_protocol(proxy: ProxyConfig, settings: SearchSettings) -> TrialProtocol:

@@ -1,7 +1,9 @@
 """``python -m nas.train model=SPEC``: train one genotype on the proxy task, report its accuracy.
 
-Writes ``summary.json`` in the run directory.  Ctrl-C or SIGTERM stop training at the next
-step; the summary is still written (status ``interrupted``) and the exit status is 130 / 143.
+``train=final`` trains it with the long recipe instead (``nas.final``): a checkpoint after every
+epoch, ``train.resume=true`` after a kill, and ``model.pt`` at the end.  Writes ``summary.json``
+in the run directory.  Ctrl-C or SIGTERM stop training at the next step; the summary is still
+written (status ``interrupted``) and the exit status is 130 / 143.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from tqdm import tqdm
 from nas.cli.app import hydra_entry, proxy_task, run_dir, to_container
 from nas.cli.guard import guarded
 from nas.cli.workers import WorkerSettings
+from nas.final import CHECKPOINT, FinalRun, train_final
+from nas.model_file import ModelFile, save_model
 from nas.proxy.data import ProxyData, ProxyDataCache
 from nas.proxy.trainer import ProgressCallback, ProxyConfig, ProxyResult, train_proxy
 from search_spaces.codec import format_blocks
@@ -26,6 +30,7 @@ from search_spaces.genotype import Genotype
 from search_spaces.spec import resolve_spec
 
 PROG = "python -m nas.train"
+MODES = ("proxy", "final")
 
 
 def progress_bar(name: str, epochs: int, enabled: bool) -> tuple[tqdm, ProgressCallback]:
@@ -88,7 +93,9 @@ def train_and_report(
 
 
 def run(cfg: DictConfig) -> dict[str, Any]:
-    """Train one genotype on the proxy and write ``summary.json`` in the run directory."""
+    """Train one genotype (the proxy task, or ``train=final``) and write ``summary.json`` in the run directory."""
+    if cfg.train.mode not in MODES:
+        raise ValueError(f"train.mode must be one of {', '.join(MODES)}, got {cfg.train.mode!r}")
     genotype = resolve_spec(cfg.model, storage=cfg.study.storage)
     task = proxy_task(cfg)
     proxy, target = task["proxy"], task["target"]
@@ -98,17 +105,71 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     out = run_dir()
     out.mkdir(parents=True, exist_ok=True)
     config, dataset = to_container(cfg), task["dataset"].describe(raw)
-    summary, status = train_and_report(genotype, data, proxy, target, cfg.seed, out, cfg.progress, config, dataset)
+    if cfg.train.mode == "final":
+        final = FinalRun(genotype, data, proxy, cfg.seed, dataset)
+        summary, status = final_and_report(final, target, out, cfg.train.resume, cfg.progress, config)
+    else:
+        summary, status = train_and_report(genotype, data, proxy, target, cfg.seed, out, cfg.progress, config, dataset)
     print(describe(summary, out / "summary.json"))
     if status:
         sys.exit(status)
     return summary
 
 
+def final_and_report(
+    run: FinalRun, target: Target, out: Path, resume: bool, progress: bool, config: dict[str, Any]
+) -> tuple[dict[str, Any], int]:
+    """The final training of ``run`` into ``out``: ``checkpoint.pt`` every epoch, then ``model.pt`` and the summary."""
+    params, flops = target.cost(run.genotype)
+    bar, on_step = progress_bar(run.genotype.name, run.config.epochs, progress)
+    models: list[ModelFile] = []
+
+    def on_epoch(record: dict[str, Any]) -> None:
+        bar.set_postfix_str(f"loss {record['loss']:.3f} val_acc {record['val_acc']:.4f}")
+        if not progress:
+            print(
+                f"epoch {record['epoch']}/{run.config.epochs}: loss {record['loss']:.4f}, "
+                f"val_acc {record['val_acc']:.4f} ({record['seconds']:.0f} s)",
+                flush=True,
+            )
+
+    def work() -> None:
+        models.append(train_final(run, out, resume, on_step, on_epoch))
+
+    def write() -> dict[str, Any]:
+        bar.close()
+        summary: dict[str, Any] = {"model": run.genotype.name, "blocks": format_blocks(run.genotype), "mode": "final"}
+        if models:
+            model = dataclasses.replace(models[0], config=config)
+            save_model(model, out / "model.pt")
+            summary.update(status="ok", **{k: v for k, v in model.metrics.items()}, device=str(run.data.train.device))
+        else:
+            summary.update(status="interrupted", reason=f"stopped; train.resume=true continues from {out / CHECKPOINT}")
+        summary.update(
+            params=params, flops=flops, target=dataclasses.asdict(target), dataset=run.dataset, seed=run.seed
+        )
+        summary["config"] = config
+        (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        return summary
+
+    print(
+        f"final training of {run.genotype.name} on {run.data.name} ({len(run.data.train)} images at "
+        f"{run.data.resolution}px, {run.config.epochs} epochs) on {run.data.train.device} -> {out}",
+        flush=True,
+    )
+    return guarded(PROG, work, write, on_stop="the finished epochs are kept in checkpoint.pt (train.resume=true)")
+
+
 def describe(summary: dict[str, Any], path: Path) -> str:
     name = summary["model"]
     if summary["status"] != "ok":
         return f"{name}: training {summary['status']}: {summary['reason']} -> {path}"
+    if summary.get("mode") == "final":
+        return (
+            f"{name}: test_acc {summary['test_acc']:.4f} (val_acc {summary['val_acc']:.4f}) after {summary['epochs']} "
+            f"epochs on {summary['dataset']['name']} ({summary['seconds']:.0f} s on {summary['device']}); "
+            f"target cost {summary['params']:,} params, {summary['flops'] / 1e6:.1f} MFLOPs -> {path.parent / 'model.pt'}"
+        )
     return (
         f"{name}: val_acc {summary['val_acc']:.4f}, test_acc {summary['test_acc']:.4f} on {summary['dataset']['name']} "
         f"({summary['seconds']:.1f} s, {summary['images_per_s']:.0f} img/s on {summary['device']}); "

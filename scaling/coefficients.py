@@ -10,13 +10,14 @@ from typing import Any
 import yaml
 
 from search_spaces.codec import format_blocks
-from search_spaces.genotype import Genotype
+from search_spaces.genotype import BN_EPS, Genotype
 from search_spaces.spec import split_scheme
 
 
 def genotype_signature(genotype: Genotype) -> list[Any]:
-    """What makes two baselines the same network: its blocks, stem, head and activation (not its name)."""
-    return [*format_blocks(genotype), genotype.stem, genotype.head, genotype.activation]
+    """What makes two baselines the same network: blocks, stem, head, activation, bn_eps if not default (not its name)."""
+    signature = [*format_blocks(genotype), genotype.stem, genotype.head, genotype.activation]
+    return signature if genotype.bn_eps == BN_EPS else [*signature, genotype.bn_eps]
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 from torch import nn
 
-from search_spaces.genotype import BlockSpec
+from search_spaces.genotype import BN_EPS, BlockSpec
 
-BN_EPS = 1e-3
-"""BatchNorm epsilon of the TensorFlow references (PyTorch's default is 1e-5)."""
+
+class BatchNormArgs(NamedTuple):
+    """Every BatchNorm's settings in one model: epsilon from the genotype, momentum from the trainer."""
+
+    eps: float = BN_EPS
+    momentum: float = 0.1
+
+
+DEFAULT_NORM = BatchNormArgs()
 
 _ACTIVATIONS: dict[str, type[nn.Module]] = {"silu": nn.SiLU, "relu": nn.ReLU, "relu6": nn.ReLU6}
 
@@ -28,11 +37,11 @@ class ConvBNAct(nn.Sequential):
         stride: int = 1,
         groups: int = 1,
         activation: str | None = None,
-        bn_momentum: float = 0.1,
+        norm: BatchNormArgs = DEFAULT_NORM,
     ) -> None:
         layers: list[nn.Module] = [
             nn.Conv2d(in_channels, out_channels, kernel, stride, kernel // 2, groups=groups, bias=False),
-            nn.BatchNorm2d(out_channels, eps=BN_EPS, momentum=bn_momentum),
+            nn.BatchNorm2d(out_channels, eps=norm.eps, momentum=norm.momentum),
         ]
         if activation is not None:
             layers.append(make_activation(activation))
@@ -74,10 +83,10 @@ class DropPath(nn.Module):
 class PoolShortcut(nn.Sequential):
     """The 'pooling' skip op: 3x3 average pooling at the block's stride, 1x1 projection if needed."""
 
-    def __init__(self, in_channels: int, out_channels: int, stride: int, bn_momentum: float) -> None:
+    def __init__(self, in_channels: int, out_channels: int, stride: int, norm: BatchNormArgs) -> None:
         layers: list[nn.Module] = [nn.AvgPool2d(3, stride, 1, count_include_pad=False)]
         if in_channels != out_channels:
-            layers.append(ConvBNAct(in_channels, out_channels, 1, bn_momentum=bn_momentum))
+            layers.append(ConvBNAct(in_channels, out_channels, 1, norm=norm))
         super().__init__(*layers)
 
 
@@ -96,14 +105,14 @@ class Block(nn.Module):
         stride: int,
         activation: str,
         drop_path: float = 0.0,
-        bn_momentum: float = 0.1,
+        norm: BatchNormArgs = DEFAULT_NORM,
     ) -> None:
         super().__init__()
         out_channels = spec.out_channels
-        self.body = _BODIES[spec.op](spec, in_channels, stride, activation, bn_momentum)
+        self.body = _BODIES[spec.op](spec, in_channels, stride, activation, norm)
         self.shortcut: nn.Module | None = None
         if spec.skip == "pool":
-            self.shortcut = PoolShortcut(in_channels, out_channels, stride, bn_momentum)
+            self.shortcut = PoolShortcut(in_channels, out_channels, stride, norm)
         elif spec.skip == "id" and stride == 1 and in_channels == out_channels:
             self.shortcut = nn.Identity()
         self.drop_path = DropPath(drop_path) if self.shortcut is not None and drop_path > 0 else nn.Identity()
@@ -115,34 +124,30 @@ class Block(nn.Module):
         return self.drop_path(out) + self.shortcut(x)
 
 
-def _conv_body(spec: BlockSpec, cin: int, stride: int, act: str, momentum: float) -> nn.Sequential:
-    layers: list[nn.Module] = [
-        ConvBNAct(cin, spec.out_channels, spec.kernel, stride, activation=act, bn_momentum=momentum)
-    ]
+def _conv_body(spec: BlockSpec, cin: int, stride: int, act: str, norm: BatchNormArgs) -> nn.Sequential:
+    layers: list[nn.Module] = [ConvBNAct(cin, spec.out_channels, spec.kernel, stride, activation=act, norm=norm)]
     if spec.se_ratio > 0:
         layers.append(SqueezeExcite(spec.out_channels, se_channels(cin, spec.se_ratio), act))
     return nn.Sequential(*layers)
 
 
-def _depthwise_separable_body(spec: BlockSpec, cin: int, stride: int, act: str, momentum: float) -> nn.Sequential:
-    layers: list[nn.Module] = [
-        ConvBNAct(cin, cin, spec.kernel, stride, groups=cin, activation=act, bn_momentum=momentum)
-    ]
+def _depthwise_separable_body(spec: BlockSpec, cin: int, stride: int, act: str, norm: BatchNormArgs) -> nn.Sequential:
+    layers: list[nn.Module] = [ConvBNAct(cin, cin, spec.kernel, stride, groups=cin, activation=act, norm=norm)]
     if spec.se_ratio > 0:
         layers.append(SqueezeExcite(cin, se_channels(cin, spec.se_ratio), act))
-    layers.append(ConvBNAct(cin, spec.out_channels, 1, bn_momentum=momentum))
+    layers.append(ConvBNAct(cin, spec.out_channels, 1, norm=norm))
     return nn.Sequential(*layers)
 
 
-def _mbconv_body(spec: BlockSpec, cin: int, stride: int, act: str, momentum: float) -> nn.Sequential:
+def _mbconv_body(spec: BlockSpec, cin: int, stride: int, act: str, norm: BatchNormArgs) -> nn.Sequential:
     mid = cin * spec.expand
     layers: list[nn.Module] = []
     if spec.expand != 1:
-        layers.append(ConvBNAct(cin, mid, 1, activation=act, bn_momentum=momentum))
-    layers.append(ConvBNAct(mid, mid, spec.kernel, stride, groups=mid, activation=act, bn_momentum=momentum))
+        layers.append(ConvBNAct(cin, mid, 1, activation=act, norm=norm))
+    layers.append(ConvBNAct(mid, mid, spec.kernel, stride, groups=mid, activation=act, norm=norm))
     if spec.se_ratio > 0:
         layers.append(SqueezeExcite(mid, se_channels(cin, spec.se_ratio), act))
-    layers.append(ConvBNAct(mid, spec.out_channels, 1, bn_momentum=momentum))
+    layers.append(ConvBNAct(mid, spec.out_channels, 1, norm=norm))
     return nn.Sequential(*layers)
 
 

@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from search_spaces.blocks import Block, ConvBNAct
+from search_spaces.blocks import BatchNormArgs, Block, ConvBNAct
 from search_spaces.genotype import Genotype, layers
 from search_spaces.rounding import apply_multipliers
 
@@ -27,16 +27,17 @@ class ConvNet(nn.Module):
         super().__init__()
         self.genotype = genotype
         act = genotype.activation
-        self.stem = ConvBNAct(in_chans, genotype.stem, 3, 2, activation=act, bn_momentum=bn_momentum)
+        norm = BatchNormArgs(genotype.bn_eps, bn_momentum)
+        self.stem = ConvBNAct(in_chans, genotype.stem, 3, 2, activation=act, norm=norm)
         plan = layers(genotype)
         stages: list[list[nn.Module]] = [[] for _ in genotype.blocks]
         for position, layer in enumerate(plan):
             # Stochastic depth grows linearly with the block index, as in the references.
             rate = drop_connect * position / len(plan)
-            stages[layer.stage].append(Block(layer.spec, layer.in_channels, layer.stride, act, rate, bn_momentum))
+            stages[layer.stage].append(Block(layer.spec, layer.in_channels, layer.stride, act, rate, norm))
         self.stages = nn.Sequential(*(nn.Sequential(*s) for s in stages))
         last = genotype.blocks[-1].out_channels
-        self.head = ConvBNAct(last, genotype.head, 1, activation=act, bn_momentum=bn_momentum)
+        self.head = ConvBNAct(last, genotype.head, 1, activation=act, norm=norm)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(genotype.head, num_classes)

@@ -29,14 +29,17 @@ from typing import Any
 
 import yaml
 
-from search_spaces.genotype import OPS, BlockSpec, Genotype
+from search_spaces.genotype import BN_EPS, OPS, BlockSpec, Genotype
 
 ALLOWED_TOKENS = (
     "rN (layers), kN (kernel), sN (stride), eN (expansion), cN (channels), seX (SE ratio), noskip, poolskip"
 )
 _INT_TOKENS = {"r": "repeats", "k": "kernel", "s": "stride", "e": "expand", "c": "out_channels"}
 _SKIP_TOKENS = {"noskip": "none", "poolskip": "pool"}
-_GENOTYPE_KEYS = ("name", "blocks", "stem", "head", "activation", "resolution", "dropout", "drop_connect")
+_GENOTYPE_KEYS = ("name", "blocks", "stem", "head", "activation", "resolution", "dropout", "drop_connect", "bn_eps")
+_FLOAT_KEYS = ("dropout", "drop_connect", "bn_eps")
+_OMITTED_AT_DEFAULT = {"bn_eps": BN_EPS}
+"""Keys written only when they differ from the default, so files from before them stay as they were."""
 
 
 def format_block(block: BlockSpec) -> str:
@@ -105,8 +108,8 @@ def format_blocks(genotype: Genotype) -> list[str]:
 
 
 def genotype_to_dict(genotype: Genotype) -> dict[str, Any]:
-    """Plain, JSON/YAML-ready form of a genotype."""
-    return {
+    """Plain, JSON/YAML-ready form of a genotype (``bn_eps`` only when it is not the default)."""
+    data: dict[str, Any] = {
         "name": genotype.name,
         "blocks": format_blocks(genotype),
         "stem": genotype.stem,
@@ -116,6 +119,10 @@ def genotype_to_dict(genotype: Genotype) -> dict[str, Any]:
         "dropout": genotype.dropout,
         "drop_connect": genotype.drop_connect,
     }
+    for key, default in _OMITTED_AT_DEFAULT.items():
+        if getattr(genotype, key) != default:
+            data[key] = getattr(genotype, key)
+    return data
 
 
 def genotype_from_dict(data: Mapping[str, Any]) -> Genotype:
@@ -128,10 +135,17 @@ def genotype_from_dict(data: Mapping[str, Any]) -> Genotype:
     if "blocks" not in data:
         raise ValueError("a genotype needs 'blocks': a list of block strings")
     kwargs = {k: data[k] for k in _GENOTYPE_KEYS if k in data and k != "blocks"}
-    for key in ("dropout", "drop_connect"):
+    for key in _FLOAT_KEYS:
         if key in kwargs:
-            kwargs[key] = float(kwargs[key])
+            kwargs[key] = _as_float(key, kwargs[key])
     return Genotype(blocks=parse_blocks(data["blocks"]), **kwargs)
+
+
+def _as_float(key: str, value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"genotype key {key!r} must be a number, got {value!r}") from None
 
 
 def save_genotype(genotype: Genotype, path: str | Path, metrics: Mapping[str, Any] | None = None) -> Path:

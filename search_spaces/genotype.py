@@ -19,6 +19,8 @@ SKIPS = ("id", "pool", "none")
 KERNELS = (1, 3, 5, 7)
 STRIDES = (1, 2)
 ACTIVATIONS = ("silu", "relu", "relu6")
+BN_EPS = 1e-3
+"""BatchNorm epsilon of the TensorFlow references (PyTorch's default, which timm's models use, is 1e-5)."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,11 @@ class BlockSpec:
 
 @dataclass(frozen=True)
 class Genotype:
-    """A whole network: stem conv, stages of blocks, 1x1 head conv, pooling and classifier."""
+    """A whole network: stem conv, stages of blocks, 1x1 head conv, pooling and classifier.
+
+    ``bn_eps`` is every BatchNorm's epsilon: part of the network, since weights trained with one
+    epsilon give other outputs with another (timm's PyTorch-trained models use 1e-5).
+    """
 
     blocks: tuple[BlockSpec, ...]
     stem: int = 32
@@ -69,6 +75,7 @@ class Genotype:
     resolution: int = 224
     dropout: float = 0.2
     drop_connect: float = 0.2
+    bn_eps: float = BN_EPS
     name: str = field(default="custom", compare=False)
 
     def __post_init__(self) -> None:
@@ -87,6 +94,10 @@ class Genotype:
         )
         _require(0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout!r}")
         _require(0.0 <= self.drop_connect < 1.0, f"drop_connect must be in [0, 1), got {self.drop_connect!r}")
+        _require(
+            isinstance(self.bn_eps, float) and 0.0 < self.bn_eps < 1.0,
+            f"bn_eps must be a float in (0, 1), got {self.bn_eps!r}",
+        )
 
     def with_blocks(self, blocks: tuple[BlockSpec, ...] | list[BlockSpec]) -> Genotype:
         return replace(self, blocks=tuple(blocks))

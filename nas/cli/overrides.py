@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import importlib.resources
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -149,3 +150,29 @@ def infer_workers(argv: Sequence[str]) -> list[str]:
     if launcher is not None and launcher.value() == "joblib" and n_jobs is not None and not n_jobs.is_sweep_override():
         return [*argv, f"workers={n_jobs.value()}"]
     return argv
+
+
+def planned_run_dir(config_name: str, argv: Sequence[str]) -> Path | None:
+    """The run directory Hydra will create for this command line (None under ``-m`` or when it does not compose).
+
+    Resolved before Hydra runs (a ``${now:...}`` part may differ by a second): enough to tell whether
+    the folder can be created at all.
+    """
+    if any(a in ("-m", "--multirun") for a in argv):
+        return None
+    try:
+        cfg = _compose(config_name, _overrides_only(argv))
+        return Path(str(OmegaConf.select(cfg, "hydra.run.dir", throw_on_resolution_failure=True))).expanduser()
+    except (HydraException, OmegaConfBaseException, ValueError):
+        return None
+
+
+def check_writable_folder(path: Path) -> None:
+    """``UsageError`` when ``path`` cannot be created or written: its nearest existing ancestor is a file or read-only."""
+    ancestor = path.absolute()
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise UsageError(f"output folder {path} cannot be created: {ancestor} is not a folder")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise UsageError(f"output folder {path} is not writable: {ancestor} is read-only for this user")

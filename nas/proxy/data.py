@@ -28,15 +28,19 @@ log = logging.getLogger(__name__)
 class DataSizes:
     """How much of a dataset the proxy uses, and at which resolution."""
 
-    resolution: int = 32
+    resolution: int | None = 32  # None: the dataset's own image size, at least 32
     train_size: int | None = 12000
     val_size: int = 10000
     test_size: int | None = 2000
     split_seed: int = 0
 
     def __post_init__(self) -> None:
-        if isinstance(self.resolution, bool) or not isinstance(self.resolution, int) or self.resolution < 32:
-            raise ValueError(f"proxy resolution must be an integer >= 32, got {self.resolution!r}")
+        if self.resolution is not None and (
+            isinstance(self.resolution, bool) or not isinstance(self.resolution, int) or self.resolution < 32
+        ):
+            raise ValueError(
+                f"proxy resolution must be an integer >= 32 or null (the data's own), got {self.resolution!r}"
+            )
         for name in ("train_size", "val_size", "test_size"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
@@ -99,6 +103,8 @@ class ProxyData:
     num_classes: int
     in_chans: int
     resolution: int
+    mean: tuple[float, ...] = ()  # per channel, of x / 255: what a deployed model must apply too
+    std: tuple[float, ...] = ()
 
 
 def split_indices(
@@ -191,6 +197,8 @@ def prepare(
         raw.num_classes,
         raw.in_chans,
         resolution,
+        tuple(float(v) for v in mean),
+        tuple(float(v) for v in std),
     )
 
 
@@ -267,6 +275,8 @@ class ProxyDataCache:
 
     def __init__(self, raw: RawDataset, sizes: DataSizes, device: str | torch.device = "cpu") -> None:
         self.raw, self.device = raw, device
+        if sizes.resolution is None:  # the data's own size (at least the 32 px every genotype needs)
+            sizes = dataclasses.replace(sizes, resolution=max(32, *raw.train_images.shape[2:]))
         self.sizes = sizes.fit(len(raw.train_labels))
         self._data: dict[int, ProxyData] = {}
 

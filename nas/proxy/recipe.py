@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -24,8 +26,8 @@ class ProxyConfig:
     warmup_fraction: float = 0.25
     width: float = 0.5
     depth: float = 1.0
-    dropout: float = 0.0
-    drop_connect: float = 0.0
+    dropout: float | None = 0.0  # None: the genotype's own (the reference's, for final training)
+    drop_connect: float | None = 0.0
     augment: bool = False
     channels_last: bool | None = None  # None: CUDA yes, CPU the measured default
     amp: bool = True  # bf16 autocast on CUDA (ignored on CPU)
@@ -33,6 +35,8 @@ class ProxyConfig:
     eval_batch_size: int = 512
     bn_recalibration: int = 2048  # images whose batch statistics replace BN running stats before eval
     zero_init_residual: bool = True  # start residual blocks as identities (last BN scale 0)
+    schedule: str = "one_cycle"  # one_cycle (short runs) or cosine (linear warm-up, then cosine to zero)
+    ema_decay: float = 0.0  # > 0: evaluate and keep an exponential moving average of the weights
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "eval_batch_size"):
@@ -45,6 +49,22 @@ class ProxyConfig:
             raise ValueError(f"proxy.lr must be > 0, got {self.lr!r}")
         if not 0 <= self.warmup_fraction < 1:
             raise ValueError(f"proxy.warmup_fraction must be in [0, 1), got {self.warmup_fraction!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"proxy.schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
+        if not 0 <= self.ema_decay < 1:
+            raise ValueError(f"proxy.ema_decay must be in [0, 1) (0: no averaging), got {self.ema_decay!r}")
+
+    def identity(self) -> dict[str, Any]:
+        """These settings as a study's identity records them.
+
+        Settings added after studies existed are left out while at their defaults, so those
+        studies keep their names and resume.
+        """
+        values = asdict(self)
+        return {k: v for k, v in values.items() if k not in LATER_DEFAULTS or v != LATER_DEFAULTS[k]}
+
+
+LATER_DEFAULTS: dict[str, Any] = {"schedule": "one_cycle", "ema_decay": 0.0}
 
 
 def make_optimizer(model: nn.Module, config: ProxyConfig) -> torch.optim.Optimizer:
@@ -67,6 +87,22 @@ def one_cycle(total_steps: int, warmup_fraction: float) -> Callable[[int], float
         return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
 
     return factor
+
+
+def cosine(total_steps: int, warmup_fraction: float) -> Callable[[int], float]:
+    """Linear warm-up to the peak, then a half cosine down to zero: the schedule of long runs."""
+    warmup = max(1, int(total_steps * warmup_fraction))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    return factor
+
+
+SCHEDULES: dict[str, Callable[[int, float], Callable[[int], float]]] = {"one_cycle": one_cycle, "cosine": cosine}
 
 
 def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

@@ -26,7 +26,7 @@ from torch import nn
 
 from nas.proxy.data import ProxyData
 from nas.proxy.evaluation import evaluate, recalibrate_batchnorm
-from nas.proxy.recipe import ProxyConfig, augment, make_optimizer, one_cycle
+from nas.proxy.recipe import SCHEDULES, ProxyConfig, augment, make_optimizer
 from nas.stopping import check_stop
 from search_spaces.build import build, count_params
 from search_spaces.genotype import Genotype
@@ -104,7 +104,7 @@ def train_proxy(
 
 
 @dataclass
-class _Run:
+class TrainingRun:
     """One training run's moving parts."""
 
     model: nn.Module
@@ -118,7 +118,7 @@ class _Run:
     steps_per_epoch: int
 
 
-def _setup(genotype: Genotype, data: ProxyData, config: ProxyConfig, batch_size: int, seed: int) -> _Run:
+def setup_run(genotype: Genotype, data: ProxyData, config: ProxyConfig, batch_size: int, seed: int) -> TrainingRun:
     device = data.train.device
     seed_everything(seed)
     try:
@@ -140,9 +140,9 @@ def _setup(genotype: Genotype, data: ProxyData, config: ProxyConfig, batch_size:
     optimizer = make_optimizer(model, config)
     n = len(data.train)
     steps_per_epoch = n // batch_size if n >= batch_size else 1
-    schedule = one_cycle(steps_per_epoch * config.epochs, config.warmup_fraction)
+    schedule = SCHEDULES[config.schedule](steps_per_epoch * config.epochs, config.warmup_fraction)
     cuda_amp = device.type == "cuda" and config.amp
-    return _Run(
+    return TrainingRun(
         model=model,
         step_model=torch.compile(model) if config.compile else model,
         optimizer=optimizer,
@@ -167,13 +167,13 @@ def _train(
 ) -> ProxyResult:
     device = data.train.device
     cuda = device.type == "cuda"
-    run = _setup(genotype, data, config, batch_size, seed)
+    run = setup_run(genotype, data, config, batch_size, seed)
     val_accs: list[float] = []
     start = _now(cuda)
     images_seen, train_seconds = 0, 0.0
     for epoch in range(config.epochs):
         epoch_start = _now(cuda)
-        mean_loss, images = _train_epoch(run, data, config, epoch, progress)
+        mean_loss, images = train_epoch(run, data, config, epoch, progress)
         images_seen += images
         train_seconds += _now(cuda) - epoch_start
         recalibrate_batchnorm(
@@ -200,8 +200,8 @@ def _train(
     )
 
 
-def _train_epoch(
-    run: _Run, data: ProxyData, config: ProxyConfig, epoch: int, progress: ProgressCallback | None
+def train_epoch(
+    run: TrainingRun, data: ProxyData, config: ProxyConfig, epoch: int, progress: ProgressCallback | None
 ) -> tuple[float, int]:
     """One epoch over a fresh permutation; returns (mean loss, images seen)."""
     device = data.train.device

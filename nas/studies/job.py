@@ -38,7 +38,7 @@ class StudyJob(ABC):
         return {
             "target": dataclasses.asdict(self.target),
             "dataset": self.dataset.identity(self.raw),
-            "proxy": dataclasses.asdict(self.proxy),
+            "proxy": self.proxy.identity(),
             "data_sizes": dataclasses.asdict(self.sizes),
             "seed": self.seed,
         }
