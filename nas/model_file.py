@@ -97,7 +97,9 @@ def load_model(path: str | Path) -> ModelFile:
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:  # garbage, or objects weights_only refuses: not a file of ours
-        raise ValueError(f"checkpoint {path} is not readable: torch.load(weights_only=True) found no plain tensors and values in it") from None
+        raise ValueError(
+            f"checkpoint {path} is not readable: torch.load(weights_only=True) found no plain tensors and values in it"
+        ) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as err:
         raise ValueError(f"checkpoint {path} is not readable ({str(err).splitlines()[0][:120]})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
