@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 
 from nas.model_file import ModelFile, save_atomic
 from nas.proxy.data import ProxyData
@@ -85,10 +85,20 @@ def train_final(
 
 
 def make_ema(model: nn.Module, decay: float) -> AveragedModel | None:
-    """An exponential moving average of the weights and BatchNorm buffers (None when ``decay`` is 0)."""
+    """An exponential moving average of the weights and BatchNorm buffers (None when ``decay`` is 0).
+
+    The decay warms up as ``min(decay, (1 + n) / (10 + n))`` after ``n`` updates: without it the
+    average of a short run is mostly the random initial weights (measured: chance accuracy after
+    3 epochs at 0.999, where the weights themselves reached 0.75).
+    """
     if decay <= 0:
         return None
-    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+
+    def average(averaged: torch.Tensor, current: torch.Tensor, updates: torch.Tensor) -> torch.Tensor:
+        d = min(decay, (1.0 + float(updates)) / (10.0 + float(updates)))
+        return averaged * d + current * (1.0 - d)
+
+    return AveragedModel(model, avg_fn=average, use_buffers=True)
 
 
 def averaging(
