@@ -30,7 +30,9 @@ def _conf_dir() -> Path:
 
 
 CONF_DIR = _conf_dir()
-_HYDRA_FLAGS_WITH_VALUE = {"--config-name", "-cn", "--config-path", "-cp", "--config-dir", "-cd", "--package", "-p"}
+_HYDRA_FLAGS_WITH_VALUE = {
+    "--config-name", "-cn", "--config-path", "-cp", "--config-dir", "-cd", "--package", "-p", "--cfg", "-c",
+}  # fmt: skip
 
 
 class UsageError(ValueError):

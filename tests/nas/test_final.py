@@ -140,3 +140,11 @@ def test_model_file_errors_are_one_line(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_model(tmp_path / "missing.pt")
     assert not list(tmp_path.glob(".*.tmp"))  # atomic writes leave no temporary files
+
+
+def test_the_gpu_preset_trains_longer_in_its_own_folder():
+    args = [sys.executable, "-m", "nas.train", "train=final_gpu", "--cfg", "all"]
+    result = subprocess.run(args, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr  # --cfg takes a value: not read as an override
+    assert "epochs: 100" in result.stdout and "mode: final" in result.stdout
+    assert "runs/final/${slug:${model}}-${dataset.name}-gpu" in result.stdout

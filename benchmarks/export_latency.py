@@ -1,0 +1,111 @@
+"""Exported models against PyTorch: ONNX parity, and CPU latency in onnxruntime and in PyTorch eager.
+
+For each ``model.pt`` given (default: the two of ``benchmarks.final_training`` in
+``runs/final/bench``), writes ``model.onnx`` as ``nas.export`` does, checks its logits against
+PyTorch on random inputs (largest difference), then times one image (batch 1) at the resolution
+the model was trained at and at the target input (224 px): ``--warmup`` runs, then ``--runs``
+runs of PyTorch eager (eval, no grad, channels-last off, ``--threads`` threads) and onnxruntime
+(CPU, the same thread count), interleaved so both see the same machine load; medians recorded in
+``benchmarks/results/export_latency.json``.  About a minute on 2 CPU cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from benchmarks.common import ROOT, command_line, measurement_start, write_figures
+from nas.export_formats import check_parity, onnx_runner, write_onnx
+from nas.model_file import load_model
+
+PROG = "export_latency"
+DEFAULT_MODELS = [ROOT / "runs/final/bench/efficientnet_b0/model.pt", ROOT / "runs/final/bench/search_best/model.pt"]
+
+
+def timed(run: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    run()
+    return (time.perf_counter() - start) * 1000.0
+
+
+def latency(model: torch.nn.Module, onnx: Callable, shape: tuple[int, ...], warmup: int, runs: int) -> dict[str, Any]:
+    """Median milliseconds per image of PyTorch eager and onnxruntime, interleaved."""
+    x = torch.randn(1, *shape)
+    array = x.numpy()
+
+    def eager() -> None:
+        with torch.no_grad():
+            model(x)
+
+    for _ in range(warmup):
+        eager()
+        onnx(array)
+    torch_ms, ort_ms = [], []
+    for _ in range(runs):
+        torch_ms.append(timed(eager))
+        ort_ms.append(timed(lambda: onnx(array)))
+    t, o = statistics.median(torch_ms), statistics.median(ort_ms)
+    return {"input": list(shape), "torch_ms": round(t, 3), "onnxruntime_ms": round(o, 3), "speedup": round(t / o, 2)}
+
+
+def measure(path: Path, threads: int, warmup: int, runs: int) -> dict[str, Any]:
+    """Parity and latency of one ``model.pt``."""
+    kept = load_model(path)
+    model = kept.module()
+    sizes, parities = {}, []
+    with tempfile.TemporaryDirectory() as scratch:
+        for r in (kept.resolution, 224):  # the file's spatial size is fixed: one export per input size
+            shape = (kept.in_chans, r, r)
+            onnx_path = write_onnx(model, torch.randn(2, *shape), Path(scratch) / f"model{r}.onnx", 18)
+            run = onnx_runner(onnx_path, threads)
+            parities.append(check_parity(model, run, "model.onnx", "onnxruntime", shape, 1e-4))
+            sizes[f"{r}px"] = latency(model, run, shape, warmup, runs)
+    parity = max(parities, key=lambda p: p.max_diff)
+    return {
+        "model": kept.genotype.name,
+        "file": str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path),
+        "test_acc": kept.metrics.get("test_acc"),
+        "parity_max_abs_diff": parity.max_diff,
+        "parity_max_abs_logit": parity.max_logit,
+        "latency": sizes,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("models", nargs="*", type=Path, help="model.pt files (default: the final_training runs)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--results-dir", type=Path, help="where export_latency.json goes (default benchmarks/results)")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parser.parse_args(argv)
+    start = measurement_start()
+    torch.set_num_threads(args.threads)
+    np.random.seed(0)
+    results = [measure(p, args.threads, args.warmup, args.runs) for p in (args.models or DEFAULT_MODELS)]
+    for r in results:
+        print(
+            f"{r['model']}: parity {r['parity_max_abs_diff']:.2e}; "
+            + "; ".join(
+                f"{k}: torch {v['torch_ms']:.2f} ms, onnxruntime {v['onnxruntime_ms']:.2f} ms ({v['speedup']}x)"
+                for k, v in r["latency"].items()
+            )
+        )
+    figures = {"threads": args.threads, "warmup": args.warmup, "runs": args.runs, "models": results}
+    write_figures(PROG, figures, command_line("benchmarks.export_latency", argv), args.results_dir, start)
+
+
+if __name__ == "__main__":
+    main()
