@@ -46,6 +46,17 @@ def progress_bar(name: str, epochs: int, enabled: bool) -> tuple[tqdm, ProgressC
     return bar, progress
 
 
+def write_summary(
+    out: Path, genotype: Genotype, result: dict[str, Any], target: Target, extra: dict[str, Any]
+) -> dict[str, Any]:
+    """``out/summary.json``: the model, the run's ``result``, its cost at the target input, then ``extra``."""
+    params, flops = target.cost(genotype)
+    summary = {"model": genotype.name, "blocks": format_blocks(genotype), **result}
+    summary.update(params=params, flops=flops, target=dataclasses.asdict(target), **extra)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
 def train_and_report(
     genotype: Genotype,
     data: ProxyData,
@@ -58,7 +69,6 @@ def train_and_report(
     dataset: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], int]:
     """Train ``genotype``, write ``out/summary.json`` (with ``config`` and the ``dataset``'s description)."""
-    params, flops = target.cost(genotype)
     bar, on_step = progress_bar(genotype.name, proxy.epochs, progress)
     results: list[ProxyResult] = []
 
@@ -69,19 +79,9 @@ def train_and_report(
     def write() -> dict[str, Any]:
         bar.close()
         result = results[0] if results else ProxyResult("interrupted", reason="stopped by a signal")
-        summary = {
-            "model": genotype.name,
-            "blocks": format_blocks(genotype),
-            **{k: v for k, v in result.to_dict().items() if k not in ("epochs_run", "batch_size")},
-            "params": params,
-            "flops": flops,
-            "target": dataclasses.asdict(target),
-            "dataset": dataset or {"name": data.name},
-            "seed": seed,
-            "config": config or {},
-        }
-        (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-        return summary
+        trained = {k: v for k, v in result.to_dict().items() if k not in ("epochs_run", "batch_size")}
+        extra = {"dataset": dataset or {"name": data.name}, "seed": seed, "config": config or {}}
+        return write_summary(out, genotype, trained, target, extra)
 
     print(
         f"training {genotype.name} on {data.name} ({len(data.train)} images at {data.resolution}px, "
@@ -120,7 +120,6 @@ def final_and_report(
     run: FinalRun, target: Target, out: Path, resume: bool, progress: bool, config: dict[str, Any]
 ) -> tuple[dict[str, Any], int]:
     """The final training of ``run`` into ``out``: ``checkpoint.pt`` every epoch, then ``model.pt`` and the summary."""
-    params, flops = target.cost(run.genotype)
     bar, on_step = progress_bar(run.genotype.name, run.config.epochs, progress)
     models: list[ModelFile] = []
 
@@ -138,19 +137,15 @@ def final_and_report(
 
     def write() -> dict[str, Any]:
         bar.close()
-        summary: dict[str, Any] = {"model": run.genotype.name, "blocks": format_blocks(run.genotype), "mode": "final"}
+        result: dict[str, Any] = {"mode": "final"}
         if models:
             model = dataclasses.replace(models[0], config=config)
             save_model(model, out / "model.pt")
-            summary.update(status="ok", **{k: v for k, v in model.metrics.items()}, device=str(run.data.train.device))
+            result.update(status="ok", **model.metrics, device=str(run.data.train.device))
         else:
-            summary.update(status="interrupted", reason=f"stopped; train.resume=true continues from {out / CHECKPOINT}")
-        summary.update(
-            params=params, flops=flops, target=dataclasses.asdict(target), dataset=run.dataset, seed=run.seed
-        )
-        summary["config"] = config
-        (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-        return summary
+            result.update(status="interrupted", reason=f"stopped; train.resume=true continues from {out / CHECKPOINT}")
+        extra = {"dataset": run.dataset, "seed": run.seed, "config": config}
+        return write_summary(out, run.genotype, result, target, extra)
 
     print(
         f"final training of {run.genotype.name} on {run.data.name} ({len(run.data.train)} images at "
