@@ -15,8 +15,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig
 
-from nas.cli.app import fail, hydra_entry, plain, run_dir, slug, typed
-from nas.cli.overrides import UsageError, check_writable_folder, planned_run_dir
+from nas.cli.app import hydra_entry, plain, run_dir, slug, typed
 from nas.export_formats import ParityError
 from nas.exporting import (
     ExportResult,
@@ -79,19 +78,7 @@ def _settings(cfg: DictConfig, formats: tuple[str, ...]) -> ExportSettings:
     return ExportSettings(formats, cfg.opset, float(cfg.tolerance), cfg.seed, cfg.threads)
 
 
-_main = hydra_entry(PROG, "export", run, resolvers={"export_slug": export_slug})
-
-
-def main() -> Any:
-    """Refuse an output folder that cannot be written before Hydra tries to create it (its error is a traceback)."""
-    path = planned_run_dir("export", sys.argv[1:])
-    if path is not None:
-        try:
-            check_writable_folder(path)
-        except UsageError as err:
-            fail(PROG, err)
-    return _main()
-
+main = hydra_entry(PROG, "export", run, resolvers={"export_slug": export_slug})
 
 if __name__ == "__main__":
     main()

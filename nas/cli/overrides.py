@@ -65,9 +65,12 @@ def check_overrides(config_name: str, argv: Sequence[str]) -> None:
             text = f"{override.get_key_element()}={first}"
         single.append(text)
     try:
-        _compose(config_name, single)
+        cfg = _compose(config_name, single)
     except (HydraException, OmegaConfBaseException) as err:
         raise UsageError(_unknown_key(config_name, parsed) or _hydra_message(err)) from None
+    run_dir = None if multirun else _run_dir(cfg)
+    if run_dir is not None:  # Hydra creates it before the job runs, and reports failing to as a traceback
+        check_writable_folder(run_dir)
 
 
 def _compose(config_name: str, overrides: list[str]) -> DictConfig:
@@ -154,16 +157,13 @@ def infer_workers(argv: Sequence[str]) -> list[str]:
     return argv
 
 
-def planned_run_dir(config_name: str, argv: Sequence[str]) -> Path | None:
-    """The run directory Hydra will create for this command line (None under ``-m`` or when it does not compose).
+def _run_dir(cfg: DictConfig) -> Path | None:
+    """The run directory Hydra will create (None when it does not resolve here).
 
     Resolved before Hydra runs (a ``${now:...}`` part may differ by a second): enough to tell whether
     the folder can be created at all.
     """
-    if any(a in ("-m", "--multirun") for a in argv):
-        return None
     try:
-        cfg = _compose(config_name, _overrides_only(argv))
         return Path(str(OmegaConf.select(cfg, "hydra.run.dir", throw_on_resolution_failure=True))).expanduser()
     except (HydraException, OmegaConfBaseException, ValueError):
         return None

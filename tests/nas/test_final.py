@@ -148,3 +148,10 @@ def test_the_gpu_preset_trains_longer_in_its_own_folder():
     assert result.returncode == 0, result.stderr  # --cfg takes a value: not read as an override
     assert "epochs: 100" in result.stdout and "mode: final" in result.stdout
     assert "runs/final/${slug:${model}}-${dataset.name}-gpu" in result.stdout
+
+
+def test_every_command_refuses_an_output_folder_it_cannot_create(tmp_path):
+    (tmp_path / "file").write_text("")
+    result = _run(tmp_path / "file" / "run")
+    assert result.returncode == 2 and "cannot be created" in result.stderr and "is not a folder" in result.stderr
+    assert result.stderr.strip().count("\n") == 0
