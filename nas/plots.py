@@ -84,20 +84,44 @@ def plot_search(frame: pd.DataFrame, path: Path, reward: Reward, reference: dict
     plt.close(fig)
 
 
-def plot_best_so_far(curves: dict[str, list[list[float]]], path: Path, ylabel: str = "best reward so far") -> None:
-    """One line per strategy (mean over its studies, band = min..max) against trial count."""
+def plot_best_so_far(
+    curves: dict[str, list[list[float]]],
+    path: Path,
+    ylabel: str = "best reward so far",
+    xlabel: str = "trials",
+    step: float = 1.0,
+) -> None:
+    """One line per strategy (mean over its runs, band = min..max) against trials (or ``step``-second ticks)."""
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for label, runs in sorted(curves.items()):
         length = max(len(r) for r in runs)
         padded = np.array([r + [r[-1]] * (length - len(r)) for r in runs if r], dtype=float)
-        x = np.arange(1, length + 1)
+        x = np.arange(1, length + 1) * step
         ax.plot(x, padded.mean(0), label=f"{label} ({len(runs)} run{'s' if len(runs) > 1 else ''})")
         if len(runs) > 1:
             ax.fill_between(x, padded.min(0), padded.max(0), alpha=0.2)
-    ax.set_xlabel("trials")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_score_agreement(frame: pd.DataFrame, path: Path, title: str) -> None:
+    """Kendall's tau between every pair of score columns of ``frame``: which scores rank alike."""
+    tau = frame.corr(method="kendall").to_numpy()
+    names = list(frame.columns)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.8 * len(names), 0.6 + 0.7 * len(names)))
+    image = ax.imshow(tau, vmin=-1, vmax=1, cmap="RdBu_r")
+    ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
+    ax.set_yticks(range(len(names)), names)
+    for i in range(len(names)):
+        for j in range(len(names)):
+            ax.text(j, i, f"{tau[i, j]:.2f}", ha="center", va="center", fontsize=8)
+    fig.colorbar(image, ax=ax, label="Kendall tau")
+    ax.set_title(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -26,6 +26,8 @@ from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 from torch import nn
 
+from nas.proposals import BestOfK, Chooser, uniform_proposer
+
 
 class Controller(nn.Module):
     """LSTM policy over a fixed sequence of categorical decisions."""
@@ -97,10 +99,14 @@ class ControllerSampler(BaseSampler):
     def sample_relative(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
+        return self.propose(study, trial, 0)
+
+    def propose(self, study: Study, trial: FrozenTrial, index: int = 0) -> dict[str, Any]:
+        """The policy's ``index``-th independent proposal for ``trial`` (after learning what the study knows)."""
         if len(study.directions) > 1:
             raise ValueError("search.sampler=rl needs a single-objective study (objective.mode soft or hard)")
         self.learn(study)
-        generator = torch.Generator().manual_seed(self._seed * 1_000_003 + trial.number)
+        generator = torch.Generator().manual_seed(self._seed * 1_000_003 + trial.number + 7_919 * index)
         with torch.no_grad():
             actions, _, _ = self._controller(generator=generator)
         return {n: self._distributions[n].choices[a] for n, a in zip(self._names, actions, strict=True)}
@@ -167,10 +173,33 @@ def _reward_of(trial: FrozenTrial, study: Study) -> float | None:
 
 
 SAMPLERS = ("tpe", "random", "nsga2", "rl")
+PROPOSING = ("random", "rl")  # samplers that can take the best of k proposals
 
 
-def make_sampler(name: str, search_space: dict[str, Sequence[Any]], seed: int, multi_objective: bool) -> BaseSampler:
-    """The sampler called ``name``; ``ValueError`` for unknown names or mismatched objectives."""
+def make_sampler(
+    name: str,
+    search_space: dict[str, Sequence[Any]],
+    seed: int,
+    multi_objective: bool,
+    choose: Chooser | None = None,
+    k: int = 1,
+) -> BaseSampler:
+    """The sampler called ``name``; ``ValueError`` for unknown names or mismatched objectives.
+
+    ``k > 1`` (random and rl only): each trial trains the proposal ``choose`` prefers among ``k``.
+    """
+    if k > 1:
+        if name not in PROPOSING or choose is None:
+            raise ValueError(
+                f"search.prescreen.k > 1 needs search.sampler {' or '.join(PROPOSING)} and a search.prescreen.score, "
+                f"got sampler {name!r}; with other samplers use the warm-up (search.prescreen.top)"
+            )
+        if name == "random":
+            return BestOfK(search_space, uniform_proposer(search_space, seed), choose, k, seed)
+        if multi_objective:
+            raise ValueError("search.sampler=rl needs objective.mode soft or hard (one reward), not multi")
+        controller = ControllerSampler(search_space, seed=seed)
+        return BestOfK(search_space, controller.propose, choose, k, seed, inner=controller)
     if name == "tpe":
         return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, n_startup_trials=5)
     if name == "random":

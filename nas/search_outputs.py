@@ -11,12 +11,19 @@ import optuna
 
 from nas.objective import Reward
 from nas.plots import plot_search
+from nas.search_prescreen import RANK_ATTR, TRIAL_SCORES
 from nas.studies.study import FINISHED, trials_frame
 from search_spaces.codec import format_blocks, parse_blocks, save_genotype
 from search_spaces.cost import Cost
 from search_spaces.genotype import Genotype
 
 TRIAL_COLUMNS = ["blocks", "params", "flops", "val_acc", "reward", "seconds", "duplicate_of", "reason"]
+
+
+def scored_columns(trials: list[optuna.trial.FrozenTrial]) -> list[str]:
+    """The pre-screen's columns (zero-cost scores, warm-up rank) that any trial has."""
+    present = {name for t in trials for name in t.user_attrs}
+    return [name for name in (*TRIAL_SCORES, RANK_ATTR) if name in present]
 
 
 def best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
@@ -42,7 +49,7 @@ def write_outputs(
     """trials.csv, best.yaml, summary.json and search.png in ``out``; returns the summary."""
     out.mkdir(parents=True, exist_ok=True)
     trials = study.get_trials(deepcopy=False)
-    frame = trials_frame(trials, TRIAL_COLUMNS)
+    frame = trials_frame(trials, TRIAL_COLUMNS + scored_columns(trials))
     frame.to_csv(out / "trials.csv", index=False)
     best = best_trial(study)
     ref_trial = next(

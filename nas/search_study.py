@@ -22,7 +22,9 @@ from nas.proxy.data import DataSizes, ProxyData, ProxyDataCache
 from nas.proxy.datasets import DatasetSpec
 from nas.proxy.trainer import ProxyConfig, train_proxy
 from nas.samplers import make_sampler
+from nas.screening import Scorer
 from nas.search_outputs import best_trial, describe_best, write_outputs
+from nas.search_prescreen import SearchPrescreen, proposal_chooser, record_scores, warm_up
 from nas.search_reference import REFERENCE_ATTR
 from nas.studies.job import StudyJob
 from nas.studies.protocol import TrialProtocol
@@ -43,8 +45,11 @@ class SearchSettings:
     max_flops: float | None = None
     enqueue_reference: bool = True
     max_failures: int = 5
+    prescreen: SearchPrescreen = dataclasses.field(default_factory=SearchPrescreen)
 
     def __post_init__(self) -> None:
+        if isinstance(self.prescreen, dict):  # as typed() hands over the config's section
+            object.__setattr__(self, "prescreen", SearchPrescreen(**self.prescreen))
         if isinstance(self.n_trials, bool) or not isinstance(self.n_trials, int) or self.n_trials < 1:
             raise ValueError(f"search.n_trials must be an integer >= 1, got {self.n_trials!r}")
         if self.pruner not in PRUNERS:
@@ -94,10 +99,12 @@ class Evaluator:
         settings: SearchSettings,
         seed: int,
         protocol: TrialProtocol | None = None,
+        scorer: Scorer | None = None,
     ) -> None:
         self.space, self.data, self.proxy, self.target = space, data, proxy, target
         self.reward, self.settings, self.seed = reward, settings, seed
         self.protocol = protocol or search_protocol(proxy, settings)
+        self.scorer = scorer  # the pre-screen's: every candidate's scores are recorded with its trial
 
     def __call__(self, trial: optuna.Trial) -> float | tuple[float, ...]:
         genotype = self.space.suggest(trial)
@@ -110,6 +117,8 @@ class Evaluator:
         if cap is not None and flops > cap:
             trial.set_user_attr("reason", f"{flops / 1e6:.1f} MFLOPs over search.max_flops {cap / 1e6:.1f}M")
             raise optuna.TrialPruned("over the FLOPs cap")
+        if self.scorer is not None:
+            record_scores(trial, genotype, self.scorer, self.settings.prescreen.score)
         return self.protocol.run(
             trial,
             blocks,
@@ -143,6 +152,8 @@ class SearchJob(StudyJob):
         self.directions = self.reward.directions
         self.protocol = search_protocol(self.proxy, self.settings)
         self.sampler(0)  # an unknown sampler, or one that cannot serve the objective, fails before any storage
+        self.scorer: Scorer | None = None  # the pre-screen's, made on the device by start()
+        self._data: dict[str, ProxyDataCache] = {}
 
     def identity(self) -> dict[str, Any]:
         return {
@@ -150,8 +161,14 @@ class SearchJob(StudyJob):
             "space": space_identity(self.space),
             "objective": dataclasses.asdict(self.reward),
             **self.task_identity(),
-            "strategy": {"sampler": self.settings.sampler, "pruner": self.settings.pruner},
+            "strategy": self.strategy(),
         }
+
+    def strategy(self) -> dict[str, Any]:
+        strategy: dict[str, Any] = {"sampler": self.settings.sampler, "pruner": self.settings.pruner}
+        if self.settings.prescreen.enabled:  # only then, so studies from before the pre-screen keep their names
+            strategy["prescreen"] = self.settings.prescreen.identity()
+        return strategy
 
     def default_name(self) -> str:
         readable = [self.reference.name, self.dataset.name, self.settings.sampler, self.reward.mode, f"seed{self.seed}"]
@@ -159,7 +176,18 @@ class SearchJob(StudyJob):
 
     def sampler(self, worker: int) -> optuna.samplers.BaseSampler:
         distributions = self.space.distributions()
-        return make_sampler(self.settings.sampler, distributions, self.seed + worker, self.reward.multi_objective)
+        prescreen = self.settings.prescreen
+        choose = proposal_chooser(self.space, lambda: self.scorer, prescreen.score) if prescreen.enabled else None
+        seed = self.seed + worker
+        return make_sampler(
+            self.settings.sampler, distributions, seed, self.reward.multi_objective, choose, prescreen.k
+        )
+
+    def data(self, device: torch.device) -> ProxyData:
+        """The proxy data on ``device`` (prepared once: the pre-screen and the trials share it)."""
+        if str(device) not in self._data:
+            self._data[str(device)] = ProxyDataCache(self.raw, self.sizes, device)
+        return self._data[str(device)].at()
 
     def pruner(self) -> optuna.pruners.BasePruner:
         return make_pruner(self.settings.pruner, self.proxy.epochs)
@@ -170,15 +198,39 @@ class SearchJob(StudyJob):
         if self.settings.enqueue_reference and created:
             study.enqueue_trial(self.space.encode(self.reference), skip_if_exists=True)
         size = self.space.size()
-        return (
+        opening = (
             f"space: {len(self.space.blocks)} blocks around {self.reference.name}, {size:,} genotypes ({size:.3e}); "
             f"objective: {self.reward.describe()}; sampler {self.settings.sampler}, pruner {self.settings.pruner}"
         )
+        prescreen = self.settings.prescreen
+        if not prescreen.enabled:
+            return opening
+        channels_last = True if self.proxy.channels_last is None else self.proxy.channels_last
+        self.scorer = Scorer(
+            self.data(device),
+            self.proxy.width,
+            self.target,
+            prescreen.batch_size,
+            self.seed,
+            self.proxy.depth,
+            channels_last,
+        )
+        if prescreen.top == 0:
+            return opening
+        return opening + "\n" + warm_up(study, self.space, self.scorer, prescreen, self.seed, self.settings.max_flops)
 
     def objective(self, device: torch.device) -> Evaluator:
-        data = ProxyDataCache(self.raw, self.sizes, device).at()
+        settings = self.settings
         return Evaluator(
-            self.space, data, self.proxy, self.target, self.reward, self.settings, self.seed, self.protocol
+            self.space,
+            self.data(device),
+            self.proxy,
+            self.target,
+            self.reward,
+            settings,
+            self.seed,
+            self.protocol,
+            self.scorer,
         )
 
     def remaining(self, study: optuna.Study) -> int:

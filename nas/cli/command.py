@@ -69,11 +69,15 @@ def run_study(
     started = job.total() - job.remaining(study)
     state = "new" if created else "resumed"
     print(f"study {study_name!r} on {storage.url} ({state}, {started}/{job.total()} started); device {device}")
-    print(job.start(study, created, device), flush=True)
+    lock = TrialCreationLock(opened, study_name)
+    lock.acquire()  # what start() enqueues comes before any other worker's first trial
+    try:
+        print(job.start(study, created, device), flush=True)
+    finally:
+        lock.release()
     objective = job.objective(device)
     run.out.mkdir(parents=True, exist_ok=True)
     (run.out / "config.json").write_text(json.dumps(run.config, indent=2) + "\n")
-    lock = TrialCreationLock(opened, study_name)
     summary, status = guarded(
         prog,
         lambda: run_trials(

@@ -1,0 +1,112 @@
+"""The search's pre-screen: zero-cost scores decide what is trained first (and, optionally, what is proposed).
+
+Warm-up: when the study is created, ``pool`` distinct genotypes are scored once and stored with
+the study (attribute ``prescreen_pool``), and the ``top`` of them are enqueued as its first trials
+(after the reference).  Move proposals: with the random or rl sampler and ``k > 1``, every
+trial trains the best of ``k`` proposals by the same score.  Every trained candidate's scores
+are recorded with its trial, so ``trials.csv`` shows what the pre-screen predicted.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+
+from nas.screening import RANKINGS, Scorer, best_of, check_score_names, members, pool_frame, sample_pool, scored_rows
+from nas.zero_cost import MODEL_SCORES
+from search_spaces.genotype import Genotype
+from search_spaces.mnasnet import MnasNetSpace
+
+POOL_ATTR = "prescreen_pool"
+RANK_ATTR = "prescreen_rank"
+TRIAL_SCORES = tuple(MODEL_SCORES)  # params and flops are recorded with every trial already
+
+
+@dataclass(frozen=True)
+class SearchPrescreen:
+    """``search.prescreen.*``: which score, how large a pool, how many warm-up trials, how many proposals."""
+
+    score: str = "none"  # a score name, vote, or none (no pre-screen)
+    pool: int = 200
+    top: int = 5
+    k: int = 1
+    batch_size: int = 64
+
+    def __post_init__(self) -> None:
+        check_score_names(self.score, "search.prescreen.score", (*RANKINGS, "none"))
+        for name, least in (("pool", 1), ("top", 0), ("k", 1), ("batch_size", 2)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise ValueError(f"search.prescreen.{name} must be an integer >= {least}, got {value!r}")
+        if self.top > self.pool:
+            raise ValueError(f"search.prescreen.top ({self.top}) must be <= search.prescreen.pool ({self.pool})")
+        if self.k > 1 and not self.enabled:
+            raise ValueError("search.prescreen.k > 1 needs search.prescreen.score (a score or vote), not none")
+
+    @property
+    def enabled(self) -> bool:
+        return self.score != "none"
+
+    def identity(self) -> dict[str, Any]:
+        return {"score": self.score, "pool": self.pool, "top": self.top, "k": self.k, "batch_size": self.batch_size}
+
+
+def warm_up(
+    study: optuna.Study,
+    space: MnasNetSpace,
+    scorer: Scorer,
+    settings: SearchPrescreen,
+    seed: int,
+    max_flops: float | None,
+) -> str:
+    """Score the pool (once per study), store it with the study, enqueue its top; returns what it did."""
+    stored = study.user_attrs.get(POOL_ATTR)
+    if stored is not None:
+        return f"pre-screen: the study's pool of {len(stored['rows'])} was scored by {stored['score']} before"
+    accept = None if max_flops is None else (lambda g: scorer.score(g, "flops") <= max_flops)
+    pool = sample_pool(space, settings.pool, seed, accept)
+    names = list(members(settings.score))
+    start = time.perf_counter()
+    frame = pool_frame(list(scored_rows(scorer, pool, names, None)), names, settings.score)
+    seconds = time.perf_counter() - start
+    order = frame.sort_values("rank", kind="stable").index[: settings.top]
+    for i in order:
+        attrs = {name: float(frame.at[i, name]) for name in names if name in TRIAL_SCORES}
+        attrs[RANK_ATTR] = int(frame.at[i, "rank"])
+        study.enqueue_trial(space.encode(pool[i]), user_attrs=attrs, skip_if_exists=True)
+    study.set_user_attr(
+        POOL_ATTR,
+        {
+            "score": settings.score,
+            "seconds": round(seconds, 2),
+            "columns": list(frame.columns),
+            "rows": frame.values.tolist(),
+        },
+    )
+    rate = 60 * len(frame) / seconds if seconds > 0 else float("inf")
+    return (
+        f"pre-screen: scored {len(frame)} candidates by {settings.score} in {seconds:.1f} s ({rate:.0f}/min); "
+        f"the top {len(order)} are the first trials"
+    )
+
+
+def proposal_chooser(space: MnasNetSpace, scorer_of: Any, ranking: str) -> Any:
+    """``choose`` for :class:`~nas.proposals.BestOfK`: the proposal ranked best by ``ranking``."""
+
+    def choose(proposals: list[dict[str, Any]]) -> int:
+        scorer: Scorer = scorer_of()
+        genotypes = [space.decode(p) for p in proposals]
+        table = {name: [scorer.score(g, name) for g in genotypes] for name in members(ranking)}
+        return best_of(table, ranking)
+
+    return choose
+
+
+def record_scores(trial: optuna.Trial, genotype: Genotype, scorer: Scorer, ranking: str) -> None:
+    """The zero-cost scores of a trial's candidate as its attributes (a warm-up trial has them already)."""
+    for name in members(ranking):
+        if name in TRIAL_SCORES and name not in trial.user_attrs:
+            trial.set_user_attr(name, scorer.score(genotype, name))
