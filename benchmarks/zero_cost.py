@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import kendalltau, spearmanr
 
-from benchmarks.common import RESULTS_DIR, command_line, measurement_start, write_figures
+from benchmarks.common import command_line, measurement_start, results_path, write_figures
 from benchmarks.zero_cost_data import CACHE, TrainedCache, load_task, train_candidates
 from benchmarks.zero_cost_search import METHODS, best_so_far, compare_searches
 from nas.cli.app import fail, quiet_libraries
@@ -110,7 +111,7 @@ def measure(args: argparse.Namespace) -> None:
             k: getattr(args, k) for k in ("candidates", "space_seed", "holdout_seed", "bootstrap", "overrides")
         },
     }
-    plot_searches(search, args.budget, (args.results_dir or RESULTS_DIR) / f"{args.name}.png")
+    plot_searches(search, args.budget, results_path(args.name, args.results_dir).with_suffix(".png"))
     write_figures(args.name, figures, args.command, args.results_dir, args.start)
 
 
@@ -139,7 +140,9 @@ def correlations(x: np.ndarray, y: np.ndarray, samples: list[np.ndarray], label:
     out = {}
     for stat, fn in (("tau", kendalltau), ("rho", spearmanr)):
         value = float(fn(x, y)[0])
-        boot = np.array([fn(x[i], y[i])[0] for i in samples], dtype=float)
+        with warnings.catch_warnings():  # a resample of few candidates can be constant: its NaN is left out
+            warnings.simplefilter("ignore")
+            boot = np.array([fn(x[i], y[i])[0] for i in samples], dtype=float)
         low, high = np.nanpercentile(boot, [2.5, 97.5])
         out[f"{stat}_{label}"] = round(value, 3)
         out[f"{stat}_{label}_95"] = [round(float(low), 3), round(float(high), 3)]

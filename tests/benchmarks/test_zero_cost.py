@@ -1,0 +1,49 @@
+"""benchmarks.zero_cost on a tiny budget: real training, real scores, the record's shape, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks import zero_cost
+from nas.zero_cost import SCORES
+
+TINY = ["proxy=tiny", "dataset=digits", "proxy.train_size=256", "proxy.epochs=1", "threads=2"]
+
+
+def test_records_every_score_against_the_proxy_and_the_searches_at_equal_time(results_dir, tmp_path):
+    argv = ["--candidates", "5", "--budget", "4", "--seeds", "0", "--bootstrap", "100", "--pool", "6", "--top", "2"]
+    argv += ["--methods", "random", "rl+prescreen", "--cache", str(tmp_path / "cache.json"), *TINY]
+    zero_cost.main(argv)
+    record = json.loads((results_dir / "zero_cost.json").read_text())
+    assert record["command"].startswith("python -m benchmarks.zero_cost --candidates 5")
+    assert len(record["candidates"]) == 10  # tuning and held-out
+    for row in record["candidates"]:
+        assert {"blocks", "val_acc", "reward", *SCORES} <= row.keys()
+    assert set(record["tau"]) == {*SCORES, "vote"}
+    assert set(record["candidates_per_minute"]) == {*SCORES, "vote"}
+    tuning = record["rank_agreement"]["tuning"]
+    assert "ceiling" in tuning and "ceiling" not in record["rank_agreement"]["held_out"]
+    low, high = tuning["scores"]["params"]["tau_val_acc_95"]
+    assert -1 <= low <= high <= 1
+    assert record["prescreen"]["score"] in (*SCORES, "vote")
+    for method in ("random", "rl+prescreen"):
+        run = record["search"]["methods"][method]["seeds"]["0"]
+        assert run["trials_in_time"] <= run["trials_started"]
+        assert all(t <= 4 for t, _ in run["curve"])
+    assert (results_dir / "zero_cost.png").stat().st_size > 0
+    # the cache holds every proxy run: a second run trains nothing
+    trained = json.loads((tmp_path / "cache.json").read_text())
+    assert len(trained) == 15  # 5 tuning candidates x 2 seeds, 5 held-out x 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [(["--candidates", "2"], "--candidates must be >= 4"), (["--holdout-seed", "0"], "--holdout-seed must differ")],
+)
+def test_bad_arguments_are_one_line(capsys, argv, message):
+    with pytest.raises(SystemExit) as stop:
+        zero_cost.main(argv)
+    assert stop.value.code == 2
+    assert message in capsys.readouterr().err
