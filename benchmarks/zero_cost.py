@@ -80,10 +80,7 @@ def measure(args: argparse.Namespace) -> None:
     task = load_task(args.overrides)
     cache = TrainedCache(args.cache)
     sets = {"tuning": (args.space_seed, (0, 1)), "held_out": (args.holdout_seed, (0,))}
-    channels_last = True if task.proxy.channels_last is None else task.proxy.channels_last
-    scorer = Scorer(
-        task.data, task.proxy.width, task.target, seed=0, depth=task.proxy.depth, channels_last=channels_last
-    )
+    scorer = Scorer(task.data, task.proxy, task.target, seed=0)
     candidates, agreement = [], {}
     for label, (space_seed, seeds) in sets.items():
         genotypes = sample_pool(task.space, args.candidates, space_seed)

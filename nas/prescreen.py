@@ -66,8 +66,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     device = WorkerSettings(cfg.device, cfg.threads).start()
     raw = task["dataset"].load()
     data = ProxyDataCache(raw, task["sizes"], device).at()
-    channels_last = True if proxy.channels_last is None else proxy.channels_last
-    scorer = Scorer(data, proxy.width, target, settings.batch_size, cfg.seed, proxy.depth, channels_last)
+    scorer = Scorer(data, proxy, target, settings.batch_size, cfg.seed)
     cap = settings.max_flops
     accept = None if cap is None else (lambda g: scorer.score(g, "flops") <= cap)
     pool = sample_pool(space, settings.pool, cfg.seed, accept)

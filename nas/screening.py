@@ -1,6 +1,6 @@
 """Scoring genotypes without training them: a pool, its zero-cost scores, and a ranking.
 
-:class:`Scorer` builds each genotype at the proxy's width for the proxy data's classes and
+:class:`Scorer` builds each genotype at the proxy's width (and memory format) for the proxy data's classes and
 channels (a fresh, seeded initialisation per score: scores change the model), scores it on one
 fixed minibatch of the proxy's training images, and times every score, model construction
 included.  ``params`` and ``flops`` are the cost at the target input (FLOPs by the analytic count
@@ -25,6 +25,7 @@ from scipy.stats import rankdata
 from tqdm import tqdm
 
 from nas.proxy.data import ProxyData
+from nas.proxy.recipe import ProxyConfig
 from nas.zero_cost import MODEL_SCORES, SCORES, VOTE
 from search_spaces.build import build
 from search_spaces.codec import format_blocks
@@ -56,24 +57,16 @@ class Scorer:
     """Zero-cost scores of genotypes on one seeded minibatch of ``data``'s training split."""
 
     def __init__(
-        self,
-        data: ProxyData,
-        width: float,
-        target: Target,
-        batch_size: int = 64,
-        seed: int = 0,
-        depth: float = 1.0,
-        channels_last: bool = True,
+        self, data: ProxyData, proxy: ProxyConfig, target: Target, batch_size: int = 64, seed: int = 0
     ) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 2:
             raise ValueError(f"the scoring batch size must be an integer >= 2, got {batch_size!r}")
         generator = torch.Generator().manual_seed(seed)
         index = torch.randperm(len(data.train), generator=generator)[:batch_size].to(data.train.device)
-        # channels_last as the trainer: measured 4x faster for a forward and backward pass on CPU
-        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.memory_format = proxy.memory_format  # as the trainer's: 4x faster for a forward and backward pass here
         self.inputs = data.train.batch(index).contiguous(memory_format=self.memory_format)
         self.targets = data.train.labels.index_select(0, index)
-        self.data, self.width, self.depth, self.target, self.seed = data, width, depth, target, seed
+        self.data, self.width, self.depth, self.target, self.seed = data, proxy.width, proxy.depth, target, seed
         self.seconds: dict[str, float] = defaultdict(float)
         self.counts: dict[str, int] = defaultdict(int)
 

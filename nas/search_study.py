@@ -205,16 +205,7 @@ class SearchJob(StudyJob):
         prescreen = self.settings.prescreen
         if not prescreen.enabled:
             return opening
-        channels_last = True if self.proxy.channels_last is None else self.proxy.channels_last
-        self.scorer = Scorer(
-            self.data(device),
-            self.proxy.width,
-            self.target,
-            prescreen.batch_size,
-            self.seed,
-            self.proxy.depth,
-            channels_last,
-        )
+        self.scorer = Scorer(self.data(device), self.proxy, self.target, prescreen.batch_size, self.seed)
         if prescreen.top == 0:
             return opening
         return opening + "\n" + warm_up(study, self.space, self.scorer, prescreen, self.seed, self.settings.max_flops)

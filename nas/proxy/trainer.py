@@ -134,8 +134,7 @@ def setup_run(genotype: Genotype, data: ProxyData, config: ProxyConfig, batch_si
         )
     except (ValueError, RuntimeError) as err:
         raise CandidateFailed(f"cannot build model: {err}") from None
-    channels_last = True if config.channels_last is None else config.channels_last
-    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    memory_format = config.memory_format
     model = model.to(device=device, memory_format=memory_format)
     optimizer = make_optimizer(model, config)
     n = len(data.train)

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from nas import zero_cost
+from nas.proxy.recipe import ProxyConfig
 from nas.screening import Scorer, best_of, members, pool_frame, ranking_values, ranks, sample_pool, scored_rows
 from search_spaces.build import build
 from search_spaces.codec import format_blocks
@@ -88,7 +89,7 @@ def test_zico_needs_two_images(batch):
 
 @pytest.fixture(scope="module")
 def scorer(data):
-    return Scorer(data, 0.25, Target(), batch_size=32)
+    return Scorer(data, ProxyConfig(width=0.25), Target(), batch_size=32)
 
 
 @pytest.mark.parametrize("name", list(REFERENCES))
@@ -100,7 +101,7 @@ def test_every_score_is_finite_on_every_reference(scorer, name):
 
 def test_scores_repeat_and_cost_scores_are_the_target_cost(scorer, data):
     genotype = reference("efficientnet_b0")
-    again = Scorer(data, 0.25, Target(), batch_size=32)
+    again = Scorer(data, ProxyConfig(width=0.25), Target(), batch_size=32)
     assert scorer.scores(genotype, zero_cost.SCORES) == again.scores(genotype, zero_cost.SCORES)
     params, flops = Target().cost(genotype)
     assert scorer.score(genotype, "params") == params and scorer.score(genotype, "flops") == flops

@@ -44,3 +44,11 @@ def test_grid_and_storage_defaults():
     assert typed(ProxyConfig, grid.proxy) == GRID_PROXY
     assert typed(DataSizes, grid.proxy) == GRID_SIZES
     assert typed(StorageSettings, grid.study, url=grid.study.storage) == StorageSettings()
+
+
+def test_prescreen_defaults():
+    from nas.cli.app import plain
+    from nas.prescreen import PrescreenSettings
+
+    section = composed("prescreen").prescreen
+    assert PrescreenSettings(**{k: plain(v) for k, v in section.items()}) == PrescreenSettings()
