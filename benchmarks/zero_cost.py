@@ -92,7 +92,11 @@ def measure(args: argparse.Namespace) -> None:
     rates = scorer.per_minute()
     rates["vote"] = per_minute_of(rates, VOTE)
     tuning = agreement["tuning"]
-    score = args.score if args.score != "auto" else max(RANKED, key=lambda s: tuning["scores"][s]["tau_reward"])
+    score = (
+        args.score
+        if args.score != "auto"
+        else max(RANKED, key=lambda s: _or_minus_inf(tuning["scores"][s]["tau_reward"]))
+    )
     prescreen = SearchPrescreen(score=score, pool=args.pool, top=args.top, k=args.k)
     print_agreement(agreement, rates)
     print(f"pre-screen for the searches: {score} (pool {args.pool}, top {args.top}, k {args.k} for rl)", flush=True)
@@ -110,6 +114,10 @@ def measure(args: argparse.Namespace) -> None:
     }
     plot_searches(search, args.budget, results_path(args.name, args.results_dir).with_suffix(".png"))
     write_figures(args.name, figures, args.command, args.results_dir, args.start)
+
+
+def _or_minus_inf(value: float) -> float:
+    return value if np.isfinite(value) else -np.inf
 
 
 def rank_agreement(rows: list[dict[str, Any]], resamples: int, ceiling: bool) -> dict[str, Any]:

@@ -28,24 +28,26 @@ from nas.objective import Reward
 from nas.proxy.data import DataSizes, ProxyData, ProxyDataCache
 from nas.proxy.datasets import DatasetSpec
 from nas.proxy.trainer import ProxyConfig, train_proxy
+from nas.search_study import SearchSettings
 from search_spaces.codec import format_blocks
 from search_spaces.cost import Target
 from search_spaces.genotype import Genotype
 from search_spaces.mnasnet import MnasNetSpace, mnasnet_space
-from search_spaces.references import reference
+from search_spaces.spec import resolve_spec
 
 CACHE = ROOT / "runs" / "benchmarks" / "zero_cost" / "trained.json"
 
 
 @dataclass
 class Task:
-    """The search's default proxy task, as ``nas.search`` composes it (plus ``overrides``)."""
+    """The search's default task and settings, as ``nas.search`` composes them (plus ``overrides``)."""
 
     cfg: Any
     proxy: ProxyConfig
     target: Target
     reward: Reward
     space: MnasNetSpace
+    search: SearchSettings
     cache: ProxyDataCache
     dataset: DatasetSpec
     sizes: DataSizes
@@ -73,7 +75,8 @@ def load_task(overrides: Sequence[str] = ()) -> Task:
         proxy=typed(ProxyConfig, cfg.proxy),
         target=typed(Target, cfg.target),
         reward=Reward(cfg.objective.mode, float(cfg.objective.target_flops), float(cfg.objective.w)),
-        space=mnasnet_space(reference("efficientnet_b0")),
+        space=mnasnet_space(resolve_spec(cfg.space.reference, storage=cfg.study.storage)),
+        search=typed(SearchSettings, cfg.search),
         cache=ProxyDataCache(raw, sizes, device),
         dataset=dataset,
         sizes=sizes,

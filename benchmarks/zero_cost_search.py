@@ -24,23 +24,23 @@ from nas.search_study import SearchJob, SearchSettings
 METHODS = ("random", "tpe", "rl", "tpe+prescreen", "rl+prescreen")
 
 
-def method_settings(method: str, prescreen: SearchPrescreen) -> SearchSettings:
-    """The search settings of ``method``: its sampler, with the pre-screen for ``+prescreen``."""
+def method_settings(method: str, prescreen: SearchPrescreen, base: SearchSettings) -> SearchSettings:
+    """``base`` with ``method``'s sampler, and the pre-screen for ``+prescreen`` (no trial limit: the clock is)."""
     sampler, _, screened = method.partition("+")
     if sampler not in ("random", "tpe", "rl") or screened not in ("", "prescreen"):
         raise ValueError(f"unknown method {method!r}; allowed: {', '.join(METHODS)}")
     if not screened:
-        return SearchSettings(sampler=sampler, n_trials=10**6)
-    if sampler == "tpe":  # TPE proposes by its own model: the warm-up only
+        prescreen = SearchPrescreen()
+    elif sampler == "tpe":  # TPE proposes by its own model: the warm-up only
         prescreen = dataclasses.replace(prescreen, k=1)
-    return SearchSettings(sampler=sampler, n_trials=10**6, prescreen=prescreen)
+    return dataclasses.replace(base, sampler=sampler, n_trials=10**6, prescreen=prescreen)
 
 
 def timed_search(task: Task, method: str, seed: int, budget: float, prescreen: SearchPrescreen) -> dict[str, Any]:
     """One search of ``method`` for ``budget`` seconds: its best reward in time and its curve."""
     job = SearchJob(
         reference=task.space.reference,
-        settings=method_settings(method, prescreen),
+        settings=method_settings(method, prescreen, task.search),
         reward=task.reward,
         proxy=task.proxy,
         sizes=task.sizes,
@@ -104,6 +104,7 @@ def compare_searches(
             "min_best_reward": round(float(np.nanmin(best)), 5),
             "max_best_reward": round(float(np.nanmax(best)), 5),
             "mean_trials": round(float(np.mean([r["trials_in_time"] for r in by_seed.values()])), 1),
+            "seeds_without_result": int(np.isnan(best).sum()),  # left out of the mean: none trained in time
             "seeds": by_seed,
         }
     return summary

@@ -2,7 +2,9 @@
 
 The sampler asks its proposer (uniform sampling, or the RL controller's policy) for ``k``
 independent proposals and keeps the one ``choose`` prefers; enqueued trials (the reference,
-the pre-screen's warm-up) keep their fixed parameters and cost nothing to propose.
+the pre-screen's warm-up) keep their fixed parameters and cost nothing to propose.  The RL
+controller then learns from what was trained: samples of best-of-k, not of its own policy, so
+its updates lean towards what the score prefers (the point of the move proposal, and a bias).
 """
 
 from __future__ import annotations

@@ -69,9 +69,12 @@ class Scorer:
         self.data, self.width, self.depth, self.target, self.seed = data, proxy.width, proxy.depth, target, seed
         self.seconds: dict[str, float] = defaultdict(float)
         self.counts: dict[str, int] = defaultdict(int)
+        self._known: dict[tuple[Genotype, str], float] = {}  # a proposal chosen, then trained, is scored once
 
     def score(self, genotype: Genotype, name: str) -> float:
         """One score of ``genotype``; NaN when its model cannot be built or scored (said on the console)."""
+        if (genotype, name) in self._known:
+            return self._known[genotype, name]
         start = time.perf_counter()
         try:
             value = self._score(genotype, name)
@@ -80,6 +83,7 @@ class Scorer:
             value = math.nan
         self.seconds[name] += time.perf_counter() - start
         self.counts[name] += 1
+        self._known[genotype, name] = value
         return value
 
     def _score(self, genotype: Genotype, name: str) -> float:
@@ -88,17 +92,19 @@ class Scorer:
         if name == "flops":
             counted_at = {"in_chans": self.target.in_chans, "num_classes": self.target.num_classes}
             return float(estimate_flops(genotype, self.target.resolution, **counted_at).total)
-        torch.manual_seed(self.seed)
-        model = build(
-            genotype,
-            width=self.width,
-            depth=self.depth,
-            num_classes=self.data.num_classes,
-            in_chans=self.data.in_chans,
-            dropout=0.0,
-            drop_connect=0.0,
-        ).to(self.inputs.device, memory_format=self.memory_format)
-        return MODEL_SCORES[name](model, self.inputs, self.targets)
+        cuda = [self.inputs.device] if self.inputs.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=cuda):  # the same initialisation every time; the caller's stream untouched
+            torch.manual_seed(self.seed)
+            model = build(
+                genotype,
+                width=self.width,
+                depth=self.depth,
+                num_classes=self.data.num_classes,
+                in_chans=self.data.in_chans,
+                dropout=0.0,
+                drop_connect=0.0,
+            ).to(self.inputs.device, memory_format=self.memory_format)
+            return MODEL_SCORES[name](model, self.inputs, self.targets)
 
     def scores(self, genotype: Genotype, names: Iterable[str]) -> dict[str, float]:
         return {name: self.score(genotype, name) for name in names}
@@ -127,7 +133,7 @@ def ranks(values: Sequence[float]) -> np.ndarray:
 
 def _finite(values: Sequence[float]) -> np.ndarray:
     out = np.asarray(values, dtype=float)
-    return np.where(np.isfinite(out) | (out == np.inf), out, -np.inf)
+    return np.where(np.isfinite(out), out, -np.inf)
 
 
 def best_of(table: Mapping[str, Sequence[float]], ranking: str) -> int:

@@ -89,18 +89,23 @@ def warm_up(
     rate = 60 * len(frame) / seconds if seconds > 0 else float("inf")
     return (
         f"pre-screen: scored {len(frame)} candidates by {settings.score} in {seconds:.1f} s ({rate:.0f}/min); "
-        f"the top {len(order)} are the first trials"
+        f"the top {len(order)} follow the reference as the first trials"
     )
 
 
-def proposal_chooser(space: MnasNetSpace, scorer_of: Any, ranking: str) -> Any:
-    """``choose`` for :class:`~nas.proposals.BestOfK`: the proposal ranked best by ``ranking``."""
+def proposal_chooser(space: MnasNetSpace, scorer_of: Any, ranking: str, max_flops: float | None = None) -> Any:
+    """``choose`` for :class:`~nas.proposals.BestOfK`: the proposal ranked best by ``ranking``.
+
+    Proposals above ``max_flops`` are chosen only when all are (the trial then records why it stopped).
+    """
 
     def choose(proposals: list[dict[str, Any]]) -> int:
         scorer: Scorer = scorer_of()
         genotypes = [space.decode(p) for p in proposals]
-        table = {name: [scorer.score(g, name) for g in genotypes] for name in members(ranking)}
-        return best_of(table, ranking)
+        allowed = [i for i, g in enumerate(genotypes) if max_flops is None or scorer.score(g, "flops") <= max_flops]
+        allowed = allowed or list(range(len(genotypes)))
+        table = {name: [scorer.score(genotypes[i], name) for i in allowed] for name in members(ranking)}
+        return allowed[best_of(table, ranking)]
 
     return choose
 

@@ -177,7 +177,8 @@ class SearchJob(StudyJob):
     def sampler(self, worker: int) -> optuna.samplers.BaseSampler:
         distributions = self.space.distributions()
         prescreen = self.settings.prescreen
-        choose = proposal_chooser(self.space, lambda: self.scorer, prescreen.score) if prescreen.enabled else None
+        cap = self.settings.max_flops
+        choose = proposal_chooser(self.space, lambda: self.scorer, prescreen.score, cap) if prescreen.enabled else None
         seed = self.seed + worker
         return make_sampler(
             self.settings.sampler, distributions, seed, self.reward.multi_objective, choose, prescreen.k

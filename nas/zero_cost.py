@@ -7,8 +7,9 @@ and CUDA.  What each does where the papers leave a choice:
 
 - ``synflow`` (Tanaka et al. 2020; Abdelfattah et al. 2021): every parameter made positive,
   the model in float64 and in eval mode (fresh BatchNorm statistics, so BN is a near-identity:
-  the papers switch it off), an all-ones input of one image; ``sum |θ · ∂R/∂θ|`` with ``R`` the
-  sum of the logits.  Only the input's shape matters, never its values.
+  the papers switch it off), an all-ones input of one image; ``sum |W · ∂R/∂W|`` over conv and
+  linear weights (as Abdelfattah et al.'s code) with ``R`` the sum of the logits.  Only the
+  input's shape matters, never its values.
 - ``naswot`` (Mellor et al. 2021): the log-determinant of ``K = C Cᵀ + (1-C)(1-C)ᵀ``, ``C`` the
   binary codes of every ReLU-like unit over the batch (train-mode BN, as in the paper).  Our nets
   use SiLU as often as ReLU: the code of a SiLU (or ReLU6) unit is the sign of its input, the side
@@ -52,8 +53,9 @@ def synflow(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> fl
     model.zero_grad(set_to_none=True)
     ones = torch.ones((1, *inputs.shape[1:]), dtype=torch.float64, device=inputs.device)
     model(ones).sum().backward()
+    layers = [m for m in _weighted_layers(model) if m.weight.grad is not None]
     with torch.no_grad():
-        return float(sum((p * p.grad).abs().sum() for p in model.parameters() if p.grad is not None))
+        return float(sum((m.weight * m.weight.grad).abs().sum() for m in layers))
 
 
 def naswot(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> float:
