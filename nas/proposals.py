@@ -24,7 +24,26 @@ Chooser = Callable[[list[dict[str, Any]]], int]
 """Proposals -> the index of the one to train."""
 
 
-class BestOfK(BaseSampler):
+class FixedSpaceSampler(BaseSampler):
+    """A sampler that proposes all of a trial's parameters at once from a fixed categorical space."""
+
+    def __init__(self, distributions: dict[str, Sequence[Any]], seed: int | None = None) -> None:
+        self._distributions = {n: CategoricalDistribution(list(c)) for n, c in distributions.items()}
+        self._fallback = RandomSampler(seed=seed)
+
+    def reseed_rng(self) -> None:
+        self._fallback.reseed_rng()
+
+    def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
+        return dict(self._distributions)
+
+    def sample_independent(
+        self, study: Study, trial: FrozenTrial, param_name: str, param_distribution: BaseDistribution
+    ) -> Any:
+        return self._fallback.sample_independent(study, trial, param_name, param_distribution)
+
+
+class BestOfK(FixedSpaceSampler):
     """Propose ``k`` parameter sets per trial, train the one ``choose`` picks."""
 
     def __init__(
@@ -36,15 +55,8 @@ class BestOfK(BaseSampler):
         seed: int | None = None,
         inner: BaseSampler | None = None,
     ) -> None:
-        self._distributions = {n: CategoricalDistribution(list(c)) for n, c in distributions.items()}
+        super().__init__(distributions, seed)
         self._propose, self._choose, self._k, self._inner = propose, choose, k, inner
-        self._fallback = RandomSampler(seed=seed)
-
-    def reseed_rng(self) -> None:
-        self._fallback.reseed_rng()
-
-    def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
-        return dict(self._distributions)
 
     def sample_relative(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
@@ -53,11 +65,6 @@ class BestOfK(BaseSampler):
             return {}
         proposals = [self._propose(study, trial, i) for i in range(self._k)]
         return proposals[self._choose(proposals) if self._k > 1 else 0]
-
-    def sample_independent(
-        self, study: Study, trial: FrozenTrial, param_name: str, param_distribution: BaseDistribution
-    ) -> Any:
-        return self._fallback.sample_independent(study, trial, param_name, param_distribution)
 
     def after_trial(self, study: Study, trial: FrozenTrial, state: TrialState, values: Sequence[float] | None) -> None:
         if self._inner is not None:

@@ -20,13 +20,13 @@ from typing import Any
 
 import optuna
 import torch
-from optuna.distributions import BaseDistribution, CategoricalDistribution
-from optuna.samplers import BaseSampler, RandomSampler
+from optuna.distributions import BaseDistribution
+from optuna.samplers import BaseSampler
 from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 from torch import nn
 
-from nas.proposals import BestOfK, Chooser, uniform_proposer
+from nas.proposals import BestOfK, Chooser, FixedSpaceSampler, uniform_proposer
 
 
 class Controller(nn.Module):
@@ -57,7 +57,7 @@ class Controller(nn.Module):
         return taken, log_prob, entropy
 
 
-class ControllerSampler(BaseSampler):
+class ControllerSampler(FixedSpaceSampler):
     """MnasNet-style RL controller over a fixed categorical search space.
 
     ``search_space`` maps parameter names (in decision order) to their choices.  The reward
@@ -74,8 +74,8 @@ class ControllerSampler(BaseSampler):
         entropy_weight: float = 1e-3,
         hidden: int = 64,
     ) -> None:
+        super().__init__(search_space, seed)
         self._names = list(search_space)
-        self._distributions = {n: CategoricalDistribution(list(c)) for n, c in search_space.items()}
         self._seed = 0 if seed is None else int(seed)
         torch_state = torch.random.get_rng_state()
         torch.manual_seed(self._seed)
@@ -87,14 +87,7 @@ class ControllerSampler(BaseSampler):
         self._decay = baseline_decay
         self._entropy_weight = entropy_weight
         self._learned: set[int] = set()
-        self._fallback = RandomSampler(seed=seed)
         self.rewards: list[float] = []
-
-    def reseed_rng(self) -> None:
-        self._fallback.reseed_rng()
-
-    def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
-        return dict(self._distributions)
 
     def sample_relative(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
@@ -110,11 +103,6 @@ class ControllerSampler(BaseSampler):
         with torch.no_grad():
             actions, _, _ = self._controller(generator=generator)
         return {n: self._distributions[n].choices[a] for n, a in zip(self._names, actions, strict=True)}
-
-    def sample_independent(
-        self, study: Study, trial: FrozenTrial, param_name: str, param_distribution: BaseDistribution
-    ) -> Any:
-        return self._fallback.sample_independent(study, trial, param_name, param_distribution)
 
     def after_trial(self, study: Study, trial: FrozenTrial, state: TrialState, values: Sequence[float] | None) -> None:
         # Learning happens lazily in sample_relative from the storage, so every worker agrees.
