@@ -6,7 +6,8 @@ fixed minibatch of the proxy's training images, and times every score, model con
 included.  ``params`` and ``flops`` are the cost at the target input (FLOPs by the analytic count
 that equals fvcore's, as tracing each candidate would take longer than every other score together).
 
-A ranking is by one score, or by ``vote``: the mean of the candidates' ranks under each score of
+A ranking is by one score, by a score negated (``-snip``: the lowest first, for a score that
+ranks this space backwards), or by ``vote``: the mean of the candidates' ranks under each score of
 :data:`~nas.zero_cost.VOTE`.  Higher is better everywhere; a score that is NaN or infinite ranks last.
 """
 
@@ -34,7 +35,7 @@ from search_spaces.flops import estimate_flops, genotype_params
 from search_spaces.genotype import Genotype
 from search_spaces.mnasnet import MnasNetSpace
 
-RANKINGS = (*SCORES, "vote")
+RANKINGS = (*SCORES, "vote", *(f"-{name}" for name in SCORES))
 
 
 def check_score_names(names: Iterable[str], setting: str, allowed: Sequence[str] = SCORES) -> list[str]:
@@ -49,8 +50,8 @@ def check_score_names(names: Iterable[str], setting: str, allowed: Sequence[str]
 
 
 def members(ranking: str) -> tuple[str, ...]:
-    """The scores a ranking needs: ``vote``'s members, or the score itself."""
-    return VOTE if ranking == "vote" else (ranking,)
+    """The scores a ranking needs: ``vote``'s members, or the score itself (``-name``: ``name``)."""
+    return VOTE if ranking == "vote" else (ranking.removeprefix("-"),)
 
 
 class Scorer:
@@ -120,9 +121,10 @@ def per_minute_of(rates: Mapping[str, float], names: Iterable[str]) -> float:
 
 
 def ranking_values(table: Mapping[str, Sequence[float]], ranking: str) -> np.ndarray:
-    """The value to sort by (higher is better): the score, or for ``vote`` the mean rank of its members."""
+    """The value to sort by (higher is better): the score (negated for ``-name``), or ``vote``'s mean rank."""
     if ranking != "vote":
-        return _finite(table[ranking])
+        sign = -1.0 if ranking.startswith("-") else 1.0
+        return _finite(sign * np.asarray(table[ranking.removeprefix("-")], dtype=float))
     return np.mean([rankdata(_finite(table[name])) for name in VOTE], axis=0)
 
 

@@ -47,3 +47,12 @@ def test_bad_arguments_are_one_line(capsys, argv, message):
         zero_cost.main(argv)
     assert stop.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_auto_picks_the_ranking_that_agrees_best_with_the_reward_whatever_its_sign():
+    scores = {name: {"tau_reward": 0.1} for name in SCORES}
+    scores["vote"] = {"tau_reward": 0.2}
+    assert zero_cost.best_ranking(scores) == "vote"
+    scores["snip"]["tau_reward"] = -0.4
+    scores["zico"]["tau_reward"] = float("nan")
+    assert zero_cost.best_ranking(scores) == "-snip"

@@ -144,3 +144,9 @@ def test_pool_frame_ranks_by_the_vote_and_keeps_the_columns(scorer, space):
     assert list(frame.columns) == ["blocks", "params", "rank"]
     expected = ranks(ranking_values({n: [r[n] for r in rows] for n in zero_cost.VOTE}, "vote"))
     assert np.array_equal(frame["rank"].to_numpy(), expected)
+
+
+def test_a_negated_score_ranks_the_lowest_first_and_non_finite_still_last():
+    table = {"snip": [3.0, 1.0, math.nan, 2.0]}
+    assert ranks(ranking_values(table, "-snip")).tolist() == [3, 1, 4, 2]
+    assert members("-snip") == ("snip",) and best_of(table, "-snip") == 1
