@@ -41,7 +41,16 @@ def _args(tmp_path, run: str) -> list[str]:
 def _stop_after_search(args: list[str]) -> subprocess.CompletedProcess:
     """Start the pipeline and press Ctrl-C as soon as its second stage begins."""
     command = [sys.executable, "-m", "scaling.pipeline", *args]
-    proc = subprocess.Popen(command, cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # SIGINT at its default even when this suite runs in the background (which inherits it ignored)
+    proc = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     lines = []
     for line in proc.stdout:
         lines.append(line)
