@@ -11,7 +11,7 @@
    RL pre-screened with the ranking that agreed best with the reward on the tuning candidates
    (a score, or a score negated when it ranks them backwards; never chosen on the held-out set).
 
-    python -m benchmarks.zero_cost                      # about an hour on 2 CPU cores
+    python -m benchmarks.zero_cost                      # ~80 min on 2 CPU cores, ~50 with the proxy runs cached
     python -m benchmarks.zero_cost --budget 60 --seeds 0 proxy=tiny
 
 Writes ``benchmarks/results/zero_cost.json`` and ``zero_cost.png``.
