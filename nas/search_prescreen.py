@@ -50,9 +50,6 @@ class SearchPrescreen:
     def enabled(self) -> bool:
         return self.score != "none"
 
-    def identity(self) -> dict[str, Any]:
-        return {"score": self.score, "pool": self.pool, "top": self.top, "k": self.k, "batch_size": self.batch_size}
-
 
 def warm_up(
     study: optuna.Study,

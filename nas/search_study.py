@@ -167,7 +167,7 @@ class SearchJob(StudyJob):
     def strategy(self) -> dict[str, Any]:
         strategy: dict[str, Any] = {"sampler": self.settings.sampler, "pruner": self.settings.pruner}
         if self.settings.prescreen.enabled:  # only then, so studies from before the pre-screen keep their names
-            strategy["prescreen"] = self.settings.prescreen.identity()
+            strategy["prescreen"] = dataclasses.asdict(self.settings.prescreen)
         return strategy
 
     def default_name(self) -> str:

@@ -108,7 +108,7 @@ def test_rl_with_k_proposals_still_learns_from_every_trial(space):
     assert len(sampler._inner.rewards) == 3  # the controller learned from each finished trial before sampling
 
 
-def test_the_pool_is_scored_once_per_study_whoever_starts(monkeypatch):
+def test_the_pool_is_scored_once_per_study_whoever_starts():
     job = SearchJob(
         reference=reference("efficientnet_b0"),
         settings=SearchSettings(prescreen=SearchPrescreen(score="vote", pool=4, top=2)),
