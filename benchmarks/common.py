@@ -19,6 +19,8 @@ from typing import Any
 
 import torch
 
+from search_spaces.latency.measure import cpu_model
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = ROOT / "benchmarks" / "results"
 
@@ -40,17 +42,6 @@ def git_commit(root: Path = ROOT) -> str | None:
 
 def _git(root: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
-
-
-def cpu_model() -> str | None:
-    """The CPU's ``model name`` from /proc/cpuinfo (Linux), else what ``platform`` knows."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or None
 
 
 def machine() -> dict[str, Any]:

@@ -17,6 +17,7 @@ _EXPORTS = {
     "SearchSettings": "nas.search_study",
     "SearchJob": "nas.search_study",
     "Reward": "nas.objective",
+    "LatencySource": "nas.search_latency",
     "DatasetSpec": "nas.proxy.datasets",
     "DataSizes": "nas.proxy.data",
     "ProxyConfig": "nas.proxy.recipe",

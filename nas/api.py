@@ -20,11 +20,13 @@ from nas.objective import Reward
 from nas.proxy.data import DataSizes, ProxyDataCache
 from nas.proxy.datasets import DatasetSpec
 from nas.proxy.trainer import ProxyConfig, ProxyResult, train_proxy
+from nas.search_latency import LatencySource
 from nas.search_study import SearchJob, SearchSettings
 from nas.studies.storage import DEFAULT_STORAGE, StorageSettings
 from search_spaces.codec import load_genotype
 from search_spaces.cost import Target
 from search_spaces.genotype import Genotype
+from search_spaces.latency.measure import LatencySettings
 from search_spaces.spec import resolve_spec
 
 PROG = "nas.api"
@@ -51,6 +53,8 @@ def run_search(
     *,
     reward: Reward | None = None,
     target: Target | None = None,
+    latency: LatencySettings | None = None,
+    latency_source: LatencySource | None = None,
     seed: int = 0,
     storage: str | StorageSettings = DEFAULT_STORAGE,
     study_name: str | None = None,
@@ -68,6 +72,8 @@ def run_search(
         target or Target(),
         dataset or DatasetSpec(),
         seed,
+        latency or LatencySettings(),
+        latency_source or LatencySource(),
     )
     return SearchResult(**vars(run_api_study(job, study_name, storage, worker, out, progress)))
 

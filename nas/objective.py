@@ -1,45 +1,84 @@
-"""The search's reward: ``ACC(m) * (FLOPS(m) / T) ** w`` (MnasNet, with FLOPs as in EfficientNet).
+"""The search's reward: ``ACC(m) * (COST(m) / T) ** w`` (MnasNet; the cost FLOPs as in EfficientNet, or latency).
 
-``w = alpha`` when ``FLOPS(m) <= T`` else ``beta``.  Soft constraint: ``alpha = beta = w``
+``w = alpha`` when ``COST(m) <= T`` else ``beta``.  Soft constraint: ``alpha = beta = w``
 (default ``w = -0.07``); hard constraint: ``alpha = 0, beta = -1``.  Multi-objective mode
-optimises (accuracy up, FLOPs down) for a Pareto front instead.
+optimises (accuracy up, cost down) for a Pareto front instead.  The cost is FLOPs at the target
+input (``T = target_flops``) or the latency in milliseconds on the target device
+(``T = target_latency_ms``; None: the reference's own latency, as 400M is B0's FLOPs).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
+from typing import Any
 
 MODES = ("soft", "hard", "multi")
+COSTS = ("flops", "latency")
+UNITS = {"flops": "FLOPS", "latency": "LAT"}
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
 
 
 @dataclass(frozen=True)
 class Reward:
-    """The scalar reward of a (accuracy, FLOPs) pair; also carries the mode for the study."""
+    """The scalar reward of an (accuracy, cost) pair; also carries the mode for the study."""
 
     mode: str = "soft"
     target_flops: float = 400e6
     w: float = -0.07
+    cost: str = "flops"
+    target_latency_ms: float | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"objective.mode {self.mode!r} is not one of {', '.join(MODES)}")
-        if not (
-            isinstance(self.target_flops, (int, float)) and math.isfinite(self.target_flops) and self.target_flops > 0
-        ):
+        if self.cost not in COSTS:
+            raise ValueError(f"objective.cost {self.cost!r} is not one of {', '.join(COSTS)}")
+        if not _positive(self.target_flops):
             raise ValueError(f"objective.target_flops (T) must be > 0, got {self.target_flops!r}")
+        if self.target_latency_ms is not None and not _positive(self.target_latency_ms):
+            raise ValueError(
+                f"objective.target_latency_ms (T) must be > 0 ms, or null for the reference's latency; "
+                f"got {self.target_latency_ms!r}"
+            )
         if not (isinstance(self.w, (int, float)) and math.isfinite(self.w) and self.w <= 0):
-            raise ValueError(f"objective.w must be <= 0 (a FLOPs penalty), got {self.w!r}")
+            raise ValueError(f"objective.w must be <= 0 (a cost penalty), got {self.w!r}")
+
+    @property
+    def on_latency(self) -> bool:
+        return self.cost == "latency"
+
+    @property
+    def target(self) -> float:
+        """T in the cost's unit; ``ValueError`` while a latency target is still to be measured."""
+        if not self.on_latency:
+            return self.target_flops
+        if self.target_latency_ms is None:
+            raise ValueError("objective.target_latency_ms is not known yet (the reference's latency)")
+        return self.target_latency_ms
+
+    def identity(self) -> dict[str, Any]:
+        """What the study's identity holds (the latency fields only when the cost is latency)."""
+        fields = dataclasses.asdict(self)
+        if not self.on_latency:  # so that studies from before latency keep their names
+            del fields["cost"], fields["target_latency_ms"]
+        return fields
 
     @property
     def exponents(self) -> tuple[float, float]:
         """(alpha, beta): the exponent below / above the target."""
         return (0.0, -1.0) if self.mode == "hard" else (self.w, self.w)
 
-    def __call__(self, accuracy: float, flops: float) -> float:
+    def __call__(self, accuracy: float, cost: float) -> float:
+        """The reward of ``accuracy`` at ``cost`` (FLOPs, or milliseconds when the cost is latency)."""
         alpha, beta = self.exponents
-        exponent = alpha if flops <= self.target_flops else beta
-        return accuracy * (flops / self.target_flops) ** exponent
+        target = self.target
+        exponent = alpha if cost <= target else beta
+        return accuracy * (cost / target) ** exponent
 
     @property
     def multi_objective(self) -> bool:
@@ -51,6 +90,10 @@ class Reward:
 
     def describe(self) -> str:
         alpha, beta = self.exponents
+        unit = UNITS[self.cost]
         if self.multi_objective:
-            return "multi-objective: maximise accuracy, minimise FLOPs"
-        return f"ACC * (FLOPS / {self.target_flops:.4g}) ** w, w = {alpha} if FLOPS <= T else {beta}"
+            return f"multi-objective: maximise accuracy, minimise {'latency' if self.on_latency else 'FLOPs'}"
+        if self.on_latency:
+            known = "the reference's" if self.target_latency_ms is None else f"{self.target_latency_ms:.4g} ms"
+            return f"ACC * (LAT / T) ** w, T = {known}, w = {alpha} if LAT <= T else {beta}"
+        return f"ACC * ({unit} / {self.target_flops:.4g}) ** w, w = {alpha} if {unit} <= T else {beta}"

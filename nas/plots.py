@@ -27,44 +27,46 @@ def pareto_front(flops: np.ndarray, acc: np.ndarray) -> np.ndarray:
 
 
 def plot_search(frame: pd.DataFrame, path: Path, reward: Reward, reference: dict[str, Any], title: str) -> None:
-    """Accuracy against FLOPs for every trial, reward iso-lines, the reference, the Pareto front."""
-    fig, ax = plt.subplots(figsize=(7, 5))
-    done = frame.dropna(subset=["flops", "val_acc"])
+    """Accuracy against FLOPs for every trial, reward iso-lines, the reference, the Pareto front.
+
+    With latencies recorded (``latency_ms``), a second panel shows accuracy against latency.
+    """
+    panels = [("flops", 1e6, "MFLOPs at the target input")]
+    if "latency_ms" in frame and frame["latency_ms"].notna().any():
+        panels.append(("latency_ms", 1.0, "latency on the target device (ms)"))
+    fig, axes = plt.subplots(1, len(panels), figsize=(7 * len(panels), 5), squeeze=False)
+    for ax, (column, scale, label) in zip(axes[0], panels, strict=False):
+        on_cost = (column == "latency_ms") == reward.on_latency
+        _accuracy_panel(ax, frame, column, scale, reward if on_cost else None, reference)
+        ax.set_xlabel(label)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _accuracy_panel(
+    ax: Any, frame: pd.DataFrame, column: str, scale: float, reward: Reward | None, reference: dict[str, Any]
+) -> None:
+    """One panel: accuracy against ``column`` (divided by ``scale``); iso-lines when ``reward`` is on it."""
+    done = frame.dropna(subset=[column, "val_acc"])
     styles = {"COMPLETE": ("o", "tab:blue"), "PRUNED": ("x", "tab:gray"), "FAIL": ("v", "tab:red")}
     for state, (marker, colour) in styles.items():
         part = done[done["state"] == state]
         if len(part):
             label = {"COMPLETE": "trained", "PRUNED": "pruned (partial acc.)", "FAIL": "failed"}[state]
-            ax.scatter(part["flops"] / 1e6, part["val_acc"], marker=marker, color=colour, label=label, alpha=0.8)
+            ax.scatter(part[column] / scale, part["val_acc"], marker=marker, color=colour, label=label, alpha=0.8)
     complete = done[done["state"] == "COMPLETE"]
     if len(complete):
-        flops, acc = complete["flops"].to_numpy(float), complete["val_acc"].to_numpy(float)
-        front = pareto_front(flops, acc)
-        ax.step(
-            flops[front] / 1e6,
-            acc[front],
-            where="post",
-            color="tab:green",
-            marker="s",
-            ms=11,
-            mfc="none",
-            label="Pareto front",
-        )
-    if len(done):
-        lo, hi = done["flops"].min() / 1e6 * 0.8, done["flops"].max() / 1e6 * 1.25
-        xs = np.geomspace(max(lo, 1e-3), hi, 200)
-        if not reward.multi_objective:
-            rewards = done["reward"].dropna() if "reward" in done else pd.Series(dtype=float)
-            levels = np.quantile(rewards, [0.25, 0.5, 0.9, 1.0]) if len(rewards) else []
-            alpha, beta = reward.exponents
-            for level in levels:
-                exponent = np.where(xs * 1e6 <= reward.target_flops, alpha, beta)
-                ax.plot(xs, level / (xs * 1e6 / reward.target_flops) ** exponent, ":", color="tab:orange", lw=1)
-            if len(levels):
-                ax.plot([], [], ":", color="tab:orange", label="reward iso-lines")
-    if reference.get("val_acc") is not None:
+        cost, acc = complete[column].to_numpy(float), complete["val_acc"].to_numpy(float)
+        front = pareto_front(cost, acc)
+        ax.step(cost[front] / scale, acc[front], where="post", color="tab:green", marker="s", ms=11, mfc="none")
+        ax.plot([], [], color="tab:green", marker="s", mfc="none", label="Pareto front")
+    if len(done) and reward is not None and not reward.multi_objective:
+        _iso_lines(ax, done, column, scale, reward)
+    if reference.get("val_acc") is not None and reference.get(column) is not None:
         ax.scatter(
-            [reference["flops"] / 1e6],
+            [reference[column] / scale],
             [reference["val_acc"]],
             marker="*",
             s=250,
@@ -73,15 +75,24 @@ def plot_search(frame: pd.DataFrame, path: Path, reward: Reward, reference: dict
             label=f"reference ({reference['name']})",
         )
     ax.set_xscale("log")
-    ax.set_xlabel("MFLOPs at the target input")
     ax.set_ylabel("proxy validation accuracy")
-    ax.set_title(title)
     ax.grid(True, which="both", alpha=0.3)
     if ax.get_legend_handles_labels()[0]:  # an empty study has nothing to label
         ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+
+
+def _iso_lines(ax: Any, done: pd.DataFrame, column: str, scale: float, reward: Reward) -> None:
+    rewards = done["reward"].dropna() if "reward" in done else pd.Series(dtype=float)
+    if not len(rewards):
+        return
+    lo, hi = done[column].min() / scale * 0.8, done[column].max() / scale * 1.25
+    xs = np.geomspace(max(lo, 1e-3), hi, 200)
+    alpha, beta = reward.exponents
+    target = reward.target / scale
+    for level in np.quantile(rewards, [0.25, 0.5, 0.9, 1.0]):
+        exponent = np.where(xs <= target, alpha, beta)
+        ax.plot(xs, level / (xs / target) ** exponent, ":", color="tab:orange", lw=1)
+    ax.plot([], [], ":", color="tab:orange", label="reward iso-lines")
 
 
 def plot_best_so_far(

@@ -13,10 +13,24 @@ from omegaconf import DictConfig
 from nas.cli.app import hydra_entry, proxy_task, typed
 from nas.cli.command import study_command
 from nas.objective import Reward
+from nas.search_latency import LatencySource
 from nas.search_study import SearchJob, SearchSettings
+from search_spaces.latency.measure import LatencySettings
 from search_spaces.spec import resolve_spec
 
 PROG = "python -m nas.search"
+
+
+def reward_of(objective: DictConfig) -> Reward:
+    """The reward an ``objective`` section sets (FLOPs or latency as the cost)."""
+    latency = objective.get("target_latency_ms")
+    return Reward(
+        objective.mode,
+        float(objective.target_flops),
+        float(objective.w),
+        objective.get("cost", "flops"),
+        None if latency is None else float(latency),
+    )
 
 
 def search_job_of(cfg: DictConfig, proxy: DictConfig | None = None) -> SearchJob:
@@ -24,7 +38,9 @@ def search_job_of(cfg: DictConfig, proxy: DictConfig | None = None) -> SearchJob
     return SearchJob(
         reference=resolve_spec(cfg.space.reference, storage=cfg.study.storage),
         settings=typed(SearchSettings, cfg.search),
-        reward=Reward(cfg.objective.mode, float(cfg.objective.target_flops), float(cfg.objective.w)),
+        reward=reward_of(cfg.objective),
+        latency=typed(LatencySettings, cfg.target),
+        latency_source=typed(LatencySource, cfg.objective),
         **proxy_task(cfg, proxy),
     )
 

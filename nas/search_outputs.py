@@ -11,6 +11,7 @@ import optuna
 
 from nas.objective import Reward
 from nas.plots import plot_search
+from nas.search_latency import LATENCY_COLUMNS
 from nas.search_prescreen import RANK_ATTR, TRIAL_SCORES
 from nas.studies.study import FINISHED, trials_frame
 from search_spaces.codec import format_blocks, parse_blocks, save_genotype
@@ -20,10 +21,10 @@ from search_spaces.genotype import Genotype
 TRIAL_COLUMNS = ["blocks", "params", "flops", "val_acc", "reward", "seconds", "duplicate_of", "reason"]
 
 
-def scored_columns(trials: list[optuna.trial.FrozenTrial]) -> list[str]:
-    """The pre-screen's columns (zero-cost scores, warm-up rank) that any trial has."""
+def optional_columns(trials: list[optuna.trial.FrozenTrial]) -> list[str]:
+    """The columns only some searches record (latency, zero-cost scores, warm-up rank) that any trial has."""
     present = {name for t in trials for name in t.user_attrs}
-    return [name for name in (*TRIAL_SCORES, RANK_ATTR) if name in present]
+    return [name for name in (*LATENCY_COLUMNS, *TRIAL_SCORES, RANK_ATTR) if name in present]
 
 
 def best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
@@ -45,11 +46,12 @@ def write_outputs(
     reference_cost: Cost,
     reward: Reward,
     dataset: dict[str, Any] | None = None,
+    reference_latency_ms: float | None = None,
 ) -> dict[str, Any]:
     """trials.csv, best.yaml, summary.json and search.png in ``out``; returns the summary."""
     out.mkdir(parents=True, exist_ok=True)
     trials = study.get_trials(deepcopy=False)
-    frame = trials_frame(trials, TRIAL_COLUMNS + scored_columns(trials))
+    frame = trials_frame(trials, TRIAL_COLUMNS + optional_columns(trials))
     frame.to_csv(out / "trials.csv", index=False)
     best = best_trial(study)
     ref_trial = next(
@@ -78,12 +80,15 @@ def write_outputs(
             "blocks": format_blocks(reference),
             "params": reference_cost[0],
             "flops": reference_cost[1],
+            **({} if reference_latency_ms is None else {"latency_ms": round(reference_latency_ms, 4)}),
             "val_acc": ref_trial.user_attrs.get("val_acc") if ref_trial else None,
             "reward": ref_trial.user_attrs.get("reward") if ref_trial else None,
         },
     }
     if best is not None:
-        metrics = {k: best.user_attrs.get(k) for k in ("params", "flops", "val_acc", "reward")}
+        metrics = {k: best.user_attrs.get(k) for k in ("params", "flops", "latency_ms", "val_acc", "reward")}
+        if metrics["latency_ms"] is None:
+            del metrics["latency_ms"]
         metrics["trial"] = best.number
         summary["best"] = {"blocks": best.user_attrs["blocks"], **metrics}
         genotype = dataclasses.replace(
@@ -100,14 +105,14 @@ def describe_best(summary: dict[str, Any]) -> str:
     best, ref = summary["best"], summary["reference"]
     if best is None:
         return f"No candidate finished in study {summary['study']!r}."
+    latency = f", {best['latency_ms']:.2f} ms" if best.get("latency_ms") is not None else ""
+    reward = f", reward {best['reward']:.4f}" if best.get("reward") is not None else ""
     lines = [
         f"Best of {summary['n_trials']} trials in study {summary['study']!r} "
         f"({summary['n_trained']} trained, {summary['n_pruned']} pruned, {summary['n_failed']} failed), trial {best['trial']}:",
         *[f"  {b}" for b in best["blocks"]],
-        f"  {best['params']:,} params, {best['flops'] / 1e6:.1f} MFLOPs at the target input, "
-        f"proxy val_acc {best['val_acc']:.4f}, reward {best['reward']:.4f}"
-        if best.get("reward") is not None
-        else f"  {best['params']:,} params, {best['flops'] / 1e6:.1f} MFLOPs, proxy val_acc {best['val_acc']:.4f}",
+        f"  {best['params']:,} params, {best['flops'] / 1e6:.1f} MFLOPs at the target input{latency}, "
+        f"proxy val_acc {best['val_acc']:.4f}{reward}",
     ]
     if ref.get("val_acc") is not None and best.get("reward") is not None:
         verdict = (
@@ -122,4 +127,6 @@ def describe_best(summary: dict[str, Any]) -> str:
             f"{ref['params']:,} params, {ref['flops'] / 1e6:.1f} MFLOPs): "
             f"{best['flops'] / ref['flops']:.2f}x its FLOPs, {best['val_acc'] - ref['val_acc']:+.4f} accuracy."
         )
+        if best.get("latency_ms") is not None and ref.get("latency_ms"):
+            lines[-1] = lines[-1][:-1] + f", {best['latency_ms'] / ref['latency_ms']:.2f}x its latency."
     return "\n".join(lines)

@@ -23,6 +23,7 @@ from nas.proxy.datasets import DatasetSpec
 from nas.proxy.trainer import ProxyConfig, train_proxy
 from nas.samplers import make_sampler
 from nas.screening import Scorer
+from nas.search_latency import LatencyCost, LatencySource, existing_table, latency_cost
 from nas.search_outputs import best_trial, describe_best, write_outputs
 from nas.search_prescreen import SearchPrescreen, proposal_chooser, record_scores, warm_up
 from nas.search_reference import REFERENCE_ATTR
@@ -32,6 +33,7 @@ from nas.studies.study import count_started, experiment_name
 from search_spaces.codec import format_blocks, genotype_to_dict
 from search_spaces.cost import Target
 from search_spaces.genotype import BN_EPS, Genotype
+from search_spaces.latency.measure import LatencySettings
 from search_spaces.mnasnet import MnasNetSpace, mnasnet_space
 
 PRUNERS = ("median", "hyperband", "none")
@@ -43,6 +45,7 @@ class SearchSettings:
     pruner: str = "median"
     n_trials: int = 20
     max_flops: float | None = None
+    max_latency_ms: float | None = None
     enqueue_reference: bool = True
     max_failures: int = 5
     prescreen: SearchPrescreen = dataclasses.field(default_factory=SearchPrescreen)
@@ -56,6 +59,8 @@ class SearchSettings:
             raise ValueError(f"unknown search.pruner {self.pruner!r}; allowed: {', '.join(PRUNERS)}")
         if self.max_flops is not None and not self.max_flops > 0:
             raise ValueError(f"search.max_flops must be > 0 or null, got {self.max_flops!r}")
+        if self.max_latency_ms is not None and not self.max_latency_ms > 0:
+            raise ValueError(f"search.max_latency_ms must be > 0 or null, got {self.max_latency_ms!r}")
         if self.max_failures < 1:
             raise ValueError(f"search.max_failures must be >= 1, got {self.max_failures!r}")
 
@@ -100,11 +105,13 @@ class Evaluator:
         seed: int,
         protocol: TrialProtocol | None = None,
         scorer: Scorer | None = None,
+        latency: LatencyCost | None = None,
     ) -> None:
         self.space, self.data, self.proxy, self.target = space, data, proxy, target
         self.reward, self.settings, self.seed = reward, settings, seed
         self.protocol = protocol or search_protocol(proxy, settings)
         self.scorer = scorer  # the pre-screen's: every candidate's scores are recorded with its trial
+        self.latency = latency  # when the reward or a cap needs it: every candidate's latency is recorded
 
     def __call__(self, trial: optuna.Trial) -> float | tuple[float, ...]:
         genotype = self.space.suggest(trial)
@@ -117,20 +124,28 @@ class Evaluator:
         if cap is not None and flops > cap:
             trial.set_user_attr("reason", f"{flops / 1e6:.1f} MFLOPs over search.max_flops {cap / 1e6:.1f}M")
             raise optuna.TrialPruned("over the FLOPs cap")
+        cost: float = flops
+        if self.latency is not None:
+            latency_ms = self.latency.record(trial, genotype)
+            cost = latency_ms if self.reward.on_latency else flops
+            cap = self.settings.max_latency_ms
+            if cap is not None and latency_ms > cap:
+                trial.set_user_attr("reason", f"{latency_ms:.2f} ms over search.max_latency_ms {cap:g} ms")
+                raise optuna.TrialPruned("over the latency cap")
         if self.scorer is not None:
             record_scores(trial, genotype, self.scorer, self.settings.prescreen.score)
         return self.protocol.run(
             trial,
             blocks,
             lambda on_epoch: train_proxy(genotype, self.data, self.proxy, self.seed, on_epoch=on_epoch),
-            lambda val_acc: self.score(val_acc, flops),
+            lambda val_acc: self.score(val_acc, cost),
         )
 
-    def score(self, val_acc: float, flops: int) -> tuple[float | tuple[float, float], dict[str, Any]]:
-        """The trial's value and the attributes recorded with it."""
+    def score(self, val_acc: float, cost: float) -> tuple[float | tuple[float, float], dict[str, Any]]:
+        """The trial's value and the attributes recorded with it (``cost``: FLOPs, or ms on latency)."""
         if self.reward.multi_objective:
-            return (val_acc, float(flops)), {}
-        reward = self.reward(val_acc, flops)
+            return (val_acc, float(cost)), {}
+        reward = self.reward(val_acc, cost)
         return reward, {"reward": reward}
 
 
@@ -146,9 +161,15 @@ class SearchJob(StudyJob):
     target: Target = dataclasses.field(default_factory=Target)
     dataset: DatasetSpec = dataclasses.field(default_factory=DatasetSpec)
     seed: int = 0
+    latency: LatencySettings = dataclasses.field(default_factory=LatencySettings)
+    latency_source: LatencySource = dataclasses.field(default_factory=LatencySource)
 
     def __post_init__(self) -> None:
         self.space = mnasnet_space(self.reference)
+        self.scoring = self.reward  # with a latency target of None, the reference's latency once start() knows it
+        self.latency_cost: LatencyCost | None = None  # made by start(), when the reward or a cap needs latency
+        if self.uses_latency and self.latency_source.latency == "predicted":  # a wrong table fails before any storage
+            existing_table(self.space, self.target, self.latency, self.latency_source.latency_table)
         self.directions = self.reward.directions
         self.protocol = search_protocol(self.proxy, self.settings)
         self.sampler(0)  # an unknown sampler, or one that cannot serve the objective, fails before any storage
@@ -159,10 +180,21 @@ class SearchJob(StudyJob):
         return {
             "command": "nas.search",
             "space": space_identity(self.space),
-            "objective": dataclasses.asdict(self.reward),
+            "objective": self.reward.identity(),
             **self.task_identity(),
+            **({"latency": self.latency_identity()} if self.uses_latency else {}),
             "strategy": self.strategy(),
         }
+
+    @property
+    def uses_latency(self) -> bool:
+        return self.reward.on_latency or self.settings.max_latency_ms is not None
+
+    def latency_identity(self) -> dict[str, Any]:
+        """Latencies on one device model, thread count and batch, measured or predicted."""
+        measured_on = self.latency.identity()
+        del measured_on["torch"]  # a torch upgrade re-times candidates (the cache key has it) but keeps the study
+        return {**measured_on, "source": self.latency_source.latency}
 
     def strategy(self) -> dict[str, Any]:
         strategy: dict[str, Any] = {"sampler": self.settings.sampler, "pruner": self.settings.pruner}
@@ -198,11 +230,14 @@ class SearchJob(StudyJob):
             study.set_user_attr(REFERENCE_ATTR, genotype_to_dict(self.reference))
         if self.settings.enqueue_reference and created:
             study.enqueue_trial(self.space.encode(self.reference), skip_if_exists=True)
+        latency = self.start_latency(study) if self.uses_latency else None
         size = self.space.size()
         opening = (
             f"space: {len(self.space.blocks)} blocks around {self.reference.name}, {size:,} genotypes ({size:.3e}); "
-            f"objective: {self.reward.describe()}; sampler {self.settings.sampler}, pruner {self.settings.pruner}"
+            f"objective: {self.scoring.describe()}; sampler {self.settings.sampler}, pruner {self.settings.pruner}"
         )
+        if latency is not None:
+            opening += "\n" + latency
         prescreen = self.settings.prescreen
         if not prescreen.enabled:
             return opening
@@ -211,6 +246,14 @@ class SearchJob(StudyJob):
             return opening
         return opening + "\n" + warm_up(study, self.space, self.scorer, prescreen, self.seed, self.settings.max_flops)
 
+    def start_latency(self, study: optuna.Study) -> str:
+        """The latency cost, cached in ``study``; a latency target of None becomes the reference's."""
+        self.latency_cost = latency_cost(study, self.space, self.target, self.latency, self.latency_source)
+        reference_ms = self.latency_cost(self.reference).median_ms
+        if self.reward.on_latency and self.reward.target_latency_ms is None:
+            self.scoring = dataclasses.replace(self.reward, target_latency_ms=round(reference_ms, 4))
+        return f"{self.latency_cost.describe()}: reference {self.reference.name} {reference_ms:.3f} ms"
+
     def objective(self, device: torch.device) -> Evaluator:
         settings = self.settings
         return Evaluator(
@@ -218,11 +261,12 @@ class SearchJob(StudyJob):
             self.data(device),
             self.proxy,
             self.target,
-            self.reward,
+            self.scoring,
             settings,
             self.seed,
             self.protocol,
             self.scorer,
+            self.latency_cost,
         )
 
     def remaining(self, study: optuna.Study) -> int:
@@ -238,7 +282,10 @@ class SearchJob(StudyJob):
     def write_outputs(self, study: optuna.Study, out: Path, storage_url: str) -> dict[str, Any]:
         reference_cost = self.target.cost(self.reference)
         dataset = self.dataset.describe(self.raw)
-        return write_outputs(study, out, storage_url, self.reference, reference_cost, self.reward, dataset)
+        reference_ms = self.latency_cost(self.reference).median_ms if self.latency_cost is not None else None
+        return write_outputs(
+            study, out, storage_url, self.reference, reference_cost, self.scoring, dataset, reference_ms
+        )
 
     def describe(self, summary: dict[str, Any]) -> str:
         return describe_best(summary)

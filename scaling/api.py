@@ -21,7 +21,11 @@ from scaling.grid_points import GridSettings
 from scaling.grid_study import GRID_PROXY, GRID_SIZES, GridJob
 from search_spaces.cost import Target
 from search_spaces.genotype import Genotype
+from search_spaces.latency.measure import LatencyMeter, LatencySettings
 from search_spaces.spec import resolve_spec
+
+MEASURED = LatencySettings()
+"""The commands' default: latency measured on one CPU thread at batch 1 (``conf/target/default.yaml``)."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,7 @@ def run_grid(
     settings: GridSettings | None = None,
     *,
     target: Target | None = None,
+    latency: LatencySettings | None = MEASURED,
     seed: int = 0,
     storage: str | StorageSettings = DEFAULT_STORAGE,
     study_name: str | None = None,
@@ -51,7 +56,10 @@ def run_grid(
     worker: WorkerSettings | None = None,
     progress: bool = False,
 ) -> GridResult:
-    """Grid-search compound coefficients for ``baseline`` at ``phi``; what ``python -m scaling.grid`` runs."""
+    """Grid-search compound coefficients for ``baseline`` at ``phi``; what ``python -m scaling.grid`` runs.
+
+    ``latency``: where each point's latency is measured (None: not measured).
+    """
     job = GridJob(
         resolve_spec(baseline, storage=storage_url(storage)),
         check_phi(phi),
@@ -61,6 +69,7 @@ def run_grid(
         target or Target(),
         dataset or DatasetSpec(),
         seed,
+        latency,
     )
     return GridResult(**vars(run_api_study(job, study_name, storage, worker, out, progress)))
 
@@ -71,14 +80,18 @@ def make_family(
     phis: Sequence[float] = (1, 2, 3, 4, 5, 6, 7),
     target: Target | None = None,
     storage: str = DEFAULT_STORAGE,
+    latency: LatencySettings | None = MEASURED,
 ) -> list[ScaledCandidate]:
     """The baseline and one member per phi; what ``python -m scaling.family`` writes.
 
     ``coefficients`` may be a grid's ``coefficients.yaml`` or ``grid:STUDY``: it must then belong to
-    ``baseline``.  ``storage`` is where ``search:STUDY`` and ``grid:STUDY`` are looked up.
+    ``baseline``.  ``storage`` is where ``search:STUDY`` and ``grid:STUDY`` are looked up; ``latency``
+    is where each member's latency is measured (None: not measured).
     """
     genotype = resolve_spec(baseline, storage=storage)
     if not isinstance(coefficients, Coefficients):
         coefficients = parse_coefficients(coefficients, storage=storage)
     coefficients.check_baseline(genotype)
-    return compound_family(genotype, coefficients.triple, parse_phis(list(phis)), target or Target())
+    target = target or Target()
+    meter = None if latency is None else LatencyMeter(target, latency)
+    return compound_family(genotype, coefficients.triple, parse_phis(list(phis)), target, meter)

@@ -9,6 +9,7 @@ from scaling.compound import Multipliers, scale
 from search_spaces.codec import format_blocks
 from search_spaces.cost import Target
 from search_spaces.genotype import Genotype
+from search_spaces.latency.measure import LatencyMeter
 
 MEMBER_COLUMNS = [
     "d",
@@ -21,6 +22,8 @@ MEMBER_COLUMNS = [
     "flops",
     "flops_ratio",
     "expected_ratio",
+    "latency_ms",
+    "latency_ratio",
 ]
 """The columns of a scaled member's table row that every scaling table shares (see :meth:`ScaledCandidate.row`)."""
 TRAINED_COLUMNS = ["val_acc", "seconds", "duplicate_of", "reason"]
@@ -33,7 +36,9 @@ class ScaledCandidate:
 
     ``resolution`` is the member's own input size (its genotype's), ``target_resolution`` the
     target's scaled by ``r`` (where FLOPs are counted), ``proxy_resolution`` the proxy's scaled
-    by ``r`` (where it trains), or None when it is not trained.
+    by ``r`` (where it trains), or None when it is not trained.  ``latency_ms`` is its measured
+    latency on the target device at the target input and ``latency_ratio`` that over the
+    baseline's, both None when not measured.
     """
 
     phi: float
@@ -44,6 +49,8 @@ class ScaledCandidate:
     flops: int
     flops_ratio: float
     proxy_resolution: int | None = None
+    latency_ms: float | None = None
+    latency_ratio: float | None = None
 
     @property
     def expected_ratio(self) -> float:
@@ -74,6 +81,8 @@ class ScaledCandidate:
             "flops": self.flops,
             "flops_ratio": self.flops_ratio,
             "expected_ratio": self.expected_ratio,
+            "latency_ms": self.latency_ms,
+            "latency_ratio": self.latency_ratio,
             "blocks": ",".join(self.blocks),
         }
 
@@ -86,10 +95,12 @@ def scaled_candidate(
     proxy_resolution: int | None = None,
     genotype: Genotype | None = None,
     name: str | None = None,
+    latency: LatencyMeter | None = None,
 ) -> ScaledCandidate:
     """``baseline`` scaled by ``multipliers`` (or the given ``genotype``, e.g. an official member), costed.
 
-    ``proxy_resolution`` is the proxy's own resolution, scaled here by ``r`` when given.
+    ``proxy_resolution`` is the proxy's own resolution, scaled here by ``r`` when given; with a
+    ``latency`` meter, the member and the baseline are timed on its device (each once per cache).
     """
     d, w, r = multipliers
     member = genotype if genotype is not None else scale(baseline, depth=d, width=w, resolution=r)
@@ -105,4 +116,11 @@ def scaled_candidate(
         flops=flops,
         flops_ratio=flops / target.cost(baseline).flops,
         proxy_resolution=None if proxy_resolution is None else round(proxy_resolution * r),
+        **({} if latency is None else latency_of(member, r, baseline, latency)),
     )
+
+
+def latency_of(member: Genotype, r: float, baseline: Genotype, meter: LatencyMeter) -> dict[str, float]:
+    """The member's measured latency at the target input scaled by ``r``, and its ratio to the baseline's."""
+    ms = meter(member, r).median_ms
+    return {"latency_ms": round(ms, 4), "latency_ratio": ms / meter(baseline).median_ms}

@@ -25,7 +25,7 @@ from nas.proxy.datasets import DatasetSpec
 from nas.proxy.trainer import ProxyConfig, train_proxy
 from nas.studies.job import StudyJob
 from nas.studies.protocol import TrialProtocol
-from nas.studies.study import experiment_name, trials_frame
+from nas.studies.study import StudyCache, experiment_name, trials_frame
 from scaling.candidate import MEMBER_COLUMNS, TRAINED_COLUMNS, scaled_candidate
 from scaling.coefficients import genotype_signature
 from scaling.compound import PAPER_COEFFICIENTS, compound_multipliers
@@ -34,8 +34,10 @@ from scaling.grid_study import GRID_PROXY, GRID_SIZES, keys_left
 from scaling.plots import plot_compare
 from search_spaces.cost import Target
 from search_spaces.genotype import Genotype
+from search_spaces.latency.measure import LatencyMeter, LatencySettings
 
 METHODS = ("depth", "width", "resolution", "compound")
+PLOT_AXES = ("flops", "latency")
 COMPARE_COLUMNS = ["method", "phi", *MEMBER_COLUMNS, *TRAINED_COLUMNS, "blocks"]
 
 
@@ -80,8 +82,15 @@ class CompareJob(StudyJob):
     dataset: DatasetSpec = field(default_factory=DatasetSpec)
     seed: int = 0
     max_failures: int = GridSettings().max_failures
+    latency: LatencySettings | None = None  # measure each model's latency there (not part of the identity)
+    x: str = "flops"  # the plot's axis: flops or latency
 
     def __post_init__(self) -> None:
+        if self.x not in PLOT_AXES:
+            raise ValueError(f"compare.x {self.x!r} is not one of {', '.join(PLOT_AXES)}")
+        if self.x == "latency" and self.latency is None:
+            raise ValueError("compare.x=latency needs latency measured (latency=true)")
+        self.meter: LatencyMeter | None = None  # made by start(), cached in the study
         self.methods = check_methods(self.methods)
         self.plan = [("baseline", 0.0)] + [(m, float(phi)) for phi in self.phis for m in self.methods]
         self.keys = [run_key(m, phi) for m, phi in self.plan]
@@ -113,6 +122,8 @@ class CompareJob(StudyJob):
         return optuna.pruners.NopPruner()  # every model is trained in full: the comparison is the point
 
     def start(self, study: optuna.Study, created: bool, device: torch.device) -> str:
+        if self.latency is not None:
+            self.meter = LatencyMeter(self.target, self.latency, StudyCache(study))
         phis = ", ".join(f"{p:g}" for p in self.phis)
         return (
             f"{len(self.plan)} models: the baseline {self.baseline.name}, then {', '.join(self.methods)} at phi {phis}"
@@ -123,7 +134,8 @@ class CompareJob(StudyJob):
 
         def evaluate(trial: optuna.Trial) -> float:
             method, phi, multipliers = self.multipliers(trial.suggest_categorical("run", self.keys))
-            member = scaled_candidate(self.baseline, phi, multipliers, self.target, data.sizes.resolution)
+            resolution = data.sizes.resolution
+            member = scaled_candidate(self.baseline, phi, multipliers, self.target, resolution, latency=self.meter)
             row = {k: v for k, v in member.row().items() if k != "name"}
             for name, value in {"method": method, **row}.items():
                 trial.set_user_attr(name, value)
@@ -159,7 +171,8 @@ class CompareJob(StudyJob):
         frame = self.table(study)
         frame.to_csv(out / "compare.csv", index=False)
         if len(frame):
-            plot_compare(frame, out / "compare.png", f"Scaling {self.baseline.name}: same FLOPs, different methods")
+            title = f"Scaling {self.baseline.name}: same FLOPs, different methods"
+            plot_compare(frame, out / "compare.png", title, self.x)
         best = None
         if len(frame):
             top = frame.sort_values(["val_acc", "flops"], ascending=[False, True]).iloc[0]

@@ -21,6 +21,7 @@ from scaling.plots import plot_family
 from search_spaces.codec import save_genotype
 from search_spaces.cost import Target
 from search_spaces.genotype import Genotype
+from search_spaces.latency.measure import LatencyMeter, LatencySettings
 from search_spaces.references import EFFICIENTNET_TABLE, reference
 from search_spaces.spec import resolve_spec
 
@@ -29,22 +30,34 @@ PRESETS = ("none", "efficientnet")
 
 
 def compound_family(
-    baseline: Genotype, coefficients: tuple[float, float, float], phis: Sequence[float], target: Target
+    baseline: Genotype,
+    coefficients: tuple[float, float, float],
+    phis: Sequence[float],
+    target: Target,
+    latency: LatencyMeter | None = None,
 ) -> list[ScaledCandidate]:
-    """The baseline (phi 0) and one member per phi, scaled by ``coefficients``."""
-    members = [scaled_candidate(baseline, 0.0, (1.0, 1.0, 1.0), target)]
+    """The baseline (phi 0) and one member per phi, scaled by ``coefficients`` (timed with ``latency``)."""
+    members = [scaled_candidate(baseline, 0.0, (1.0, 1.0, 1.0), target, latency=latency)]
     for phi in phis:
         multipliers = compound_multipliers(*coefficients, phi)
-        members.append(scaled_candidate(baseline, phi, multipliers, target, name=f"{baseline.name}_phi{phi:g}"))
+        name = f"{baseline.name}_phi{phi:g}"
+        members.append(scaled_candidate(baseline, phi, multipliers, target, name=name, latency=latency))
     return members
 
 
-def efficientnet_family(target: Target) -> list[ScaledCandidate]:
+def efficientnet_family(target: Target, latency: LatencyMeter | None = None) -> list[ScaledCandidate]:
     """The official B0..B7 (phi = 0..7) with the table's multipliers and resolutions."""
     base = EFFICIENTNET_TABLE["efficientnet_b0"].resolution
     b0 = reference("efficientnet_b0")
     return [
-        scaled_candidate(b0, float(i), (row.depth, row.width, row.resolution / base), target, genotype=reference(name))
+        scaled_candidate(
+            b0,
+            float(i),
+            (row.depth, row.width, row.resolution / base),
+            target,
+            genotype=reference(name),
+            latency=latency,
+        )
         for i, (name, row) in enumerate(EFFICIENTNET_TABLE.items())
     ]
 
@@ -68,15 +81,16 @@ def run(cfg: DictConfig) -> pd.DataFrame:
     if cfg.preset not in PRESETS:
         raise ValueError(f"unknown preset {cfg.preset!r}; allowed: {', '.join(PRESETS)}")
     target = typed(Target, cfg.target)
+    meter = LatencyMeter(target, typed(LatencySettings, cfg.target)) if cfg.latency else None
     if cfg.preset == "efficientnet":
         baseline = reference("efficientnet_b0")
-        members = efficientnet_family(target)
+        members = efficientnet_family(target, meter)
         source = "the official EfficientNet table"
     else:
         baseline = resolve_spec(cfg.baseline, storage=cfg.study.storage)
         coefficients = parse_coefficients(plain(cfg.coefficients), storage=cfg.study.storage)
         coefficients.check_baseline(baseline)
-        members = compound_family(baseline, coefficients.triple, parse_phis(plain(cfg.phis)), target)
+        members = compound_family(baseline, coefficients.triple, parse_phis(plain(cfg.phis)), target, meter)
         source = coefficients.describe()
     frame = write_family(members, run_dir(), f"{baseline.name} family ({source})")
     with pd.option_context("display.width", 160):

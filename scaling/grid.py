@@ -18,6 +18,7 @@ from nas.cli.command import study_command
 from scaling.compound import parse_phi
 from scaling.grid_points import GridSettings
 from scaling.grid_study import GridJob
+from search_spaces.latency.measure import LatencySettings
 from search_spaces.spec import resolve_spec
 
 PROG = "python -m scaling.grid"
@@ -28,6 +29,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         baseline=resolve_spec(cfg.baseline, storage=cfg.study.storage),
         phi=parse_phi(cfg.phi),
         settings=typed(GridSettings, cfg.grid),
+        latency=typed(LatencySettings, cfg.target) if cfg.latency else None,
         **proxy_task(cfg),
     )
     return study_command(PROG, job, cfg)

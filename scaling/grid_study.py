@@ -24,7 +24,7 @@ from nas.proxy.datasets import DatasetSpec
 from nas.proxy.trainer import ProxyConfig, train_proxy
 from nas.studies.job import StudyJob
 from nas.studies.protocol import TrialProtocol
-from nas.studies.study import FINISHED, experiment_name, trials_frame
+from nas.studies.study import FINISHED, StudyCache, experiment_name, trials_frame
 from scaling.candidate import MEMBER_COLUMNS, TRAINED_COLUMNS, scaled_candidate
 from scaling.coefficients import genotype_signature
 from scaling.compound import PAPER_COEFFICIENTS, compound_multipliers, flops_constraint
@@ -33,6 +33,7 @@ from scaling.plots import plot_grid
 from search_spaces.codec import format_blocks
 from search_spaces.cost import Target
 from search_spaces.genotype import Genotype
+from search_spaces.latency.measure import LatencyMeter, LatencySettings
 
 GRID_COLUMNS = ["alpha", "beta", "gamma", "constraint", *MEMBER_COLUMNS, *TRAINED_COLUMNS]
 
@@ -58,15 +59,18 @@ class PointEvaluator:
         seed: int,
         grid: Sequence[Point],
         protocol: TrialProtocol,
+        latency: LatencyMeter | None = None,
     ) -> None:
         self.baseline, self.phi, self.proxy, self.data = baseline, phi, proxy, data
         self.target, self.seed, self.grid, self.protocol = target, seed, list(grid), protocol
+        self.latency = latency
 
     def __call__(self, trial: optuna.Trial) -> float:
         key = trial.suggest_categorical("point", [point_key(p) for p in self.grid])
         alpha, beta, gamma = parse_point(key)
         multipliers = compound_multipliers(alpha, beta, gamma, self.phi)
-        member = scaled_candidate(self.baseline, self.phi, multipliers, self.target, self.data.sizes.resolution)
+        resolution = self.data.sizes.resolution
+        member = scaled_candidate(self.baseline, self.phi, multipliers, self.target, resolution, latency=self.latency)
         attrs = {
             "point": key,
             "alpha": alpha,
@@ -127,8 +131,10 @@ class GridJob(StudyJob):
     target: Target = field(default_factory=Target)
     dataset: DatasetSpec = field(default_factory=DatasetSpec)
     seed: int = 0
+    latency: LatencySettings | None = None  # measure each point's latency there (not part of the identity)
 
     def __post_init__(self) -> None:
+        self.meter: LatencyMeter | None = None  # made by start(), cached in the study
         self.grid = feasible_grid(self.settings)
         self.directions = ["maximize"]
         copied = ("val_acc", "seconds")
@@ -161,6 +167,8 @@ class GridJob(StudyJob):
     def start(self, study: optuna.Study, created: bool, device: torch.device) -> str:
         if created:
             study.set_user_attr(BASELINE_NAME_ATTR, self.baseline.name)
+        if self.latency is not None:
+            self.meter = LatencyMeter(self.target, self.latency, StudyCache(study))
         s = self.settings
         return (
             f"{len(self.grid)} feasible points (alpha<={s.alpha_max}, beta<={s.beta_max}, gamma<={s.gamma_max}, "
@@ -171,7 +179,7 @@ class GridJob(StudyJob):
     def objective(self, device: torch.device) -> PointEvaluator:
         data = ProxyDataCache(self.raw, self.sizes, device)
         return PointEvaluator(
-            self.baseline, self.phi, self.proxy, data, self.target, self.seed, self.grid, self.protocol
+            self.baseline, self.phi, self.proxy, data, self.target, self.seed, self.grid, self.protocol, self.meter
         )
 
     def remaining(self, study: optuna.Study) -> int:
@@ -214,8 +222,18 @@ class GridJob(StudyJob):
         """The chosen point (None if none finished), also written as ``coefficients.yaml``."""
         if best is None:
             return None
-        keys = ("alpha", "beta", "gamma", "val_acc", "flops", "flops_ratio", "constraint")
-        chosen: dict[str, Any] = {k: float(best[k]) for k in keys}
+        keys = (
+            "alpha",
+            "beta",
+            "gamma",
+            "val_acc",
+            "flops",
+            "flops_ratio",
+            "latency_ms",
+            "latency_ratio",
+            "constraint",
+        )
+        chosen: dict[str, Any] = {k: None if pd.isna(best[k]) else float(best[k]) for k in keys}
         chosen["trial"] = int(best["number"])
         coefficients = {k: chosen[k] for k in ("alpha", "beta", "gamma")}
         coefficients.update(phi=self.phi, val_acc=chosen["val_acc"], flops_ratio=chosen["flops_ratio"])
@@ -228,8 +246,9 @@ class GridJob(StudyJob):
         best = summary["best"]
         if not best:
             return "no point was fully trained yet"
+        latency = f", {best['latency_ratio']:.2f}x its latency" if best.get("latency_ratio") is not None else ""
         return (
             f"best of {summary['n_complete']} fully trained points: alpha={best['alpha']:g}, beta={best['beta']:g}, "
             f"gamma={best['gamma']:g} (constraint {best['constraint']:.3f}), val_acc {best['val_acc']:.4f}, "
-            f"{best['flops_ratio']:.2f}x the baseline's FLOPs (2**phi = {2**self.phi:g}) -> coefficients.yaml"
+            f"{best['flops_ratio']:.2f}x the baseline's FLOPs{latency} (2**phi = {2**self.phi:g}) -> coefficients.yaml"
         )

@@ -30,6 +30,7 @@ from scaling.grid_study import GridJob
 from scaling.report import Report, write_report
 from scaling.stage_commands import plain_groups, stage_command
 from search_spaces.codec import load_genotype
+from search_spaces.latency.measure import LatencyMeter, LatencySettings
 
 PROG = "python -m scaling.pipeline"
 SHARED = {"dataset": "dataset", "target": "target", "seed": "seed"}  # stage key: pipeline key
@@ -79,17 +80,21 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     family_phis, compare_phis = parse_phis(plain(cfg.family.phis)), parse_phis(plain(cfg.compare.phis))
     methods = check_methods([str(m) for m in plain(cfg.compare.methods)])  # before any stage runs
     search_job = search_job_of(cfg, cfg.search.proxy)
+    latency = typed(LatencySettings, cfg.target) if cfg.latency else None
     search = stages.run("search", search_job)
     baseline = load_genotype(search.out / "best.yaml")
-    grid_job = GridJob(baseline, phi, typed(GridSettings, cfg.grid), **proxy_task(cfg, cfg.grid.proxy))
+    grid_job = GridJob(baseline, phi, typed(GridSettings, cfg.grid), latency=latency, **proxy_task(cfg, cfg.grid.proxy))
     grid = stages.run("grid", grid_job)
     triple = (grid.best["alpha"], grid.best["beta"], grid.best["gamma"])
     print("\n== family ==", flush=True)
     start = time.perf_counter()
-    members = compound_family(baseline, triple, family_phis, search_job.target)
+    meter = None if latency is None else LatencyMeter(search_job.target, latency)
+    members = compound_family(baseline, triple, family_phis, search_job.target, meter)
     write_family(members, stages.out / "family", f"{baseline.name} family, alpha, beta, gamma = {triple}")
     stages.seconds["family"] = round(time.perf_counter() - start, 1)
-    compare_job = CompareJob(baseline, triple, tuple(compare_phis), methods, **proxy_task(cfg, cfg.compare.proxy))
+    compare_job = CompareJob(
+        baseline, triple, tuple(compare_phis), methods, latency=latency, **proxy_task(cfg, cfg.compare.proxy)
+    )
     compare = stages.run("compare", compare_job)
     report = Report(
         name=stages.name,
@@ -112,8 +117,9 @@ def commands(cfg: DictConfig, stages: Stages) -> dict[str, str]:
     search_ref, grid_ref = f"baseline=search:{stages.study('search')}", f"coefficients=grid:{stages.study('grid')}"
     study = {stage: [*storage, f"study.name={stages.study(stage)}"] for stage in ("search", "grid", "compare")}
     search = {**SHARED, "proxy": "search.proxy", "search": "search", "objective": "objective", "space": "space"}
-    grid = {**SHARED, "proxy": "grid.proxy", "grid": "grid"}
-    compare = {**SHARED, "proxy": "compare.proxy", "phis": "compare.phis", "methods": "compare.methods"}
+    grid = {**SHARED, "latency": "latency", "proxy": "grid.proxy", "grid": "grid"}
+    compare = {**SHARED, "latency": "latency", "proxy": "compare.proxy", "phis": "compare.phis"}
+    compare["methods"] = "compare.methods"
     choice = [*dataset, f"objective={choices['objective']}"]
     return {
         "search": stage_command("nas.search", "search", choice, plain_groups(cfg, search), study["search"]),
@@ -128,7 +134,7 @@ def commands(cfg: DictConfig, stages: Stages) -> dict[str, str]:
             "scaling.family",
             "family",
             [],
-            plain_groups(cfg, {"target": "target", "phis": "family.phis"}),
+            plain_groups(cfg, {"target": "target", "phis": "family.phis", "latency": "latency"}),
             [search_ref, grid_ref, *storage],
         ),
         "compare": stage_command(

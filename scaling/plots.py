@@ -58,12 +58,14 @@ def plot_grid(frame: pd.DataFrame, path: Path, paper: Sequence[float], title: st
 
 
 def plot_family(frame: pd.DataFrame, path: Path, title: str) -> None:
-    """FLOPs and params against phi, log scale, with the ideal 2**phi growth of FLOPs."""
+    """FLOPs, params and (when measured) latency against phi, log scale, with the ideal 2**phi growth of FLOPs."""
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     base_flops = frame["flops"].iloc[0] / frame["flops_ratio"].iloc[0]
     ax.semilogy(frame["phi"], frame["flops"] / 1e9, "o-", label="GFLOPs")
     ax.semilogy(frame["phi"], base_flops * 2.0 ** frame["phi"] / 1e9, ":", color="gray", label="baseline x 2**phi")
     ax.semilogy(frame["phi"], frame["params"] / 1e6, "s-", label="params (M)")
+    if "latency_ms" in frame and frame["latency_ms"].notna().all():
+        ax.semilogy(frame["phi"], frame["latency_ms"], "^-", label="latency (ms)")
     for _, row in frame.iterrows():
         ax.annotate(
             f"{row['resolution']}px",
@@ -76,17 +78,24 @@ def plot_family(frame: pd.DataFrame, path: Path, title: str) -> None:
     _finish(fig, ax, path, title)
 
 
-def plot_compare(frame: pd.DataFrame, path: Path, title: str) -> None:
-    """Accuracy against FLOPs, one line per scaling method (EfficientNet Figure 8 / Table 3)."""
+def plot_compare(frame: pd.DataFrame, path: Path, title: str, x: str = "flops") -> None:
+    """Accuracy against FLOPs (or measured latency), one line per scaling method (EfficientNet Figure 8)."""
+    column, scale, label = COMPARE_AXES[x]
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     base = frame[frame["method"] == "baseline"]
     for method, part in frame[frame["method"] != "baseline"].groupby("method", sort=False):
-        part = pd.concat([base, part]).sort_values("flops")
-        ax.plot(part["flops"] / 1e9, part["val_acc"], "o-", label=method)
+        part = pd.concat([base, part]).sort_values(column)
+        ax.plot(part[column] / scale, part["val_acc"], "o-", label=method)
     ax.set_xscale("log")
-    ax.set_xlabel("GFLOPs at the target input")
+    ax.set_xlabel(label)
     ax.set_ylabel("proxy validation accuracy")
-    _finish(fig, ax, path, title)
+    _finish(fig, ax, path, title.replace("same FLOPs", "same FLOPs, plotted by latency") if x == "latency" else title)
+
+
+COMPARE_AXES = {
+    "flops": ("flops", 1e9, "GFLOPs at the target input"),
+    "latency": ("latency_ms", 1.0, "measured latency on the target device (ms)"),
+}
 
 
 def _finish(fig: plt.Figure, ax: plt.Axes, path: Path, title: str) -> None:

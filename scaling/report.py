@@ -167,6 +167,7 @@ def grid_section(run: StudyRun, phi: float) -> list[str]:
 
 def family_section(family: Path, compare: pd.DataFrame) -> list[str]:
     frame = pd.read_csv(family / "family.csv")
+    timed = "latency_ms" in frame and frame["latency_ms"].notna().all()
     trained = compare[compare["method"].isin(["baseline", "compound"])].set_index("phi")["val_acc"]
     rows = [
         (
@@ -181,11 +182,13 @@ def family_section(family: Path, compare: pd.DataFrame) -> list[str]:
             f"{r['flops_ratio']:.2f}",
             f"{r['expected_ratio']:g}",
             f"{r['flops_ratio'] / r['expected_ratio']:.2f}",
+            *([cell(r["latency_ms"]), cell(r["latency_ratio"])] if timed else []),
             trained.get(r["phi"]),
         )
         for _, r in frame.iterrows()
     ]
     header = ["member", "phi", "d", "w", "r", "input", "params", "MFLOPs", "FLOPs ratio", "2^phi", "ratio / 2^phi"]
+    header += ["latency (ms)", "latency ratio"] if timed else []
     return [
         "## 4. The family",
         "",

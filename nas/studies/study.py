@@ -125,3 +125,16 @@ def trials_frame(trials: Iterable[FrozenTrial], columns: list[str]) -> pd.DataFr
         rows.append(row)
     frame = pd.DataFrame(rows, columns=["number", "state", *columns])
     return frame.sort_values("number").reset_index(drop=True)
+
+
+class StudyCache:
+    """Results kept as the study's attributes (e.g. measured latencies): shared by its workers and resumes."""
+
+    def __init__(self, study: optuna.Study) -> None:
+        self.study = study
+
+    def get(self, key: str) -> Any:
+        return self.study.user_attrs.get(key)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.study.set_user_attr(key, value)

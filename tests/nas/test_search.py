@@ -212,7 +212,7 @@ def test_bad_input_is_one_line_and_exit_two(tmp_path, override, fragment, monkey
 def test_bad_input_from_the_real_command(cli, tmp_path):
     result = cli("nas.search", *search_args(tmp_path, "objective.w=0.5"))
     assert result.returncode == 2
-    assert result.stderr.strip() == "python -m nas.search: error: objective.w must be <= 0 (a FLOPs penalty), got 0.5"
+    assert result.stderr.strip() == "python -m nas.search: error: objective.w must be <= 0 (a cost penalty), got 0.5"
 
 
 def test_a_study_with_another_objective_is_left_untouched(cli, tmp_path):

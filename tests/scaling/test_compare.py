@@ -27,14 +27,17 @@ def test_compare_cli(cli, tmp_path):
         "methods=[width,compound]",
         "threads=2",
         "progress=false",
+        "target.min_run_time=0.05",
+        "target.warmup=1",
         f"study.storage=sqlite:///{tmp_path / 'studies.db'}",
     ]
-    result = cli("scaling.compare", *args, f"hydra.run.dir={out}")
+    result = cli("scaling.compare", *args, "compare.x=latency", f"hydra.run.dir={out}")
     assert result.returncode == 0, result.stderr
     frame = pd.read_csv(out / "compare.csv")
     assert frame["method"].tolist() == ["baseline", "width", "compound"]
     assert frame["val_acc"].notna().all()
     assert all(1.5 < r < 2.8 for r in frame["flops_ratio"][1:])
+    assert frame["latency_ratio"][0] == 1.0 and (frame["latency_ms"][1:] > frame["latency_ms"][0]).all()
     assert (out / "compare.png").is_file()
     summary = json.loads((out / "summary.json").read_text())
     assert summary["n_trained"] == 3 and summary["best"]["val_acc"] == frame["val_acc"].max()
@@ -44,3 +47,5 @@ def test_compare_cli(cli, tmp_path):
     assert pd.read_csv(tmp_path / "again" / "compare.csv")["val_acc"].tolist() == frame["val_acc"].tolist()
     bad = cli("scaling.compare", *args, "methods=[magic]", f"hydra.run.dir={tmp_path / 'bad'}")
     assert bad.returncode == 2 and "unknown method 'magic'" in bad.stderr
+    axis = cli("scaling.compare", *args, "compare.x=time", f"hydra.run.dir={tmp_path / 'bad'}")
+    assert axis.returncode == 2 and "compare.x 'time' is not one of flops, latency" in axis.stderr

@@ -59,21 +59,26 @@ def test_coefficients_parsing(tmp_path):
 
 def test_family_cli(cli, tmp_path):
     out = tmp_path / "fam"
-    result = cli("scaling.family", "coefficients=[1.2,1.1,1.15]", "phis=[1,2]", f"hydra.run.dir={out}")
+    fast = ["target.min_run_time=0.05", "target.warmup=1"]
+    result = cli("scaling.family", "coefficients=[1.2,1.1,1.15]", "phis=[1,2]", *fast, f"hydra.run.dir={out}")
     assert result.returncode == 0, result.stderr
     frame = pd.read_csv(out / "family.csv")
     assert frame["phi"].tolist() == [0, 1, 2]
     assert frame["expected_ratio"].tolist() == [1, 2, 4]
     assert 1.6 < frame["flops_ratio"][1] < 2.6 and 3.2 < frame["flops_ratio"][2] < 5.2
+    # measured on this CPU: the baseline is its own unit, and four times the FLOPs takes longer
+    assert frame["latency_ratio"][0] == 1.0 and frame["latency_ms"][2] > frame["latency_ms"][0]
+    assert frame["latency_ratio"][2] == pytest.approx(frame["latency_ms"][2] / frame["latency_ms"][0], rel=1e-3)
     member = load_genotype(out / "efficientnet_b0_phi2.yaml")
     assert member.resolution == 296
     assert (out / "family.png").is_file()
 
 
 def test_family_cli_preset_and_bad_input(cli, tmp_path):
-    result = cli("scaling.family", "preset=efficientnet", f"hydra.run.dir={tmp_path / 'preset'}")
+    result = cli("scaling.family", "preset=efficientnet", "latency=false", f"hydra.run.dir={tmp_path / 'preset'}")
     assert result.returncode == 0, result.stderr
     frame = pd.read_csv(tmp_path / "preset" / "family.csv")
+    assert frame["latency_ms"].isna().all()  # not measured
     assert frame["params"].tolist()[-1] == 66_347_960
     bad = tmp_path / "c.yaml"
     bad.write_text("alpha: 1.2\n")

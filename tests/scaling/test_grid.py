@@ -35,6 +35,8 @@ TINY_GRID = [
     "grid.gamma_max=1.2",
     "threads=2",
     "progress=false",
+    "target.min_run_time=0.05",
+    "target.warmup=1",
 ]
 
 
@@ -116,6 +118,7 @@ def test_grid_cli_end_to_end_and_resume(cli, tmp_path):
         assert row["resolution"] == round(224 * row["r"])  # the member's own input size
         assert row["target_resolution"] == round(224 * row["r"])
         assert row["expected_ratio"] == 2.0 and 1.5 < row["flops_ratio"] < 3.5
+        assert row["latency_ms"] > 0 and row["latency_ratio"] > 1.0  # about twice B0's work on the same CPU
     assert sorted(zip(grid["alpha"], grid["beta"], grid["gamma"], strict=True)) == [(1.1, 1.1, 1.2), (1.2, 1.1, 1.2)]
     # Both points round to the same network (ceil on layers), so it is trained once.
     assert grid["duplicate_of"].notna().sum() == 1

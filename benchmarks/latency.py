@@ -1,0 +1,215 @@
+"""How well does this toolkit know latency here: measurement noise, the lookup table, FLOPs against time.
+
+1. The lookup table of the default space (around ``--reference`` EfficientNet-B0, 224 px, 1000 classes) on this
+   device, built as ``python -m search_spaces.latency build`` does (or ``--table`` reused); its
+   build time.
+2. ``--candidates`` random members of the space (``--seed``), each measured and predicted: the
+   share of predictions within +-10% of the measured latency (nn-Meter's metric), the mean
+   absolute percentage error, and Kendall's tau between predicted and measured; beside them
+   Kendall's tau between FLOPs and measured latency (how much ranking by FLOPs and by time disagree).
+3. The measurement's own noise: ``--repeats`` measurements of each of ``--noise-candidates``
+   members, coefficient of variation (standard deviation over mean) per member; the median is ``cv``.
+4. With ``--search-trials`` > 0: the default search with ``objective.cost=latency`` (T: the
+   reference's latency, predicted by the table), its best next to the reference, measured too.
+
+    python -m benchmarks.latency                          # ~20 min on 2 CPU cores, 1 thread timed
+    python -m benchmarks.latency --candidates 10 --search-trials 0 --table runs/latency/t.json
+
+Writes ``benchmarks/results/latency.json`` and ``latency.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.stats import kendalltau
+
+from benchmarks.common import command_line, measurement_start, results_path, write_figures
+from nas.api import run_search
+from nas.objective import Reward
+from nas.proxy.datasets import DatasetSpec
+from nas.search_latency import LatencySource
+from nas.search_study import SearchSettings
+from search_spaces.codec import format_blocks
+from search_spaces.cost import Target
+from search_spaces.genotype import Genotype
+from search_spaces.latency.measure import LatencyMeter, LatencySettings, measure_latency
+from search_spaces.latency.table import LatencyTable, build_table, default_table_path
+from search_spaces.mnasnet import MnasNetSpace, mnasnet_space
+from search_spaces.spec import resolve_spec
+
+PROG = "latency"
+
+
+def table_for(
+    space: MnasNetSpace, target: Target, settings: LatencySettings, path: Path | None
+) -> tuple[LatencyTable, Path]:
+    """The table at ``path`` when it is there and fits; otherwise built there (entries timed for 0.05 s each)."""
+    path = path or default_table_path(space, target, settings, Path("runs/latency"))
+    if path.exists():
+        table = LatencyTable.load(path)
+        table.check(space, target, settings, path)
+        print(f"reusing the latency table {path} (built in {table.build_seconds:.0f} s)")
+        return table, path
+    table = build_table(space, target, settings)
+    return table, table.save(path)
+
+
+def accuracy(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The predictor's figures and FLOPs against latency on measured ``rows``."""
+    measured = np.array([r["measured_ms"] for r in rows])
+    predicted = np.array([r["predicted_ms"] for r in rows])
+    errors = np.abs(predicted - measured) / measured
+    return {
+        "within_10pct": round(float(np.mean(errors <= 0.10)), 4),
+        "mape": round(float(np.mean(errors)), 4),
+        "max_error": round(float(np.max(errors)), 4),
+        "tau_predicted_measured": round(float(kendalltau(predicted, measured).statistic), 4),
+        "tau_flops_latency": round(float(kendalltau([r["flops"] for r in rows], measured).statistic), 4),
+        "tau_params_latency": round(float(kendalltau([r["params"] for r in rows], measured).statistic), 4),
+    }
+
+
+def noise(members: Sequence[Genotype], target: Target, settings: LatencySettings, repeats: int) -> dict[str, Any]:
+    """Coefficient of variation of repeated measurements of each member (median over members: ``cv``)."""
+    per_member = []
+    for genotype in members:
+        times = [measure_latency(genotype, target, settings).median_ms for _ in range(repeats)]
+        per_member.append(statistics.stdev(times) / statistics.mean(times))
+    return {"cv": round(statistics.median(per_member), 4), "cv_per_member": [round(c, 4) for c in per_member]}
+
+
+def latency_search(
+    baseline: Genotype, table_path: Path, trials: int, target: Target, settings: LatencySettings, dataset: str
+) -> dict[str, Any]:
+    """The default search rewarded on latency (predicted; T the reference's), its best measured too."""
+    meter = LatencyMeter(target, settings)
+    with tempfile.TemporaryDirectory() as scratch:
+        found = run_search(
+            baseline,
+            SearchSettings(n_trials=trials),
+            DatasetSpec(dataset),
+            reward=Reward(cost="latency"),
+            target=target,
+            latency=settings,
+            latency_source=LatencySource("predicted", str(table_path)),
+            storage=f"sqlite:///{scratch}/studies.db",
+            out=Path(scratch) / "search",
+        )
+        best_ms = meter(found.genotype).median_ms
+    best, ref = found.summary["best"], found.summary["reference"]
+    return {
+        "trials": trials,
+        "objective": found.summary["objective"],
+        "n_trained": found.summary["n_trained"],
+        "best": {**best, "measured_latency_ms": round(best_ms, 3)},
+        "reference": {**ref, "measured_latency_ms": round(meter(baseline).median_ms, 3)},
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--reference", default="efficientnet_b0", help="the space's reference (SPEC)")
+    parser.add_argument("--resolution", type=int, default=224, help="the target input's side")
+    parser.add_argument("--candidates", type=int, default=50, help="random members measured and predicted")
+    parser.add_argument("--seed", type=int, default=0, help="which members")
+    parser.add_argument("--noise-candidates", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=5, help="measurements of each noise candidate")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--min-run-time", type=float, default=0.5, help="seconds timed per measurement")
+    parser.add_argument(
+        "--table", type=Path, help="a lookup table to reuse (default: the default one, built if absent)"
+    )
+    parser.add_argument("--search-trials", type=int, default=20, help="the latency search's trials (0: none)")
+    parser.add_argument("--dataset", default="fashion_mnist", help="the latency search's dataset")
+    parser.add_argument("--results-dir", type=Path, help="where latency.json goes (default benchmarks/results)")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parser.parse_args(argv)
+    start = measurement_start()
+    baseline = resolve_spec(args.reference)
+    space, target = mnasnet_space(baseline), Target(resolution=args.resolution)
+    settings = LatencySettings(threads=args.threads, min_run_time=args.min_run_time)
+    table, table_path = table_for(space, target, settings, args.table)
+    rng = np.random.default_rng(args.seed)
+    members = [space.sample(rng) for _ in range(args.candidates)]
+    rows = []
+    for genotype in members:
+        params, flops = target.cost(genotype)
+        measured = measure_latency(genotype, target, settings)
+        rows.append(
+            {
+                "blocks": format_blocks(genotype),
+                "params": params,
+                "flops": flops,
+                "measured_ms": round(measured.median_ms, 4),
+                "iqr_ms": round(measured.iqr_ms, 4),
+                "predicted_ms": round(table.predict(genotype), 4),
+            }
+        )
+    figures: dict[str, Any] = {"n": len(rows), **accuracy(rows)}
+    figures.update(noise(members[: args.noise_candidates], target, settings, args.repeats))
+    figures["table"] = {
+        "entries": len(table.entries),
+        "build_seconds": table.build_seconds,
+        "constant_ms": round(table.constant_ms, 4),
+        "per_layer_ms": round(table.per_layer_ms, 4),
+        "measured_on": table.measured_on,
+    }
+    figures["settings"] = {
+        "reference": baseline.name,
+        "threads": args.threads,
+        "batch_size": 1,
+        "min_run_time": args.min_run_time,
+        "resolution": args.resolution,
+    }
+    print(
+        f"{len(rows)} members: {100 * figures['within_10pct']:.0f}% predicted within 10%, MAPE {100 * figures['mape']:.1f}%, "
+        f"tau(predicted, measured) {figures['tau_predicted_measured']:+.3f}, tau(FLOPs, latency) "
+        f"{figures['tau_flops_latency']:+.3f}; measurement CV {100 * figures['cv']:.1f}%; table of "
+        f"{len(table.entries)} entries built in {table.build_seconds:.0f} s"
+    )
+    if args.search_trials:
+        figures["search"] = latency_search(baseline, table_path, args.search_trials, target, settings, args.dataset)
+        best = figures["search"]["best"]
+        print(f"latency search: best {best['latency_ms']:.2f} ms predicted, {best['measured_latency_ms']:.2f} measured")
+    figures["candidates"] = rows
+    plot(rows, results_path(PROG, args.results_dir).with_suffix(".png"), args.resolution)
+    write_figures(PROG, figures, command_line("benchmarks.latency", argv), args.results_dir, start)
+
+
+def plot(rows: list[dict[str, Any]], path: Path, resolution: int) -> None:
+    """Predicted against measured latency, and FLOPs against measured latency."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    measured = [r["measured_ms"] for r in rows]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
+    left.scatter(measured, [r["predicted_ms"] for r in rows], s=14)
+    low, high = min(measured) * 0.9, max(measured) * 1.1
+    left.plot([low, high], [low, high], "k:", lw=1, label="exact")
+    left.fill_between([low, high], [low * 0.9, high * 0.9], [low * 1.1, high * 1.1], alpha=0.15, label="+-10%")
+    left.set(xlabel="measured latency (ms)", ylabel="predicted latency (ms)", title="lookup table")
+    left.legend()
+    right.scatter([r["flops"] / 1e6 for r in rows], measured, s=14)
+    right.set(xlabel=f"MFLOPs at {resolution} px", ylabel="measured latency (ms)", title="FLOPs against latency")
+    for ax in (left, right):
+        ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""Latency in the search: measured once per study and device (cached in its storage), or predicted.
+
+``objective.latency=measured`` times each candidate on ``target.device``
+(:mod:`search_spaces.latency.measure`); the result is kept as a study attribute keyed by the
+genotype, input, device, threads, batch and torch version, so workers and resumes never time one
+genotype twice.  ``predicted`` sums the space's lookup table (:mod:`search_spaces.latency.table`),
+built on first use and kept under ``runs/latency/``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import optuna
+
+from nas.studies.study import StudyCache
+from search_spaces.cost import Target
+from search_spaces.genotype import Genotype
+from search_spaces.latency.measure import Latency, LatencyMeter, LatencySettings
+from search_spaces.latency.table import LatencyTable, build_table, default_table_path
+from search_spaces.mnasnet import MnasNetSpace
+
+SOURCES = ("measured", "predicted")
+TABLE_ROOT = Path("runs/latency")
+LATENCY_COLUMNS = ["latency_ms", "latency_iqr_ms"]
+
+
+@dataclass(frozen=True)
+class LatencySource:
+    """Where a search's latencies come from: ``objective.latency`` and ``objective.latency_table``."""
+
+    latency: str = "measured"
+    latency_table: str | None = None  # a table file (None: the default one under runs/latency/)
+
+    def __post_init__(self) -> None:
+        if self.latency not in SOURCES:
+            raise ValueError(f"objective.latency {self.latency!r} is not one of {', '.join(SOURCES)}")
+
+
+def existing_table(
+    space: MnasNetSpace, target: Target, settings: LatencySettings, path: str | None
+) -> tuple[LatencyTable | None, Path]:
+    """The lookup table at ``path`` (None: the default one) checked for this space and device, or None if absent."""
+    file = Path(path) if path is not None else default_table_path(space, target, settings, TABLE_ROOT)
+    if not file.exists():
+        return None, file
+    table = LatencyTable.load(file)
+    table.check(space, target, settings, file)
+    return table, file
+
+
+class LatencyCost:
+    """A genotype's latency as the search uses it: the meter's measurement or the table's prediction."""
+
+    def __init__(self, meter: LatencyMeter, table: LatencyTable | None = None) -> None:
+        self.meter, self.table = meter, table
+
+    @property
+    def source(self) -> str:
+        return "measured" if self.table is None else "predicted"
+
+    def __call__(self, genotype: Genotype) -> Latency:
+        if self.table is None:
+            return self.meter(genotype)
+        return Latency(self.table.predict(genotype), 0.0, 0)
+
+    def record(self, trial: optuna.Trial, genotype: Genotype) -> float:
+        """Latency of ``genotype`` in milliseconds as recorded with ``trial`` (the reward uses exactly that)."""
+        latency = self(genotype)
+        stored = round(latency.median_ms, 4)
+        trial.set_user_attr("latency_ms", stored)
+        if self.table is None:
+            trial.set_user_attr("latency_iqr_ms", round(latency.iqr_ms, 4))
+        return stored
+
+    def describe(self) -> str:
+        settings = self.meter.settings
+        how = "measured" if self.table is None else "predicted by the lookup table"
+        return (
+            f"latency {how} on {settings.identity()['device']}, {settings.threads} thread(s), "
+            f"batch {settings.batch_size}"
+        )
+
+
+def latency_cost(
+    study: optuna.Study,
+    space: MnasNetSpace,
+    target: Target,
+    settings: LatencySettings,
+    source: LatencySource,
+    progress: bool = True,
+) -> LatencyCost:
+    """The search's latency cost, measurements cached in ``study``; a missing table is built (once per device)."""
+    meter = LatencyMeter(target, settings, StudyCache(study))
+    if source.latency == "measured":
+        return LatencyCost(meter)
+    table, file = existing_table(space, target, settings, source.latency_table)
+    if table is None:
+        print(f"building the latency table of this space on {settings.device} (once per device): {file}", flush=True)
+        table = build_table(space, target, settings, progress=progress, meter=meter)
+        table.save(file)
+    return LatencyCost(meter, table)

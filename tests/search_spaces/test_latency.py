@@ -1,0 +1,170 @@
+"""Measured latency (timing, threads, cache) and the lookup-table predictor on a tiny space."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import torch
+from scipy.stats import kendalltau
+from torch import nn
+
+from search_spaces.codec import parse_blocks
+from search_spaces.cost import Target
+from search_spaces.genotype import Genotype
+from search_spaces.latency.__main__ import main as latency_main
+from search_spaces.latency.measure import Latency, LatencyMeter, LatencySettings, measure_latency, time_module
+from search_spaces.latency.table import LatencyTable, build_table, default_table_path, space_entries
+from search_spaces.mnasnet import mnasnet_space
+from search_spaces.references import reference
+
+FAST = LatencySettings(min_run_time=0.05, warmup=1)
+SMALL = Target(resolution=64, num_classes=10)
+TINY = Genotype(parse_blocks("ds_r1_k3_s1_e1_c16,ir_r2_k3_s2_e6_c24"), stem=16, head=64, name="tiny")
+
+
+def test_a_larger_model_is_slower_than_a_much_smaller_one():
+    big = measure_latency(reference("efficientnet_b0"), Target(resolution=128), FAST)
+    small = measure_latency(TINY, SMALL, FAST)
+    assert big.median_ms > 5 * small.median_ms
+    assert big.runs >= 1 and small.iqr_ms >= 0
+
+
+class ThreadSpy(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[int] = set()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.seen.add(torch.get_num_threads())
+        return x * 2
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_timing_runs_on_exactly_the_pinned_threads_and_restores_them(threads):
+    before = torch.get_num_threads()
+    spy = ThreadSpy()
+    time_module(spy, (1, 4), dataclasses.replace(FAST, threads=threads))
+    assert spy.seen == {threads}
+    assert torch.get_num_threads() == before
+
+
+def test_each_genotype_is_measured_once_per_device_threads_and_input():
+    calls = []
+
+    def fake(genotype, target, settings, multiplier):
+        calls.append((genotype.name, settings.threads, target.scaled_resolution(multiplier)))
+        return Latency(1.0 + len(calls), 0.1, 10)
+
+    cache: dict = {}
+    meter = LatencyMeter(SMALL, FAST, cache, measure=fake)
+    first = meter(TINY)
+    assert meter(dataclasses.replace(TINY, name="renamed", dropout=0.5)) == first  # same network when run
+    assert len(calls) == 1
+    meter(TINY, 1.5)  # another input size
+    LatencyMeter(SMALL, dataclasses.replace(FAST, threads=2), cache, measure=fake)(TINY)
+    assert len(calls) == 3
+    shared = LatencyMeter(SMALL, FAST, cache, measure=fake)  # another worker on the same store
+    assert shared(TINY) == first and len(calls) == 3
+    key = meter.key(TINY)
+    assert key.startswith("latency:") and json.dumps(cache[key])
+
+
+@pytest.mark.parametrize(
+    ("settings", "fragment"),
+    [
+        ({"device": "tpu"}, "unknown target.device 'tpu'; allowed: cpu, cuda, cuda:N"),
+        ({"threads": 0}, "target.threads must be an integer >= 1, got 0"),
+        ({"batch_size": 0}, "target.batch_size must be an integer >= 1"),
+        ({"min_run_time": 0}, "target.min_run_time must be a number of seconds > 0"),
+    ],
+)
+def test_bad_settings_say_what_is_allowed(settings, fragment):
+    with pytest.raises(ValueError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
+        LatencySettings(**settings)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present here")
+def test_cuda_without_a_gpu_is_refused():
+    with pytest.raises(ValueError, match="target.device 'cuda' is not present here"):
+        LatencySettings(device="cuda")
+
+
+@pytest.fixture(scope="module")
+def tiny_table():
+    space = mnasnet_space(TINY)
+    return space, build_table(space, SMALL, LatencySettings(min_run_time=0.01, warmup=1), 6, progress=False)
+
+
+def test_the_table_times_every_distinct_layer_of_its_space_once(tiny_table):
+    space, table = tiny_table
+    keys = [e.key for e in space_entries(space, SMALL)]
+    assert len(keys) == len(set(keys)) == len(table.entries)
+    assert all(ms > 0 for ms in table.entries.values())
+    assert table.build_seconds > 0 and len(table.calibration) == 6
+    rng = np.random.default_rng(1)
+    for _ in range(20):  # every member is made of entries of the table
+        table.entry_sum(space.sample(rng))
+
+
+def test_a_table_built_on_a_tiny_space_predicts_within_its_measured_error(tiny_table):
+    space, table = tiny_table
+    meter = LatencyMeter(SMALL, LatencySettings(min_run_time=0.05, warmup=1))
+    rng = np.random.default_rng(7)
+    members = [space.sample(rng) for _ in range(12)]
+    measured = np.array([meter(g).median_ms for g in members])
+    predicted = np.array([table.predict(g) for g in members])
+    errors = np.abs(predicted - measured) / measured
+    calibration = [
+        abs(table.fitted(r["entry_sum_ms"], r["layers"]) - r["measured_ms"]) / r["measured_ms"]
+        for r in table.calibration
+    ]
+    # within the error the table showed on its own calibration members (with room for a noisy shared CI machine)
+    assert np.median(errors) <= max(2 * np.median(calibration), 0.15), (errors, calibration)
+    assert kendalltau(predicted, measured).statistic > 0.3
+
+
+def test_a_table_of_another_device_or_space_is_refused(tiny_table, tmp_path):
+    space, table = tiny_table
+    path = table.save(tmp_path / "table.json")
+    loaded = LatencyTable.load(path)
+    assert loaded.predict(TINY) == pytest.approx(table.predict(TINY))
+    loaded.check(space, SMALL, FAST, path)
+    moved = dataclasses.replace(loaded, measured_on={**loaded.measured_on, "device": "cpu:another"})
+    with pytest.raises(ValueError, match="was built for device 'cpu:another'"):
+        moved.check(space, SMALL, FAST, path)
+    with pytest.raises(ValueError, match="was built for another search space"):
+        loaded.check(mnasnet_space(reference("efficientnet_b0")), SMALL, FAST, path)
+    with pytest.raises(ValueError, match="is not in this latency table"):
+        loaded.predict(reference("efficientnet_b0"))
+    (tmp_path / "broken.json").write_text("{}")
+    with pytest.raises(ValueError, match="cannot read latency table"):
+        LatencyTable.load(tmp_path / "broken.json")
+    assert default_table_path(space, SMALL, FAST, tmp_path).parent == tmp_path
+
+
+def test_cli_measures_and_builds(tmp_path, capsys):
+    assert latency_main(["measure", "efficientnet_b0", "--resolution", "64", "--min-run-time", "0.05"]) == 0
+    assert "ms median, IQR" in capsys.readouterr().out
+    spec = "ds_r1_k3_s1_e1_c16"
+    out = tmp_path / "t.json"
+    args = ["build", spec, "--resolution", "32", "--num-classes", "10", "--min-run-time", "0.005"]
+    assert latency_main([*args, "--calibration", "3", "--out", str(out), "--no-progress"]) == 0
+    assert "entries timed in" in capsys.readouterr().out and LatencyTable.load(out).entries
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["measure", "efficientnet_b0", "--threads", "0"], "target.threads must be an integer >= 1"),
+        (["measure", "efficientnet_b0", "--device", "tpu"], "unknown target.device 'tpu'"),
+        (["build", "efficientnet_b0", "--calibration", "1"], "calibration must be an integer >= 2"),
+        (["measure", "efficientnet_b9"], "unknown SPEC 'efficientnet_b9'"),
+    ],
+)
+def test_cli_bad_input_is_one_line_and_exit_two(args, fragment, capsys):
+    assert latency_main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("python -m search_spaces.latency: error: ") and fragment in err[0]
