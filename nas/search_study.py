@@ -37,6 +37,8 @@ from search_spaces.latency.measure import LatencySettings
 from search_spaces.mnasnet import MnasNetSpace, mnasnet_space
 
 PRUNERS = ("median", "hyperband", "none")
+TARGET_LATENCY_ATTR = "target_latency_ms"
+"""The study attribute holding T when it is the reference's latency (measured once, when the study starts)."""
 
 
 @dataclass(frozen=True)
@@ -182,7 +184,7 @@ class SearchJob(StudyJob):
             "space": space_identity(self.space),
             "objective": self.reward.identity(),
             **self.task_identity(),
-            **({"latency": self.latency_identity()} if self.uses_latency else {}),
+            **({"latency": self.latency_identity()} if self.reward.on_latency else {}),  # a cap is not, as max_flops
             "strategy": self.strategy(),
         }
 
@@ -251,7 +253,11 @@ class SearchJob(StudyJob):
         self.latency_cost = latency_cost(study, self.space, self.target, self.latency, self.latency_source)
         reference_ms = self.latency_cost(self.reference).median_ms
         if self.reward.on_latency and self.reward.target_latency_ms is None:
-            self.scoring = dataclasses.replace(self.reward, target_latency_ms=round(reference_ms, 4))
+            # T is fixed once per study: a resume that re-times the reference (a torch upgrade) keeps it
+            if TARGET_LATENCY_ATTR not in study.user_attrs:
+                study.set_user_attr(TARGET_LATENCY_ATTR, round(reference_ms, 4))
+            target_ms = study.user_attrs[TARGET_LATENCY_ATTR]
+            self.scoring = dataclasses.replace(self.reward, target_latency_ms=target_ms)
         return f"{self.latency_cost.describe()}: reference {self.reference.name} {reference_ms:.3f} ms"
 
     def objective(self, device: torch.device) -> Evaluator:

@@ -81,6 +81,7 @@ def plot_family(frame: pd.DataFrame, path: Path, title: str) -> None:
 def plot_compare(frame: pd.DataFrame, path: Path, title: str, x: str = "flops") -> None:
     """Accuracy against FLOPs (or measured latency), one line per scaling method (EfficientNet Figure 8)."""
     column, scale, label = COMPARE_AXES[x]
+    frame = frame.dropna(subset=[column])  # models of a resumed comparison that were not timed
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     base = frame[frame["method"] == "baseline"]
     for method, part in frame[frame["method"] != "baseline"].groupby("method", sort=False):

@@ -43,7 +43,7 @@ def parser() -> OneLineParser:
         )
         sub.add_argument("--storage", metavar="URL", help="the study storage search:STUDY is looked up in")
     build = commands.choices["build"]
-    build.add_argument("--calibration", type=int, default=10, help="members measured to fit the overhead (default 10)")
+    build.add_argument("--calibration", type=int, default=20, help="members measured to fit the overhead (default 20)")
     build.add_argument("--seed", type=int, default=0, help="which members calibrate (default 0)")
     build.add_argument("--entry-time", type=float, default=0.05, help="seconds of timed runs per layer (default 0.05)")
     build.add_argument("--out", type=Path, help=f"the table file (default: under {TABLE_ROOT}/)")
@@ -70,10 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         table = build_table(
             space, target, settings, args.calibration, args.seed, not args.no_progress, entry_time=args.entry_time
         )
-    except (ValueError, FileNotFoundError) as err:
+        table.save(out)
+    except (OSError, ValueError) as err:
         print(f"{PROG}: error: {' '.join(str(err).split())}", file=sys.stderr)
         return 2
-    table.save(out)
     errors = [
         abs(table.fitted(r["entry_sum_ms"], r["layers"]) - r["measured_ms"]) / r["measured_ms"]
         for r in table.calibration

@@ -10,6 +10,9 @@ and restored after.  The median and the interquartile range are reported in mill
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
+import functools
 import hashlib
 import json
 import platform
@@ -114,8 +117,29 @@ def pinned_threads(threads: int) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
+MMAP_THRESHOLD_MAX = 32 * 2**20  # glibc's upper limit on 64-bit systems
+
+
+@functools.cache
+def steady_allocator() -> bool:
+    """Keep freed feature maps in the heap (glibc), so that timings do not depend on the process's past.
+
+    By default glibc hands blocks above a threshold back to the OS on free and raises the
+    threshold as large blocks are freed: the same layer then costs 3-4x more in a fresh process
+    (page faults on every run) than after some history.  Fixed thresholds make every run the
+    steady state of a long-lived inference process.  False where the C library is not glibc.
+    """
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_MAX) and libc.mallopt(M_TRIM_THRESHOLD, 2**29))
+    except (OSError, AttributeError):
+        return False
+
+
 def time_module(module: nn.Module, shape: tuple[int, ...], settings: LatencySettings) -> Latency:
     """Latency of ``module`` on a random batch of ``shape`` (eval, no grad) as the settings say."""
+    steady_allocator()
     device = check_device(settings.device)
     module = module.to(device).eval()
     x = torch.randn(shape, device=device)
@@ -124,7 +148,9 @@ def time_module(module: nn.Module, shape: tuple[int, ...], settings: LatencySett
     def run() -> None:
         module(x)
 
-    with pinned_threads(settings.threads):
+    # The timer synchronises the current CUDA device only: make it the one measured.
+    on_device = torch.cuda.device(device) if device.type == "cuda" else contextlib.nullcontext()
+    with pinned_threads(settings.threads), on_device:
         for _ in range(settings.warmup):
             run()
         if device.type == "cuda":

@@ -14,6 +14,7 @@ import dataclasses
 import hashlib
 import itertools
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -175,9 +176,12 @@ class LatencyTable:
             )
 
     def save(self, path: Path | str) -> Path:
+        """Write the table atomically (a reader never sees half a file)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(dataclasses.asdict(self), indent=1) + "\n")
+        partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        partial.write_text(json.dumps(dataclasses.asdict(self), indent=1) + "\n")
+        os.replace(partial, path)
         return path
 
     @classmethod
@@ -209,7 +213,7 @@ def build_table(
     space: MnasNetSpace,
     target: Target,
     settings: LatencySettings,
-    calibration: int = 10,
+    calibration: int = 20,
     seed: int = 0,
     progress: bool = True,
     meter: LatencyMeter | None = None,
@@ -235,10 +239,21 @@ def build_table(
         {"layers": g.num_layers, "entry_sum_ms": table.entry_sum(g), "measured_ms": meter(g).median_ms}
         for g in tqdm(members, unit="member", desc="calibration", disable=not progress)
     ]
-    design = np.array([[1.0, r["layers"]] for r in rows])
-    residual = np.array([r["measured_ms"] - r["entry_sum_ms"] for r in rows])
-    (constant, per_layer), *_ = np.linalg.lstsq(design, residual, rcond=None)
-    table.constant_ms, table.per_layer_ms = float(constant), float(per_layer)
+    table.constant_ms, table.per_layer_ms = fit_overhead(rows)
     table.calibration = rows
     table.build_seconds = round(time.perf_counter() - start, 1)
     return table
+
+
+def fit_overhead(rows: list[dict[str, Any]]) -> tuple[float, float]:
+    """(constant, per-layer) milliseconds that the entries' sums miss, by least squares.
+
+    A negative per-layer term (few members, layer counts that barely vary) would only fit noise:
+    then a constant alone is fitted.
+    """
+    residual = np.array([r["measured_ms"] - r["entry_sum_ms"] for r in rows])
+    design = np.array([[1.0, r["layers"]] for r in rows])
+    (constant, per_layer), *_ = np.linalg.lstsq(design, residual, rcond=None)
+    if per_layer < 0:
+        return float(residual.mean()), 0.0
+    return float(constant), float(per_layer)
