@@ -187,6 +187,12 @@ def _blocks(name):
         ),
         ("proxy.epoch=3", "unknown setting 'proxy.epoch': did you mean proxy.epochs? proxy has: resolution, "),
         ("search.samplr=tpe", "did you mean search.sampler?"),
+        ("objective.target_latency_ms=0", "objective.target_latency_ms (T) must be > 0 ms"),
+        ("objective.cost=energy", "objective.cost 'energy' is not one of flops, latency"),
+        ("objective.latency=guessed", "objective.latency 'guessed' is not one of measured, predicted"),
+        ("target.threads=0", "target.threads must be an integer >= 1, got 0"),
+        ("target.device=tpu", "unknown target.device 'tpu'"),
+        ("search.max_latency_ms=0", "search.max_latency_ms must be > 0 or null"),
         (
             "device=cuda:7",
             "allowed: auto, cpu, cuda:0.."

@@ -162,29 +162,6 @@ def test_a_latency_search_has_its_own_study_and_flops_searches_keep_their_names(
     assert predicted.identity()["latency"]["source"] == "predicted"
 
 
-@pytest.mark.parametrize(
-    ("override", "fragment"),
-    [
-        ("objective.target_latency_ms=0", "objective.target_latency_ms (T) must be > 0 ms"),
-        ("objective.cost=energy", "objective.cost 'energy' is not one of flops, latency"),
-        ("objective.latency=guessed", "objective.latency 'guessed' is not one of measured, predicted"),
-        ("target.threads=0", "target.threads must be an integer >= 1, got 0"),
-        ("target.device=tpu", "unknown target.device 'tpu'"),
-        ("search.max_latency_ms=0", "search.max_latency_ms must be > 0 or null"),
-    ],
-)
-def test_bad_latency_input_is_one_line_and_exit_two(tmp_path, override, fragment, monkeypatch, capsys):
-    monkeypatch.setattr(sys, "argv", ["nas.search", *args(tmp_path, "objective.cost=latency", override)])
-    with pytest.raises(SystemExit) as exit_info:
-        search.main()
-    assert exit_info.value.code == 2
-    lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 1 and fragment in lines[0], lines
-    assert not (tmp_path / "studies.db").exists() or not optuna.get_all_study_names(
-        f"sqlite:///{tmp_path / 'studies.db'}"
-    )
-
-
 TINY_SPACE = [
     "space.reference='ds_r1_k3_s1_e1_c16,ir_r2_k3_s2_e6_c24'",
     "target.resolution=64",
