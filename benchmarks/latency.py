@@ -36,31 +36,17 @@ from benchmarks.common import command_line, measurement_start, results_path, wri
 from nas.api import run_search
 from nas.objective import Reward
 from nas.proxy.datasets import DatasetSpec
-from nas.search_latency import LatencySource
+from nas.search_latency import LatencySource, open_table
 from nas.search_study import SearchSettings
 from search_spaces.codec import format_blocks
 from search_spaces.cost import Target
 from search_spaces.genotype import Genotype
 from search_spaces.latency.measure import LatencyMeter, LatencySettings, measure_latency
-from search_spaces.latency.table import LatencyTable, build_table, default_table_path
-from search_spaces.mnasnet import MnasNetSpace, mnasnet_space
+from search_spaces.latency.table import LatencyTable
+from search_spaces.mnasnet import mnasnet_space
 from search_spaces.spec import resolve_spec
 
 PROG = "latency"
-
-
-def table_for(
-    space: MnasNetSpace, target: Target, settings: LatencySettings, path: Path | None
-) -> tuple[LatencyTable, Path]:
-    """The table at ``path`` when it is there and fits; otherwise built there (entries timed for 0.05 s each)."""
-    path = path or default_table_path(space, target, settings, Path("runs/latency"))
-    if path.exists():
-        table = LatencyTable.load(path)
-        table.check(space, target, settings, path)
-        print(f"reusing the latency table {path} (built in {table.build_seconds:.0f} s)")
-        return table, path
-    table = build_table(space, target, settings)
-    return table, table.save(path)
 
 
 def accuracy(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -176,7 +162,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     baseline = resolve_spec(args.reference)
     space, target = mnasnet_space(baseline), Target(resolution=args.resolution)
     settings = LatencySettings(threads=args.threads, min_run_time=args.min_run_time)
-    table, table_path = table_for(space, target, settings, args.table)
+    table, table_path = open_table(space, target, settings, None if args.table is None else str(args.table))
+    print(f"latency table {table_path}: {len(table.entries)} entries, built in {table.build_seconds:.0f} s")
     rng = np.random.default_rng(args.seed)
     members = [space.sample(rng) for _ in range(args.candidates)]
     rows = measured_rows(members, table, target, settings)

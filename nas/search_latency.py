@@ -56,10 +56,6 @@ class LatencyCost:
     def __init__(self, meter: LatencyMeter, table: LatencyTable | None = None) -> None:
         self.meter, self.table = meter, table
 
-    @property
-    def source(self) -> str:
-        return "measured" if self.table is None else "predicted"
-
     def __call__(self, genotype: Genotype) -> Latency:
         if self.table is None:
             return self.meter(genotype)
@@ -83,21 +79,35 @@ class LatencyCost:
         )
 
 
+def open_table(
+    space: MnasNetSpace,
+    target: Target,
+    settings: LatencySettings,
+    path: str | None,
+    progress: bool = True,
+    meter: LatencyMeter | None = None,
+) -> tuple[LatencyTable, Path]:
+    """The lookup table at ``path`` (None: the default one), checked; built and saved there when absent."""
+    table, file = existing_table(space, target, settings, path)
+    if table is None:
+        print(f"building the latency table of this space on {settings.device} (once per device): {file}", flush=True)
+        table = build_table(space, target, settings, progress=progress, meter=meter)
+        table.save(file)
+    return table, file
+
+
 def latency_cost(
     study: optuna.Study,
     space: MnasNetSpace,
     target: Target,
     settings: LatencySettings,
     source: LatencySource,
-    progress: bool = True,
+    table: LatencyTable | None = None,
 ) -> LatencyCost:
-    """The search's latency cost, measurements cached in ``study``; a missing table is built (once per device)."""
+    """The search's latency cost, measurements cached in ``study``; ``table``: the one already read, if any."""
     meter = LatencyMeter(target, settings, StudyCache(study))
     if source.latency == "measured":
         return LatencyCost(meter)
-    table, file = existing_table(space, target, settings, source.latency_table)
     if table is None:
-        print(f"building the latency table of this space on {settings.device} (once per device): {file}", flush=True)
-        table = build_table(space, target, settings, progress=progress, meter=meter)
-        table.save(file)
+        table, _ = open_table(space, target, settings, source.latency_table, meter=meter)
     return LatencyCost(meter, table)

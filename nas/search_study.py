@@ -34,6 +34,7 @@ from search_spaces.codec import format_blocks, genotype_to_dict
 from search_spaces.cost import Target
 from search_spaces.genotype import BN_EPS, Genotype
 from search_spaces.latency.measure import LatencySettings
+from search_spaces.latency.table import LatencyTable
 from search_spaces.mnasnet import MnasNetSpace, mnasnet_space
 
 PRUNERS = ("median", "hyperband", "none")
@@ -170,8 +171,9 @@ class SearchJob(StudyJob):
         self.space = mnasnet_space(self.reference)
         self.scoring = self.reward  # with a latency target of None, the reference's latency once start() knows it
         self.latency_cost: LatencyCost | None = None  # made by start(), when the reward or a cap needs latency
+        self.table: LatencyTable | None = None  # predicted latency: an existing table, read and checked once
         if self.uses_latency and self.latency_source.latency == "predicted":  # a wrong table fails before any storage
-            existing_table(self.space, self.target, self.latency, self.latency_source.latency_table)
+            self.table, _ = existing_table(self.space, self.target, self.latency, self.latency_source.latency_table)
         self.directions = self.reward.directions
         self.protocol = search_protocol(self.proxy, self.settings)
         self.sampler(0)  # an unknown sampler, or one that cannot serve the objective, fails before any storage
@@ -250,7 +252,8 @@ class SearchJob(StudyJob):
 
     def start_latency(self, study: optuna.Study) -> str:
         """The latency cost, cached in ``study``; a latency target of None becomes the reference's."""
-        self.latency_cost = latency_cost(study, self.space, self.target, self.latency, self.latency_source)
+        source = self.latency_source
+        self.latency_cost = latency_cost(study, self.space, self.target, self.latency, source, self.table)
         reference_ms = self.latency_cost(self.reference).median_ms
         if self.reward.on_latency and self.reward.target_latency_ms is None:
             # T is fixed once per study: a resume that re-times the reference (a torch upgrade) keeps it

@@ -12,12 +12,11 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from nas.cli.app import hydra_entry, plain, proxy_task, typed
+from nas.cli.app import hydra_entry, plain, proxy_task, scaled_latency
 from nas.cli.command import study_command
 from scaling.coefficients import parse_coefficients
 from scaling.compare_study import METHODS, CompareJob, method_multipliers
 from scaling.compound import parse_phis
-from search_spaces.latency.measure import LatencySettings
 from search_spaces.spec import resolve_spec
 
 __all__ = ["METHODS", "method_multipliers", "run"]
@@ -31,7 +30,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         coefficients=parse_coefficients(plain(cfg.coefficients), storage=cfg.study.storage).triple,
         phis=tuple(parse_phis(plain(cfg.phis))),
         methods=tuple(str(m) for m in plain(cfg.methods)),
-        latency=typed(LatencySettings, cfg.target) if cfg.latency else None,
+        latency=scaled_latency(cfg),
         x=cfg.compare.x,
         **proxy_task(cfg),
     )

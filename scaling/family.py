@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import DictConfig
 
-from nas.cli.app import hydra_entry, plain, run_dir, typed
+from nas.cli.app import hydra_entry, plain, run_dir, scaled_latency, typed
 from scaling.candidate import ScaledCandidate, scaled_candidate
 from scaling.coefficients import parse_coefficients
 from scaling.compound import compound_multipliers, parse_phis
@@ -21,7 +21,7 @@ from scaling.plots import plot_family
 from search_spaces.codec import save_genotype
 from search_spaces.cost import Target
 from search_spaces.genotype import Genotype
-from search_spaces.latency.measure import LatencyMeter, LatencySettings
+from search_spaces.latency.measure import LatencyMeter
 from search_spaces.references import EFFICIENTNET_TABLE, reference
 from search_spaces.spec import resolve_spec
 
@@ -81,7 +81,8 @@ def run(cfg: DictConfig) -> pd.DataFrame:
     if cfg.preset not in PRESETS:
         raise ValueError(f"unknown preset {cfg.preset!r}; allowed: {', '.join(PRESETS)}")
     target = typed(Target, cfg.target)
-    meter = LatencyMeter(target, typed(LatencySettings, cfg.target)) if cfg.latency else None
+    latency = scaled_latency(cfg)
+    meter = None if latency is None else LatencyMeter(target, latency)
     if cfg.preset == "efficientnet":
         baseline = reference("efficientnet_b0")
         members = efficientnet_family(target, meter)

@@ -13,12 +13,11 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from nas.cli.app import fail, hydra_entry, proxy_task, typed
+from nas.cli.app import fail, hydra_entry, proxy_task, scaled_latency, typed
 from nas.cli.command import study_command
 from scaling.compound import parse_phi
 from scaling.grid_points import GridSettings
 from scaling.grid_study import GridJob
-from search_spaces.latency.measure import LatencySettings
 from search_spaces.spec import resolve_spec
 
 PROG = "python -m scaling.grid"
@@ -29,7 +28,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         baseline=resolve_spec(cfg.baseline, storage=cfg.study.storage),
         phi=parse_phi(cfg.phi),
         settings=typed(GridSettings, cfg.grid),
-        latency=typed(LatencySettings, cfg.target) if cfg.latency else None,
+        latency=scaled_latency(cfg),
         **proxy_task(cfg),
     )
     return study_command(PROG, job, cfg)

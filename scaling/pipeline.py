@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from nas.cli.app import hydra_entry, plain, proxy_task, run_dir, to_container, typed
+from nas.cli.app import hydra_entry, plain, proxy_task, run_dir, scaled_latency, to_container, typed
 from nas.cli.command import RunSettings, StudyRun, run_study
 from nas.cli.workers import WorkerSettings
 from nas.search import search_job_of
@@ -30,7 +30,7 @@ from scaling.grid_study import GridJob
 from scaling.report import Report, write_report
 from scaling.stage_commands import plain_groups, stage_command
 from search_spaces.codec import load_genotype
-from search_spaces.latency.measure import LatencyMeter, LatencySettings
+from search_spaces.latency.measure import LatencyMeter
 
 PROG = "python -m scaling.pipeline"
 SHARED = {"dataset": "dataset", "target": "target", "seed": "seed"}  # stage key: pipeline key
@@ -80,7 +80,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     family_phis, compare_phis = parse_phis(plain(cfg.family.phis)), parse_phis(plain(cfg.compare.phis))
     methods = check_methods([str(m) for m in plain(cfg.compare.methods)])  # before any stage runs
     search_job = search_job_of(cfg, cfg.search.proxy)
-    latency = typed(LatencySettings, cfg.target) if cfg.latency else None
+    latency = scaled_latency(cfg)
     search = stages.run("search", search_job)
     baseline = load_genotype(search.out / "best.yaml")
     grid_job = GridJob(baseline, phi, typed(GridSettings, cfg.grid), latency=latency, **proxy_task(cfg, cfg.grid.proxy))
@@ -118,8 +118,13 @@ def commands(cfg: DictConfig, stages: Stages) -> dict[str, str]:
     study = {stage: [*storage, f"study.name={stages.study(stage)}"] for stage in ("search", "grid", "compare")}
     search = {**SHARED, "proxy": "search.proxy", "search": "search", "objective": "objective", "space": "space"}
     grid = {**SHARED, "latency": "latency", "proxy": "grid.proxy", "grid": "grid"}
-    compare = {**SHARED, "latency": "latency", "proxy": "compare.proxy", "phis": "compare.phis"}
-    compare["methods"] = "compare.methods"
+    compare = {
+        **SHARED,
+        "latency": "latency",
+        "proxy": "compare.proxy",
+        "phis": "compare.phis",
+        "methods": "compare.methods",
+    }
     choice = [*dataset, f"objective={choices['objective']}"]
     return {
         "search": stage_command("nas.search", "search", choice, plain_groups(cfg, search), study["search"]),

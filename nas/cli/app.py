@@ -150,3 +150,10 @@ def proxy_task(cfg: DictConfig, proxy: DictConfig | None = None) -> dict[str, An
         "dataset": typed(DatasetSpec, cfg.dataset),
         "seed": cfg.seed,
     }
+
+
+def scaled_latency(cfg: DictConfig) -> Any:
+    """The scaling commands' ``latency`` switch: where each model is timed (``target.*``), or None when off."""
+    from search_spaces.latency.measure import LatencySettings
+
+    return typed(LatencySettings, cfg.target) if cfg.latency else None

@@ -48,9 +48,8 @@ class LatencySettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"target.{name} must be an integer >= 1, got {value!r}")
-        if isinstance(self.min_run_time, bool) or not isinstance(self.min_run_time, (int, float)):
-            raise ValueError(f"target.min_run_time must be a number of seconds > 0, got {self.min_run_time!r}")
-        if not self.min_run_time > 0:
+        number = isinstance(self.min_run_time, (int, float)) and not isinstance(self.min_run_time, bool)
+        if not (number and self.min_run_time > 0):
             raise ValueError(f"target.min_run_time must be a number of seconds > 0, got {self.min_run_time!r}")
         if isinstance(self.warmup, bool) or not isinstance(self.warmup, int) or self.warmup < 0:
             raise ValueError(f"target.warmup must be an integer >= 0, got {self.warmup!r}")
