@@ -24,8 +24,8 @@ import numpy as np
 import torch
 
 from benchmarks.common import ROOT, command_line, measurement_start, write_figures
-from nas.export_formats import check_parity, onnx_runner, write_onnx
-from nas.model_file import load_model
+from nas.deploy.formats import check_parity, onnx_runner, write_onnx
+from nas.deploy.model_file import load_model
 
 PROG = "export_latency"
 DEFAULT_MODELS = [ROOT / "runs/final/bench/efficientnet_b0/model.pt", ROOT / "runs/final/bench/search_best/model.pt"]

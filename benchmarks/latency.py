@@ -34,10 +34,10 @@ from scipy.stats import kendalltau
 
 from benchmarks.common import command_line, measurement_start, results_path, write_figures
 from nas.api import run_search
-from nas.objective import Reward
 from nas.proxy.datasets import DatasetSpec
-from nas.search_latency import LatencySource, open_table
-from nas.search_study import SearchSettings
+from nas.search.job import SearchSettings
+from nas.search.latency import LatencySource, open_table
+from nas.search.objective import Reward
 from search_spaces.codec import format_blocks
 from search_spaces.cost import Target
 from search_spaces.genotype import Genotype

@@ -37,10 +37,10 @@ from scipy.stats import kendalltau
 from benchmarks.common import command_line, measurement_start, write_figures
 from nas.cli.app import fail, typed
 from nas.cli.overrides import CONF_DIR, UsageError
-from nas.cli.workers import WorkerSettings
 from nas.proxy.data import DataSizes, ProxyData, ProxyDataCache
 from nas.proxy.datasets import DatasetSpec, RawDataset
 from nas.proxy.trainer import ProxyConfig, train_proxy
+from nas.studies.workers import WorkerSettings
 from search_spaces.codec import format_blocks
 from search_spaces.mnasnet import mnasnet_space
 from search_spaces.references import reference

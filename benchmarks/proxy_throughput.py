@@ -21,10 +21,10 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 from benchmarks.common import command_line, measurement_start, write_figures
-from nas.cli.workers import resolve_device
 from nas.proxy.data import prepare
 from nas.proxy.datasets import load_dataset
 from nas.proxy.trainer import ProxyConfig, seed_everything, train_proxy
+from nas.studies.workers import resolve_device
 from search_spaces.build import build
 from search_spaces.spec import resolve_spec
 

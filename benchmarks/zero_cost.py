@@ -34,10 +34,10 @@ from benchmarks.zero_cost_data import CACHE, TrainedCache, load_task, train_cand
 from benchmarks.zero_cost_search import METHODS, best_so_far, compare_searches
 from nas.cli.app import fail, quiet_libraries
 from nas.cli.overrides import UsageError
-from nas.plots import plot_best_so_far
-from nas.screening import RANKINGS, Scorer, per_minute_of, ranking_values, sample_pool
-from nas.search_prescreen import SearchPrescreen
-from nas.zero_cost import SCORES, VOTE
+from nas.screening.scorer import RANKINGS, Scorer, per_minute_of, ranking_values, sample_pool
+from nas.screening.scores import SCORES, VOTE
+from nas.search.plots import plot_best_so_far
+from nas.search.prescreen import SearchPrescreen
 
 PROG = "zero_cost"
 RANKED = (*SCORES, "vote")

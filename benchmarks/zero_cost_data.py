@@ -23,12 +23,12 @@ from hydra import compose, initialize_config_dir
 from benchmarks.common import ROOT
 from nas.cli.app import typed
 from nas.cli.overrides import CONF_DIR
-from nas.cli.workers import WorkerSettings
-from nas.objective import Reward
 from nas.proxy.data import DataSizes, ProxyData, ProxyDataCache
 from nas.proxy.datasets import DatasetSpec
 from nas.proxy.trainer import ProxyConfig, train_proxy
-from nas.search_study import SearchSettings
+from nas.search.job import SearchSettings
+from nas.search.objective import Reward
+from nas.studies.workers import WorkerSettings
 from search_spaces.codec import format_blocks
 from search_spaces.cost import Target
 from search_spaces.genotype import Genotype

@@ -1,6 +1,6 @@
 """The search at equal wall-clock: random, TPE, the RL controller, and TPE / RL with the pre-screen.
 
-Each run is the real search (``nas.search_study.SearchJob``: reference first, median pruning, the
+Each run is the real search (``nas.search.job.SearchJob``: reference first, median pruning, the
 default proxy) on an in-memory study, started with a clock: no trial starts after ``budget``
 seconds, and only trials finished within it count.  The pre-screened variants spend part of the
 same budget scoring their pool.  Runs are interleaved seed by seed, so a slower stretch of the
@@ -18,8 +18,8 @@ import numpy as np
 import optuna
 
 from benchmarks.zero_cost_data import Task
-from nas.search_prescreen import SearchPrescreen
-from nas.search_study import SearchJob, SearchSettings
+from nas.search.job import SearchJob, SearchSettings
+from nas.search.prescreen import SearchPrescreen
 
 METHODS = ("random", "tpe", "rl", "tpe+prescreen", "rl+prescreen")
 

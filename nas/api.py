@@ -15,14 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from nas.cli.command import RunSettings, StudyRun, run_study
-from nas.cli.workers import WorkerSettings
-from nas.objective import Reward
 from nas.proxy.data import DataSizes, ProxyDataCache
 from nas.proxy.datasets import DatasetSpec
 from nas.proxy.trainer import ProxyConfig, ProxyResult, train_proxy
-from nas.search_latency import LatencySource
-from nas.search_study import SearchJob, SearchSettings
+from nas.search.job import SearchJob, SearchSettings
+from nas.search.latency import LatencySource
+from nas.search.objective import Reward
 from nas.studies.storage import DEFAULT_STORAGE, StorageSettings
+from nas.studies.workers import WorkerSettings
 from search_spaces.codec import load_genotype
 from search_spaces.cost import Target
 from search_spaces.genotype import Genotype

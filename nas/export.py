@@ -16,8 +16,7 @@ import torch
 from omegaconf import DictConfig
 
 from nas.cli.app import hydra_entry, plain, run_dir, slug, typed
-from nas.export_formats import ParityError
-from nas.exporting import (
+from nas.deploy.export import (
     ExportResult,
     ExportSettings,
     NetworkSettings,
@@ -26,6 +25,7 @@ from nas.exporting import (
     network_to_export,
     require_packages,
 )
+from nas.deploy.formats import ParityError
 
 PROG = "python -m nas.export"
 

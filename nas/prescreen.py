@@ -18,10 +18,9 @@ from omegaconf import DictConfig
 
 from nas.cli.app import hydra_entry, plain, proxy_task, run_dir, to_container
 from nas.cli.guard import guarded
-from nas.cli.workers import WorkerSettings
-from nas.plots import plot_score_agreement
 from nas.proxy.data import ProxyDataCache
-from nas.screening import (
+from nas.proxy.stopping import check_stop
+from nas.screening.scorer import (
     RANKINGS,
     Scorer,
     check_score_names,
@@ -31,8 +30,9 @@ from nas.screening import (
     sample_pool,
     scored_rows,
 )
-from nas.stopping import check_stop
-from nas.zero_cost import SCORES, VOTE
+from nas.screening.scores import SCORES, VOTE
+from nas.search.plots import plot_score_agreement
+from nas.studies.workers import WorkerSettings
 from search_spaces.mnasnet import mnasnet_space
 from search_spaces.spec import resolve_spec
 

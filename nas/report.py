@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from nas.plots import plot_best_so_far
+from nas.search.plots import plot_best_so_far
 
 PROG = "python -m nas.report"
 

@@ -1,6 +1,6 @@
 """``python -m nas.train model=SPEC``: train one genotype on the proxy task, report its accuracy.
 
-``train=final`` trains it with the long recipe instead (``nas.final``): a checkpoint after every
+``train=final`` trains it with the long recipe instead (``nas.deploy.final``): a checkpoint after every
 epoch, ``train.resume=true`` after a kill, and ``model.pt`` at the end.  Writes ``summary.json``
 in the run directory.  Ctrl-C or SIGTERM stop training at the next step; the summary is still
 written (status ``interrupted``) and the exit status is 130 / 143.
@@ -19,11 +19,11 @@ from tqdm import tqdm
 
 from nas.cli.app import hydra_entry, proxy_task, run_dir, to_container
 from nas.cli.guard import guarded
-from nas.cli.workers import WorkerSettings
-from nas.final import CHECKPOINT, FinalRun, train_final
-from nas.model_file import ModelFile, save_model
+from nas.deploy.final import CHECKPOINT, FinalRun, train_final
+from nas.deploy.model_file import ModelFile, save_model
 from nas.proxy.data import ProxyData, ProxyDataCache
 from nas.proxy.trainer import ProgressCallback, ProxyConfig, ProxyResult, train_proxy
+from nas.studies.workers import WorkerSettings
 from search_spaces.codec import format_blocks
 from search_spaces.cost import Target
 from search_spaces.genotype import Genotype

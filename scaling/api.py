@@ -8,11 +8,11 @@ from pathlib import Path
 
 from nas.api import run_api_study, storage_url
 from nas.cli.command import StudyRun
-from nas.cli.workers import WorkerSettings
 from nas.proxy.data import DataSizes
 from nas.proxy.datasets import DatasetSpec
 from nas.proxy.trainer import ProxyConfig
 from nas.studies.storage import DEFAULT_STORAGE, StorageSettings
+from nas.studies.workers import WorkerSettings
 from scaling.candidate import ScaledCandidate
 from scaling.coefficients import Coefficients, parse_coefficients
 from scaling.compound import check_phi, parse_phis

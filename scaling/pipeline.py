@@ -19,9 +19,9 @@ from omegaconf import DictConfig
 
 from nas.cli.app import hydra_entry, plain, proxy_task, run_dir, scaled_latency, to_container, typed
 from nas.cli.command import RunSettings, StudyRun, run_study
-from nas.cli.workers import WorkerSettings
-from nas.search import search_job_of
+from nas.search.__main__ import search_job_of
 from nas.studies.storage import StorageSettings
+from nas.studies.workers import WorkerSettings
 from scaling.compare_study import CompareJob, check_methods
 from scaling.compound import check_phi, parse_phis
 from scaling.family import compound_family, write_family

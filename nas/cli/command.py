@@ -17,11 +17,11 @@ from omegaconf import DictConfig
 
 from nas.cli.app import run_dir, to_container, typed
 from nas.cli.guard import guarded
-from nas.cli.workers import WorkerSettings
 from nas.studies.job import StudyJob
 from nas.studies.loop import run_trials
 from nas.studies.storage import StorageSettings, TrialCreationLock, open_storage
 from nas.studies.study import open_study
+from nas.studies.workers import WorkerSettings
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from nas.stopping import RunStopped, StopRequested, ignore_stop_signals, stop_requests
+from nas.proxy.stopping import RunStopped, StopRequested, ignore_stop_signals, stop_requests
 
 INTERRUPTED = 130  # the shell's status for SIGINT; StopRequested.status gives 143 for SIGTERM
 

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from nas.proxy.data import Split
-from nas.stopping import check_stop
+from nas.proxy.stopping import check_stop
 
 
 @torch.no_grad()

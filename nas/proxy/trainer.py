@@ -6,7 +6,7 @@ optionally ``torch.compile``.  On CPU: fp32, the memory format and thread count 
 fastest by ``benchmarks/proxy_throughput.py``.  A loss that goes NaN/inf, a CUDA OOM that
 survives one retry at half batch, or an error inside one genotype's model ends as a failed
 :class:`ProxyResult` with a reason; it never takes the process down.  A stop signal
-(``nas.stopping``) ends training at the next step.
+(``nas.proxy.stopping``) ends training at the next step.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from torch import nn
 from nas.proxy.data import ProxyData
 from nas.proxy.evaluation import evaluate, recalibrate_batchnorm
 from nas.proxy.recipe import SCHEDULES, ProxyConfig, augment, make_optimizer
-from nas.stopping import check_stop
+from nas.proxy.stopping import check_stop
 from search_spaces.build import build, count_params
 from search_spaces.genotype import Genotype
 
@@ -84,7 +84,7 @@ def train_proxy(
     """Train ``genotype`` on ``data`` and report validation accuracy per epoch.
 
     Exceptions raised by ``on_epoch`` (such as ``optuna.TrialPruned``) propagate, as does
-    ``nas.stopping.StopRequested``.
+    ``nas.proxy.stopping.StopRequested``.
     """
     device = data.train.device
     batch_size = config.batch_size

@@ -16,7 +16,7 @@ import optuna
 from optuna.storages import fail_stale_trials
 from tqdm import tqdm
 
-from nas.stopping import StopRequested, check_stop
+from nas.proxy.stopping import StopRequested, check_stop
 from nas.studies.protocol import TrialProtocol
 from nas.studies.storage import TrialCreationLock
 

@@ -16,8 +16,8 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from nas.proxy.stopping import RunStopped, StopRequested
 from nas.proxy.trainer import EpochCallback, ProxyResult
-from nas.stopping import RunStopped, StopRequested
 from nas.studies.storage import TrialCreationLock
 from nas.studies.study import FINISHED, last_failure
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from benchmarks import zero_cost
-from nas.zero_cost import SCORES
+from nas.screening.scores import SCORES
 
 TINY = ["proxy=tiny", "dataset=digits", "proxy.train_size=256", "proxy.epochs=1", "threads=2"]
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from nas.objective import Reward
 from nas.proxy.data import prepare
 from nas.proxy.datasets import load_dataset
 from nas.proxy.trainer import ProxyConfig
-from nas.search_study import Evaluator, SearchSettings
+from nas.search.job import Evaluator, SearchSettings
+from nas.search.objective import Reward
 from search_spaces.cost import Target
 from search_spaces.mnasnet import mnasnet_space
 from search_spaces.references import reference

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from nas.search_study import SearchJob
+from nas.search.job import SearchJob
 from scaling.coefficients import genotype_signature
 from search_spaces.references import reference
 

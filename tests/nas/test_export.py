@@ -16,9 +16,9 @@ from hydra import compose, initialize_config_dir
 
 from nas.cli.app import typed
 from nas.cli.overrides import CONF_DIR
-from nas.export_formats import ParityError
-from nas.exporting import ExportSettings, NetworkSettings, export_network, random_network, require_packages
-from nas.model_file import ModelFile, save_model
+from nas.deploy.export import ExportSettings, NetworkSettings, export_network, random_network, require_packages
+from nas.deploy.formats import ParityError
+from nas.deploy.model_file import ModelFile, save_model
 from search_spaces.build import build
 from search_spaces.mnasnet import mnasnet_space
 from search_spaces.references import reference
@@ -122,7 +122,7 @@ def test_export_from_a_checkpoint_computes_what_the_checkpoint_computes(cli, che
     assert all((out / name).is_file() for name in ("model.onnx", "timm.txt", "genotype.yaml", "README.md"))
     import onnxruntime as ort
 
-    from nas.model_file import load_model
+    from nas.deploy.model_file import load_model
 
     x = torch.randn(4, 1, 48, 48, generator=torch.Generator().manual_seed(5))
     with torch.no_grad():

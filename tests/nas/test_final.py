@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from nas.model_file import ModelFile, load_model, save_model
+from nas.deploy.model_file import ModelFile, load_model, save_model
 from nas.proxy.recipe import ProxyConfig, cosine
 from search_spaces.build import build
 from search_spaces.references import reference

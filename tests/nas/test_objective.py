@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from nas.objective import Reward
+from nas.search.objective import Reward
 
 
 def test_soft_reward_is_the_formula():

@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from nas.zero_cost import SCORES
+from nas.screening.scores import SCORES
 
 TINY = ["dataset=digits", "proxy=tiny", "threads=2", "progress=false", "prescreen.batch_size=16"]
 

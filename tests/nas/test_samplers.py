@@ -4,7 +4,7 @@ import numpy as np
 import optuna
 import pytest
 
-from nas.samplers import ControllerSampler, make_sampler
+from nas.search.samplers import ControllerSampler, make_sampler
 
 SPACE = {f"x{i}": ["a", "b", "c", "d"] for i in range(8)}
 

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 import torch
 
-import nas.search as search
-import nas.search_study as search_study
-from nas.objective import Reward
+import nas.search.__main__ as search
+import nas.search.job as search_study
 from nas.proxy.trainer import ProxyResult
+from nas.search.objective import Reward
 from nas.studies.loop import run_trials
 from nas.studies.protocol import TooManyFailures
 from nas.studies.study import count_started

@@ -10,12 +10,12 @@ import optuna
 import pandas as pd
 import pytest
 
-import nas.search as search
-import nas.search_study as search_study
-from nas.objective import Reward
+import nas.search.__main__ as search
+import nas.search.job as search_study
 from nas.proxy.trainer import ProxyConfig, ProxyResult
-from nas.search_latency import LatencyCost, LatencySource
-from nas.search_study import Evaluator, SearchJob, SearchSettings
+from nas.search.job import Evaluator, SearchJob, SearchSettings
+from nas.search.latency import LatencyCost, LatencySource
+from nas.search.objective import Reward
 from nas.studies.study import StudyCache
 from search_spaces.codec import parse_blocks
 from search_spaces.cost import Target

@@ -7,14 +7,14 @@ import pandas as pd
 import pytest
 import torch
 
-from nas.objective import Reward
-from nas.proposals import BestOfK, uniform_proposer
 from nas.proxy.datasets import DatasetSpec
 from nas.proxy.trainer import ProxyConfig
-from nas.samplers import make_sampler
-from nas.search_prescreen import POOL_ATTR, RANK_ATTR, SearchPrescreen
-from nas.search_study import SearchJob, SearchSettings
-from nas.zero_cost import VOTE
+from nas.screening.proposals import BestOfK, uniform_proposer
+from nas.screening.scores import VOTE
+from nas.search.job import SearchJob, SearchSettings
+from nas.search.objective import Reward
+from nas.search.prescreen import POOL_ATTR, RANK_ATTR, SearchPrescreen
+from nas.search.samplers import make_sampler
 from search_spaces.codec import format_blocks
 from search_spaces.references import reference
 

@@ -11,8 +11,8 @@ import pytest
 
 import nas.train
 from nas.cli.app import slug
-from nas.search_reference import best_genotype, search_reference
-from nas.search_study import space_identity
+from nas.search.best import best_genotype, search_reference
+from nas.search.job import space_identity
 from nas.studies.storage import DEFAULT_STORAGE
 from nas.studies.study import open_study
 from search_spaces import show

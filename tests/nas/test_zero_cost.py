@@ -9,9 +9,9 @@ import pytest
 import torch
 from torch import nn
 
-from nas import zero_cost
 from nas.proxy.recipe import ProxyConfig
-from nas.screening import Scorer, best_of, members, pool_frame, ranking_values, ranks, sample_pool, scored_rows
+from nas.screening import scores as zero_cost
+from nas.screening.scorer import Scorer, best_of, members, pool_frame, ranking_values, ranks, sample_pool, scored_rows
 from search_spaces.build import build
 from search_spaces.codec import format_blocks
 from search_spaces.cost import Target

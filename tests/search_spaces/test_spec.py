@@ -29,7 +29,7 @@ def test_schemes_are_split_from_names_but_drive_letters_and_blocks_are_not_schem
 
 def test_the_installed_package_registers_the_search_scheme():
     (entry,) = [e for e in importlib.metadata.entry_points(group=SCHEME_GROUP) if e.name == "search"]
-    assert entry.value == "nas.search_reference:best_genotype"
+    assert entry.value == "nas.search.best:best_genotype"
     assert spec_schemes()["search"] == entry
 
 

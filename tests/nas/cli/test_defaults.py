@@ -7,11 +7,11 @@ from hydra import compose, initialize_config_dir
 
 from nas.cli.app import typed
 from nas.cli.overrides import CONF_DIR
-from nas.objective import Reward
 from nas.proxy.data import DataSizes
 from nas.proxy.datasets import DatasetSpec
 from nas.proxy.trainer import ProxyConfig
-from nas.search_study import SearchSettings
+from nas.search.job import SearchSettings
+from nas.search.objective import Reward
 from nas.studies.storage import StorageSettings
 from scaling.grid_points import GridSettings
 from scaling.grid_study import GRID_PROXY, GRID_SIZES

@@ -1,4 +1,4 @@
-"""nas.cli.workers: a worker's device and threads, and bad worker settings."""
+"""nas.studies.workers: a worker's device and threads, and bad worker settings."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from nas.cli.overrides import infer_workers
-from nas.cli.workers import WorkerSettings, resolve_device, worker_device, worker_threads
+from nas.studies.workers import WorkerSettings, resolve_device, worker_device, worker_threads
 
 
 def test_device_resolution():

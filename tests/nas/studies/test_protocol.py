@@ -14,9 +14,9 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-import nas.search_study as search_study
+import nas.search.job as search_study
+from nas.proxy.stopping import StopRequested
 from nas.proxy.trainer import ProxyResult
-from nas.stopping import StopRequested
 from nas.studies.loop import run_trials
 from nas.studies.protocol import TrialProtocol
 from nas.studies.storage import StorageSettings, TrialCreationLock, open_storage

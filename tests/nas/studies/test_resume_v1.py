@@ -73,7 +73,8 @@ def test_a_study_of_the_earlier_version_resumes_under_its_name(name, tmp_path, m
     module, extra = V1_STUDIES[name]
     argv = [module, *TINY, *extra, f"study.storage={storage}", f"hydra.run.dir={tmp_path / 'run'}"]
     monkeypatch.setattr(sys, "argv", argv)
-    importlib.import_module(module).main()
+    entry = "nas.search.__main__" if module == "nas.search" else module  # nas.search is a package
+    importlib.import_module(entry).main()
     out = capsys.readouterr().out
     assert f"study {name!r} on {storage} (resumed" in out
     assert sorted(optuna.get_all_study_names(storage)) == sorted(V1_STUDIES)  # no new study

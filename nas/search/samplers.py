@@ -26,7 +26,7 @@ from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 from torch import nn
 
-from nas.proposals import BestOfK, Chooser, FixedSpaceSampler, uniform_proposer
+from nas.screening.proposals import BestOfK, Chooser, FixedSpaceSampler, uniform_proposer
 
 
 class Controller(nn.Module):

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import torch
 
-from nas.export_formats import Parity, check_parity, example_input, onnx_runner, pt2_runner, write_onnx, write_pt2
-from nas.export_readme import readme_text
-from nas.model_file import ModelFile, load_model
+from nas.deploy.formats import Parity, check_parity, example_input, onnx_runner, pt2_runner, write_onnx, write_pt2
+from nas.deploy.model_file import ModelFile, load_model
+from nas.deploy.readme import readme_text
 from search_spaces.build import build
 from search_spaces.codec import save_genotype
 from search_spaces.genotype import Genotype

@@ -10,7 +10,7 @@ import dataclasses
 
 import optuna
 
-from nas.search_outputs import best_trial
+from nas.search.outputs import best_trial
 from nas.studies.references import open_reference
 from search_spaces.codec import genotype_from_dict, parse_blocks
 from search_spaces.genotype import Genotype

@@ -8,7 +8,7 @@ that equals fvcore's, as tracing each candidate would take longer than every oth
 
 A ranking is by one score, by a score negated (``-snip``: the lowest first, for a score that
 ranks this space backwards), or by ``vote``: the mean of the candidates' ranks under each score of
-:data:`~nas.zero_cost.VOTE`.  Higher is better everywhere; a score that is NaN or infinite ranks last.
+:data:`~nas.screening.scores.VOTE`.  Higher is better everywhere; a score that is NaN or infinite ranks last.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from nas.proxy.data import ProxyData
 from nas.proxy.recipe import ProxyConfig
-from nas.zero_cost import MODEL_SCORES, SCORES, VOTE
+from nas.screening.scores import MODEL_SCORES, SCORES, VOTE
 from search_spaces.build import build
 from search_spaces.codec import format_blocks
 from search_spaces.cost import Target

@@ -1,6 +1,6 @@
 """``python -m nas.search``: MnasNet-style search for the baseline network, driven by Optuna.
 
-The entry turns the Hydra config into plain values and a :class:`~nas.search_study.SearchJob`;
+The entry turns the Hydra config into plain values and a :class:`~nas.search.job.SearchJob`;
 ``nas.cli.command.run_study`` opens or resumes the study and runs this worker's trials.
 """
 
@@ -12,9 +12,9 @@ from omegaconf import DictConfig
 
 from nas.cli.app import hydra_entry, proxy_task, typed
 from nas.cli.command import study_command
-from nas.objective import Reward
-from nas.search_latency import LatencySource
-from nas.search_study import SearchJob, SearchSettings
+from nas.search.job import SearchJob, SearchSettings
+from nas.search.latency import LatencySource
+from nas.search.objective import Reward
 from search_spaces.latency.measure import LatencySettings
 from search_spaces.spec import resolve_spec
 

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from nas.objective import Reward
+from nas.search.objective import Reward
 
 
 def pareto_front(flops: np.ndarray, acc: np.ndarray) -> np.ndarray:

@@ -15,8 +15,17 @@ from typing import Any
 
 import optuna
 
-from nas.screening import RANKINGS, Scorer, best_of, check_score_names, members, pool_frame, sample_pool, scored_rows
-from nas.zero_cost import MODEL_SCORES
+from nas.screening.scorer import (
+    RANKINGS,
+    Scorer,
+    best_of,
+    check_score_names,
+    members,
+    pool_frame,
+    sample_pool,
+    scored_rows,
+)
+from nas.screening.scores import MODEL_SCORES
 from search_spaces.genotype import Genotype
 from search_spaces.mnasnet import MnasNetSpace
 
@@ -91,7 +100,7 @@ def warm_up(
 
 
 def proposal_chooser(space: MnasNetSpace, scorer_of: Any, ranking: str, max_flops: float | None = None) -> Any:
-    """``choose`` for :class:`~nas.proposals.BestOfK`: the proposal ranked best by ``ranking``.
+    """``choose`` for :class:`~nas.screening.proposals.BestOfK`: the proposal ranked best by ``ranking``.
 
     Proposals above ``max_flops`` are chosen only when all are (the trial then records why it stopped).
     """

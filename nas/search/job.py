@@ -17,16 +17,16 @@ from typing import Any
 import optuna
 import torch
 
-from nas.objective import Reward
 from nas.proxy.data import DataSizes, ProxyData, ProxyDataCache
 from nas.proxy.datasets import DatasetSpec
 from nas.proxy.trainer import ProxyConfig, train_proxy
-from nas.samplers import make_sampler
-from nas.screening import Scorer
-from nas.search_latency import LatencyCost, LatencySource, existing_table, latency_cost
-from nas.search_outputs import best_trial, describe_best, write_outputs
-from nas.search_prescreen import SearchPrescreen, proposal_chooser, record_scores, warm_up
-from nas.search_reference import REFERENCE_ATTR
+from nas.screening.scorer import Scorer
+from nas.search.best import REFERENCE_ATTR
+from nas.search.latency import LatencyCost, LatencySource, existing_table, latency_cost
+from nas.search.objective import Reward
+from nas.search.outputs import best_trial, describe_best, write_outputs
+from nas.search.prescreen import SearchPrescreen, proposal_chooser, record_scores, warm_up
+from nas.search.samplers import make_sampler
 from nas.studies.job import StudyJob
 from nas.studies.protocol import TrialProtocol
 from nas.studies.study import count_started, experiment_name

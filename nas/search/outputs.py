@@ -9,10 +9,10 @@ from typing import Any
 
 import optuna
 
-from nas.objective import Reward
-from nas.plots import plot_search
-from nas.search_latency import LATENCY_COLUMNS
-from nas.search_prescreen import RANK_ATTR, TRIAL_SCORES
+from nas.search.latency import LATENCY_COLUMNS
+from nas.search.objective import Reward
+from nas.search.plots import plot_search
+from nas.search.prescreen import RANK_ATTR, TRIAL_SCORES
 from nas.studies.study import FINISHED, trials_frame
 from search_spaces.codec import format_blocks, parse_blocks, save_genotype
 from search_spaces.cost import Cost

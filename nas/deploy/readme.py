@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from nas.export_formats import INPUT_NAME, OUTPUT_NAME, Parity
-from nas.model_file import ModelFile
+from nas.deploy.formats import INPUT_NAME, OUTPUT_NAME, Parity
+from nas.deploy.model_file import ModelFile
 from search_spaces.codec import format_blocks
 from search_spaces.genotype import Genotype
 

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel
 
-from nas.model_file import ModelFile, save_atomic
+from nas.deploy.model_file import ModelFile, save_atomic
 from nas.proxy.data import ProxyData
 from nas.proxy.evaluation import evaluate
 from nas.proxy.recipe import ProxyConfig
