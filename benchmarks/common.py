@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from search_spaces.latency.measure import cpu_model
+from search_spaces.device import cpu_model
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = ROOT / "benchmarks" / "results"

@@ -33,15 +33,16 @@ import numpy as np
 from scipy.stats import kendalltau
 
 from benchmarks.common import command_line, measurement_start, results_path, write_figures
-from nas.api import run_search
 from nas.proxy.datasets import DatasetSpec
-from nas.search.job import SearchSettings
-from nas.search.latency import LatencySource, open_table
+from nas.search.latency import open_table
 from nas.search.objective import Reward
+from nas.search.run import run_search
+from nas.search.settings import SearchConfig, SearchSettings
+from nas.studies.storage import StudySettings
 from search_spaces.codec import format_blocks
 from search_spaces.cost import Target
 from search_spaces.genotype import Genotype
-from search_spaces.latency.measure import LatencyMeter, LatencySettings, measure_latency
+from search_spaces.latency.measure import LatencyMeter, measure_latency
 from search_spaces.latency.table import LatencyTable
 from search_spaces.mnasnet import mnasnet_space
 from search_spaces.spec import resolve_spec
@@ -64,7 +65,7 @@ def accuracy(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def noise(members: Sequence[Genotype], target: Target, settings: LatencySettings, repeats: int) -> dict[str, Any]:
+def noise(members: Sequence[Genotype], target: Target, repeats: int) -> dict[str, Any]:
     """Coefficient of variation of repeated measurements of each member (median over members: ``cv``).
 
     The repeats go round the members, so each member's are spread over the whole run (drift counts).
@@ -72,28 +73,21 @@ def noise(members: Sequence[Genotype], target: Target, settings: LatencySettings
     times: list[list[float]] = [[] for _ in members]
     for _ in range(repeats):
         for genotype, kept in zip(members, times, strict=True):
-            kept.append(measure_latency(genotype, target, settings).median_ms)
+            kept.append(measure_latency(genotype, target).median_ms)
     per_member = [statistics.stdev(t) / statistics.mean(t) for t in times]
     return {"cv": round(statistics.median(per_member), 4), "cv_per_member": [round(c, 4) for c in per_member]}
 
 
-def latency_search(
-    baseline: Genotype, table_path: Path, trials: int, target: Target, settings: LatencySettings, dataset: str
-) -> dict[str, Any]:
+def latency_search(baseline: Genotype, table_path: Path, trials: int, target: Target, dataset: str) -> dict[str, Any]:
     """The default search rewarded on latency (predicted; T the reference's), its best measured too."""
-    meter = LatencyMeter(target, settings)
+    meter = LatencyMeter(target)
+    objective = Reward(cost="latency", latency="predicted", latency_table=str(table_path))
+    config = SearchConfig(
+        DatasetSpec(dataset), target=target, search=SearchSettings(n_trials=trials), objective=objective
+    )
     with tempfile.TemporaryDirectory() as scratch:
-        found = run_search(
-            baseline,
-            SearchSettings(n_trials=trials),
-            DatasetSpec(dataset),
-            reward=Reward(cost="latency"),
-            target=target,
-            latency=settings,
-            latency_source=LatencySource("predicted", str(table_path)),
-            storage=f"sqlite:///{scratch}/studies.db",
-            out=Path(scratch) / "search",
-        )
+        study = StudySettings(storage=f"sqlite:///{scratch}/studies.db")
+        found = run_search(baseline, config, study=study, out=Path(scratch) / "search")
         best_ms = meter(found.genotype).median_ms if found.best is not None else None
     result = {"trials": trials, "objective": found.summary["objective"], "n_trained": found.summary["n_trained"]}
     result["reference"] = {**found.summary["reference"], "measured_latency_ms": round(meter(baseline).median_ms, 3)}
@@ -124,14 +118,12 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def measured_rows(
-    members: Sequence[Genotype], table: LatencyTable, target: Target, settings: LatencySettings
-) -> list[dict[str, Any]]:
+def measured_rows(members: Sequence[Genotype], table: LatencyTable, target: Target) -> list[dict[str, Any]]:
     """Each member's cost, measured latency and the table's prediction."""
     rows = []
     for genotype in members:
         params, flops = target.cost(genotype)
-        measured = measure_latency(genotype, target, settings)
+        measured = measure_latency(genotype, target)
         rows.append(
             {
                 "blocks": format_blocks(genotype),
@@ -160,15 +152,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse(argv)
     start = measurement_start()
     baseline = resolve_spec(args.reference)
-    space, target = mnasnet_space(baseline), Target(resolution=args.resolution)
-    settings = LatencySettings(threads=args.threads, min_run_time=args.min_run_time)
-    table, table_path = open_table(space, target, settings, None if args.table is None else str(args.table))
+    target = Target(resolution=args.resolution, threads=args.threads, min_run_time=args.min_run_time)
+    space = mnasnet_space(baseline)
+    table, table_path = open_table(space, target, None if args.table is None else str(args.table), progress=True)
     print(f"latency table {table_path}: {len(table.entries)} entries, built in {table.build_seconds:.0f} s")
     rng = np.random.default_rng(args.seed)
     members = [space.sample(rng) for _ in range(args.candidates)]
-    rows = measured_rows(members, table, target, settings)
+    rows = measured_rows(members, table, target)
     figures: dict[str, Any] = {"n": len(rows), **accuracy(rows)}
-    figures.update(noise(members[: args.noise_candidates], target, settings, args.repeats))
+    figures.update(noise(members[: args.noise_candidates], target, args.repeats))
     figures["table"] = table_figures(table)
     figures["settings"] = {"reference": baseline.name, "threads": args.threads, "batch_size": 1}
     figures["settings"].update(min_run_time=args.min_run_time, resolution=args.resolution)
@@ -179,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"{len(table.entries)} entries built in {table.build_seconds:.0f} s"
     )
     if args.search_trials:
-        figures["search"] = latency_search(baseline, table_path, args.search_trials, target, settings, args.dataset)
+        figures["search"] = latency_search(baseline, table_path, args.search_trials, target, args.dataset)
     figures["candidates"] = rows
     plot(rows, results_path(PROG, args.results_dir).with_suffix(".png"), args.resolution)
     write_figures(PROG, figures, command_line("benchmarks.latency", argv), args.results_dir, start)

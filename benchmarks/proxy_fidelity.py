@@ -29,18 +29,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from hydra import compose, initialize_config_dir
 from hydra.errors import HydraException
 from omegaconf.errors import OmegaConfBaseException
 from scipy.stats import kendalltau
 
 from benchmarks.common import command_line, measurement_start, write_figures
-from nas.cli.app import fail, typed
-from nas.cli.overrides import CONF_DIR, UsageError
+from nas.cli.app import fail
+from nas.cli.overrides import config_error
+from nas.cli.schema import UsageError, composed
 from nas.proxy.data import DataSizes, ProxyData, ProxyDataCache
-from nas.proxy.datasets import DatasetSpec, RawDataset
+from nas.proxy.datasets import RawDataset
+from nas.proxy.device import use_device
 from nas.proxy.trainer import ProxyConfig, train_proxy
-from nas.studies.workers import WorkerSettings
 from search_spaces.codec import format_blocks
 from search_spaces.mnasnet import mnasnet_space
 from search_spaces.references import reference
@@ -77,7 +77,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     args.start = measurement_start()
     try:
         measure(args)
-    except (UsageError, ValueError, FileNotFoundError, HydraException, OmegaConfBaseException) as err:
+    except (HydraException, OmegaConfBaseException) as err:
+        fail(PROG, config_error(err))
+    except (UsageError, ValueError, FileNotFoundError) as err:
         fail(PROG, err)
 
 
@@ -90,12 +92,11 @@ def measure(args: argparse.Namespace) -> None:
         )
     if args.reference_noise and not args.reference:
         raise UsageError("--reference-noise needs --reference FILE (the run whose 5x accuracies to repeat)")
-    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-        cfg = compose("train", overrides=args.overrides)
-    device = WorkerSettings(cfg.device, cfg.threads).start()
-    proxy = typed(ProxyConfig, cfg.proxy)
-    raw = typed(DatasetSpec, cfg.dataset).load()
-    cache = ProxyDataCache(raw, typed(DataSizes, cfg.proxy), device)
+    cfg = composed("train", args.overrides)
+    device = use_device(cfg.device, cfg.threads)
+    proxy = cfg.proxy
+    raw = cfg.dataset.load()
+    cache = ProxyDataCache(raw, proxy.sizes, device)
     sizes, data = cache.sizes, cache.at()
     space = mnasnet_space(reference("efficientnet_b0"))
     rng = np.random.default_rng(args.space_seed)
@@ -149,8 +150,8 @@ def measure(args: argparse.Namespace) -> None:
         **reference_size,
         "reference_from": str(args.reference) if args.reference else None,
         "overrides": args.overrides,
-        "proxy": dataclasses.asdict(proxy),
-        "data": dataclasses.asdict(typed(DataSizes, cfg.proxy)),
+        "proxy": proxy.identity(),
+        "data": dataclasses.asdict(proxy.sizes),
         "kendall_tau": round(float(tau), 3),
         "kendall_tau_seed1": round(float(tau_seed1), 3),
         "kendall_tau_between_seeds": round(float(tau_noise), 3),

@@ -23,8 +23,8 @@ from torch.utils.data import DataLoader, TensorDataset
 from benchmarks.common import command_line, measurement_start, write_figures
 from nas.proxy.data import prepare
 from nas.proxy.datasets import load_dataset
+from nas.proxy.device import resolve_device
 from nas.proxy.trainer import ProxyConfig, seed_everything, train_proxy
-from nas.studies.workers import resolve_device
 from search_spaces.build import build
 from search_spaces.spec import resolve_spec
 

@@ -33,8 +33,10 @@ from benchmarks.common import command_line, measurement_start, results_path, wri
 from benchmarks.zero_cost_data import CACHE, TrainedCache, load_task, train_candidates
 from benchmarks.zero_cost_search import METHODS, best_so_far, compare_searches
 from nas.cli.app import fail, quiet_libraries
-from nas.cli.overrides import UsageError
-from nas.screening.scorer import RANKINGS, Scorer, per_minute_of, ranking_values, sample_pool
+from nas.cli.schema import UsageError
+from nas.screening.pool import sample_pool
+from nas.screening.ranking import RANKINGS, ranking_values
+from nas.screening.scorer import Scorer, per_minute_of
 from nas.screening.scores import SCORES, VOTE
 from nas.search.plots import plot_best_so_far
 from nas.search.prescreen import SearchPrescreen

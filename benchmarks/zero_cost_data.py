@@ -18,22 +18,21 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from hydra import compose, initialize_config_dir
 
 from benchmarks.common import ROOT
-from nas.cli.app import typed
-from nas.cli.overrides import CONF_DIR
+from nas.cli.references import resolve_model
+from nas.cli.schema import composed
 from nas.proxy.data import DataSizes, ProxyData, ProxyDataCache
 from nas.proxy.datasets import DatasetSpec
-from nas.proxy.trainer import ProxyConfig, train_proxy
-from nas.search.job import SearchSettings
+from nas.proxy.device import use_device
+from nas.proxy.recipe import ProxyConfig
+from nas.proxy.trainer import train_proxy
 from nas.search.objective import Reward
-from nas.studies.workers import WorkerSettings
+from nas.search.settings import SearchSettings
 from search_spaces.codec import format_blocks
 from search_spaces.cost import Target
 from search_spaces.genotype import Genotype
 from search_spaces.mnasnet import MnasNetSpace, mnasnet_space
-from search_spaces.spec import resolve_spec
 
 CACHE = ROOT / "runs" / "benchmarks" / "zero_cost" / "trained.json"
 
@@ -65,21 +64,18 @@ class Task:
 
 
 def load_task(overrides: Sequence[str] = ()) -> Task:
-    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-        cfg = compose("search", overrides=list(overrides))
-    device = WorkerSettings(cfg.device, cfg.threads).start()
-    dataset, sizes = typed(DatasetSpec, cfg.dataset), typed(DataSizes, cfg.proxy)
-    raw = dataset.load()
+    cfg = composed("search", overrides)
+    device = use_device(cfg.device, cfg.threads)
     return Task(
         cfg=cfg,
-        proxy=typed(ProxyConfig, cfg.proxy),
-        target=typed(Target, cfg.target),
-        reward=Reward(cfg.objective.mode, float(cfg.objective.target_flops), float(cfg.objective.w)),
-        space=mnasnet_space(resolve_spec(cfg.space.reference, storage=cfg.study.storage)),
-        search=typed(SearchSettings, cfg.search),
-        cache=ProxyDataCache(raw, sizes, device),
-        dataset=dataset,
-        sizes=sizes,
+        proxy=cfg.proxy,
+        target=cfg.target,
+        reward=cfg.objective,
+        space=mnasnet_space(resolve_model(cfg.space.reference, cfg.study.storage)),
+        search=cfg.search,
+        cache=ProxyDataCache(cfg.dataset.load(), cfg.proxy.sizes, device),
+        dataset=cfg.dataset,
+        sizes=cfg.proxy.sizes,
         device=device,
     )
 

@@ -18,8 +18,8 @@ import numpy as np
 import optuna
 
 from benchmarks.zero_cost_data import Task
-from nas.search.job import SearchJob, SearchSettings
-from nas.search.prescreen import SearchPrescreen
+from nas.search.job import SearchJob
+from nas.search.settings import SearchConfig, SearchPrescreen, SearchSettings
 
 METHODS = ("random", "tpe", "rl", "tpe+prescreen", "rl+prescreen")
 
@@ -38,18 +38,12 @@ def method_settings(method: str, prescreen: SearchPrescreen, base: SearchSetting
 
 def timed_search(task: Task, method: str, seed: int, budget: float, prescreen: SearchPrescreen) -> dict[str, Any]:
     """One search of ``method`` for ``budget`` seconds: its best reward in time and its curve."""
-    job = SearchJob(
-        reference=task.space.reference,
-        settings=method_settings(method, prescreen, task.search),
-        reward=task.reward,
-        proxy=task.proxy,
-        sizes=task.sizes,
-        target=task.target,
-        dataset=task.dataset,
-        seed=seed,
+    config = SearchConfig(
+        task.dataset, task.proxy, task.target, seed, method_settings(method, prescreen, task.search), task.reward
     )
+    job = SearchJob(task.space.reference, config)
     job.data(task.device)  # loading and preparing the data is not the search's time
-    study = optuna.create_study(directions=job.directions, sampler=job.sampler(0), pruner=job.pruner())
+    study = optuna.create_study(directions=job.directions, sampler=job.sampler(0, task.device), pruner=job.pruner())
     finished: list[tuple[float, float]] = []  # (seconds since the start, reward) of each trained candidate
 
     def note(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
@@ -57,8 +51,7 @@ def timed_search(task: Task, method: str, seed: int, budget: float, prescreen: S
             finished.append((time.perf_counter() - start, float(trial.values[0])))
 
     start = time.perf_counter()
-    job.start(study, True, task.device)
-    objective = job.objective(task.device)
+    objective = job.start(study, True, task.device).objective
     while time.perf_counter() - start < budget:
         study.optimize(objective, n_trials=1, callbacks=[note], gc_after_trial=False)
     in_time = [(t, r) for t, r in finished if t <= budget]

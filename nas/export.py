@@ -13,18 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from omegaconf import DictConfig
 
-from nas.cli.app import hydra_entry, plain, run_dir, slug, typed
-from nas.deploy.export import (
-    ExportResult,
-    ExportSettings,
-    NetworkSettings,
-    check_formats,
-    export_network,
-    network_to_export,
-    require_packages,
-)
+from nas.cli.app import hydra_entry, run_dir
+from nas.cli.references import resolve_model
+from nas.cli.schema import ExportCommand, slug
+from nas.deploy.export import ExportResult, export_network, network_to_export, require_packages
 from nas.deploy.formats import ParityError
 
 PROG = "python -m nas.export"
@@ -39,15 +32,14 @@ def export_slug(model: Any, checkpoint: Any) -> str:
     return "none"
 
 
-def run(cfg: DictConfig) -> ExportResult:
+def run(cfg: ExportCommand) -> ExportResult:
     """Check the formats and their packages first, then export the network into the run directory."""
-    formats = check_formats(plain(cfg.formats))
+    formats = cfg.formats
     require_packages(formats)  # before any work: a missing package is a one-line fix
-    settings = _settings(cfg, formats)
-    if settings.threads:
-        torch.set_num_threads(settings.threads)
-    network = typed(NetworkSettings, cfg)
-    model, random_weights = network_to_export(cfg.model, cfg.checkpoint, network, cfg.study.storage, cfg.seed)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    genotype = None if cfg.model is None else resolve_model(cfg.model, cfg.study.storage)
+    model, random_weights = network_to_export(genotype, cfg.checkpoint, cfg, cfg.seed)
     if random_weights:
         print(
             "WARNING: no checkpoint given: the exported network has RANDOM WEIGHTS, for deployment tests only "
@@ -61,7 +53,7 @@ def run(cfg: DictConfig) -> ExportResult:
         flush=True,
     )
     try:
-        result = export_network(model, out, settings, random_weights)
+        result = export_network(model, out, cfg, random_weights)
     except ParityError as err:
         print(f"{PROG}: error: {' '.join(str(err).split())}", file=sys.stderr, flush=True)
         sys.exit(1)
@@ -72,10 +64,6 @@ def run(cfg: DictConfig) -> ExportResult:
     print(f"wrote {', '.join(result.files)}")
     print(f"outputs: {out}")
     return result
-
-
-def _settings(cfg: DictConfig, formats: tuple[str, ...]) -> ExportSettings:
-    return ExportSettings(formats, cfg.opset, float(cfg.tolerance), cfg.seed, cfg.threads)
 
 
 main = hydra_entry(PROG, "export", run, resolvers={"export_slug": export_slug})

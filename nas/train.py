@@ -14,23 +14,22 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig
 from tqdm import tqdm
 
-from nas.cli.app import hydra_entry, proxy_task, run_dir, to_container
-from nas.cli.guard import guarded
+from nas.cli.app import hydra_entry, run_dir
+from nas.cli.references import resolve_model
+from nas.cli.schema import TrainCommand
 from nas.deploy.final import CHECKPOINT, FinalRun, train_final
 from nas.deploy.model_file import ModelFile, save_model
 from nas.proxy.data import ProxyData, ProxyDataCache
+from nas.proxy.device import use_device
+from nas.proxy.stopping import guarded
 from nas.proxy.trainer import ProgressCallback, ProxyConfig, ProxyResult, train_proxy
-from nas.studies.workers import WorkerSettings
 from search_spaces.codec import format_blocks
 from search_spaces.cost import Target
 from search_spaces.genotype import Genotype
-from search_spaces.spec import resolve_spec
 
 PROG = "python -m nas.train"
-MODES = ("proxy", "final")
 
 
 def progress_bar(name: str, epochs: int, enabled: bool) -> tuple[tqdm, ProgressCallback]:
@@ -52,7 +51,7 @@ def write_summary(
     """``out/summary.json``: the model, the run's ``result``, its cost at the target input, then ``extra``."""
     params, flops = target.cost(genotype)
     summary = {"model": genotype.name, "blocks": format_blocks(genotype), **result}
-    summary.update(params=params, flops=flops, target=dataclasses.asdict(target), **extra)
+    summary.update(params=params, flops=flops, target=target.input(), **extra)
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
 
@@ -88,28 +87,28 @@ def train_and_report(
         f"{proxy.epochs} epochs) on {data.train.device}",
         flush=True,
     )
-    summary, status = guarded(PROG, work, write, on_stop="training stopped")
-    return summary, status
+    return guarded(work, write, "training stopped", tell)
 
 
-def run(cfg: DictConfig) -> dict[str, Any]:
+def tell(text: str) -> None:
+    print(f"{PROG}: {text}", file=sys.stderr, flush=True)
+
+
+def run(cfg: TrainCommand) -> dict[str, Any]:
     """Train one genotype (the proxy task, or ``train=final``) and write ``summary.json`` in the run directory."""
-    if cfg.train.mode not in MODES:
-        raise ValueError(f"train.mode must be one of {', '.join(MODES)}, got {cfg.train.mode!r}")
-    genotype = resolve_spec(cfg.model, storage=cfg.study.storage)
-    task = proxy_task(cfg)
-    proxy, target = task["proxy"], task["target"]
-    device = WorkerSettings(cfg.device, cfg.threads).start()
-    raw = task["dataset"].load()
-    data = ProxyDataCache(raw, task["sizes"], device).at()
+    genotype = resolve_model(cfg.model, cfg.study.storage)
+    device = use_device(cfg.device, cfg.threads)
+    raw = cfg.dataset.load()
+    data = ProxyDataCache(raw, cfg.proxy.sizes, device).at()
     out = run_dir()
     out.mkdir(parents=True, exist_ok=True)
-    config, dataset = to_container(cfg), task["dataset"].describe(raw)
+    config, dataset = dataclasses.asdict(cfg), cfg.dataset.describe(raw)
     if cfg.train.mode == "final":
-        final = FinalRun(genotype, data, proxy, cfg.seed, dataset)
-        summary, status = final_and_report(final, target, out, cfg.train.resume, cfg.progress, config)
+        final = FinalRun(genotype, data, cfg.proxy, cfg.seed, dataset)
+        summary, status = final_and_report(final, cfg.target, out, cfg.train.resume, cfg.progress, config)
     else:
-        summary, status = train_and_report(genotype, data, proxy, target, cfg.seed, out, cfg.progress, config, dataset)
+        args = (genotype, data, cfg.proxy, cfg.target, cfg.seed, out, cfg.progress, config, dataset)
+        summary, status = train_and_report(*args)
     print(describe(summary, out / "summary.json"))
     if status:
         sys.exit(status)
@@ -152,7 +151,7 @@ def final_and_report(
         f"{run.data.resolution}px, {run.config.epochs} epochs) on {run.data.train.device} -> {out}",
         flush=True,
     )
-    return guarded(PROG, work, write, on_stop="the finished epochs are kept in checkpoint.pt (train.resume=true)")
+    return guarded(work, write, "the finished epochs are kept in checkpoint.pt (train.resume=true)", tell)
 
 
 def describe(summary: dict[str, Any], path: Path) -> str:

@@ -50,22 +50,21 @@ class Coefficients:
         )
 
 
-def parse_coefficients(value: Any, *, storage: str | None = None) -> Coefficients:
-    """A coefficients file (alpha, beta, gamma keys), a string ``a,b,g``, a list of three, or ``grid:STUDY``.
+def parse_coefficients(value: Any) -> Coefficients:
+    """A coefficients file (alpha, beta, gamma keys), a string ``a,b,g`` or a list of three.
 
-    ``grid:STUDY`` is the best point of that grid study in ``storage`` (a URL; None: the default).
+    A grid study (``grid:STUDY`` on a command line) is resolved at the command edge
+    (``scaling.grid_reference.resolve_coefficients``); here it is refused in one line.
     """
     if isinstance(value, (list, tuple)):
         return _checked(value, value)
     text = str(value).strip()
     path = Path(text).expanduser()
-    scheme = split_scheme(text)
-    if scheme is not None and not path.exists():
-        if scheme[0] != "grid" or not scheme[1]:
-            raise ValueError(f"coefficients {text!r}: the study reference they take is grid:STUDY (a grid study)")
-        from scaling.grid_reference import best_coefficients  # it imports this module (through grid_study)
-
-        return best_coefficients(scheme[1], storage=storage)
+    if split_scheme(text) is not None and not path.exists():
+        raise ValueError(
+            f"coefficients {text!r} name a study: a command resolves grid:STUDY (in its study.storage); "
+            "in Python, scaling.best_coefficients(STUDY, storage=URL)"
+        )
     if not (path.suffix.lower() in (".yaml", ".yml", ".json") or path.is_file()):
         return _checked([v for v in text.strip("[]()").split(",") if v.strip()], value)
     try:

@@ -10,31 +10,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from omegaconf import DictConfig
-
-from nas.cli.app import hydra_entry, plain, proxy_task, scaled_latency
-from nas.cli.command import study_command
-from scaling.coefficients import parse_coefficients
-from scaling.compare_study import METHODS, CompareJob, method_multipliers
-from scaling.compound import parse_phis
-from search_spaces.spec import resolve_spec
-
-__all__ = ["METHODS", "method_multipliers", "run"]
+from nas.cli.app import console, finish, hydra_entry, run_dir
+from nas.cli.references import resolve_model
+from scaling.compare_study import run_compare
+from scaling.grid_reference import resolve_coefficients
+from scaling.schema import CompareCommand
 
 PROG = "python -m scaling.compare"
 
 
-def run(cfg: DictConfig) -> dict[str, Any]:
-    job = CompareJob(
-        baseline=resolve_spec(cfg.baseline, storage=cfg.study.storage),
-        coefficients=parse_coefficients(plain(cfg.coefficients), storage=cfg.study.storage).triple,
-        phis=tuple(parse_phis(plain(cfg.phis))),
-        methods=tuple(str(m) for m in plain(cfg.methods)),
-        latency=scaled_latency(cfg),
-        x=cfg.compare.x,
-        **proxy_task(cfg),
-    )
-    return study_command(PROG, job, cfg)
+def run(cfg: CompareCommand) -> dict[str, Any]:
+    baseline = resolve_model(cfg.baseline, cfg.study.storage)
+    triple = resolve_coefficients(cfg.coefficients, cfg.study.storage).triple
+    place = {"study": cfg.study, "worker": cfg.worker_settings(), "out": run_dir()}
+    return finish(run_compare(baseline, triple, cfg, **place, progress=console(PROG, cfg.progress)))
 
 
 main = hydra_entry(PROG, "compare", run, workers=True)

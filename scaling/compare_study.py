@@ -20,21 +20,25 @@ import optuna
 import pandas as pd
 import torch
 
-from nas.proxy.data import DataSizes, ProxyDataCache
-from nas.proxy.datasets import DatasetSpec
-from nas.proxy.trainer import ProxyConfig, train_proxy
-from nas.studies.job import StudyJob
+from nas.proxy.data import ProxyDataCache
+from nas.proxy.recipe import ProxyConfig
+from nas.proxy.task import TaskConfig
+from nas.proxy.trainer import train_proxy
+from nas.studies.job import Started, StudyJob
 from nas.studies.protocol import TrialProtocol
+from nas.studies.run import Progress, StudyRun, run_study
+from nas.studies.storage import StudySettings
 from nas.studies.study import StudyCache, experiment_name, trials_frame
+from nas.studies.workers import WorkerSettings
 from scaling.candidate import MEMBER_COLUMNS, TRAINED_COLUMNS, scaled_candidate
 from scaling.coefficients import genotype_signature
-from scaling.compound import PAPER_COEFFICIENTS, compound_multipliers
+from scaling.compound import PAPER_COEFFICIENTS, compound_multipliers, parse_phis
 from scaling.grid_points import GridSettings
-from scaling.grid_study import GRID_PROXY, GRID_SIZES, keys_left
+from scaling.grid_study import GRID_PROXY, keys_left
 from scaling.plots import plot_compare
-from search_spaces.cost import Target
 from search_spaces.genotype import Genotype
-from search_spaces.latency.measure import LatencyMeter, LatencySettings
+from search_spaces.latency.measure import LatencyMeter
+from search_spaces.spec import resolve_spec
 
 METHODS = ("depth", "width", "resolution", "compound")
 PLOT_AXES = ("flops", "latency")
@@ -68,34 +72,49 @@ def run_key(method: str, phi: float) -> str:
     return f"{method}@{phi:g}"
 
 
-@dataclass
-class CompareJob(StudyJob):
-    """The baseline, then every method at every phi: what ``run_study`` runs for ``scaling.compare``."""
+@dataclass(frozen=True)
+class CompareSettings:
+    """``compare``: how the comparison is drawn."""
 
-    baseline: Genotype
-    coefficients: tuple[float, float, float] = PAPER_COEFFICIENTS
-    phis: tuple[float, ...] = (1.0, 2.0)
-    methods: tuple[str, ...] = METHODS
-    proxy: ProxyConfig = GRID_PROXY
-    sizes: DataSizes = GRID_SIZES
-    target: Target = field(default_factory=Target)
-    dataset: DatasetSpec = field(default_factory=DatasetSpec)
-    seed: int = 0
-    max_failures: int = GridSettings().max_failures
-    latency: LatencySettings | None = None  # measure each model's latency there (not part of the identity)
-    x: str = "flops"  # the plot's axis: flops or latency
+    x: str = "flops"  # the plot's axis: flops, or latency (the measured one)
 
     def __post_init__(self) -> None:
         if self.x not in PLOT_AXES:
             raise ValueError(f"compare.x {self.x!r} is not one of {', '.join(PLOT_AXES)}")
-        if self.x == "latency" and self.latency is None:
+
+
+@dataclass(frozen=True)
+class CompareConfig(TaskConfig):
+    """Everything a comparison reads: the proxy task, the phis and methods, and whether latency is measured."""
+
+    proxy: ProxyConfig = field(default_factory=lambda: GRID_PROXY)
+    phis: Any = (1.0, 2.0)  # a list of phis (or the text 1,2)
+    methods: tuple[str, ...] = METHODS
+    latency: bool = True  # measure each model's latency on target.device (latency_ms, latency_ratio)
+    compare: CompareSettings = field(default_factory=CompareSettings)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "phis", tuple(parse_phis(self.phis)))
+        object.__setattr__(self, "methods", check_methods(list(self.methods)))
+        if self.compare.x == "latency" and not self.latency:
             raise ValueError("compare.x=latency needs latency measured (latency=true)")
-        self.meter: LatencyMeter | None = None  # made by start(), cached in the study
-        self.methods = check_methods(self.methods)
-        self.plan = [("baseline", 0.0)] + [(m, float(phi)) for phi in self.phis for m in self.methods]
+
+
+@dataclass
+class CompareJob(StudyJob):
+    """The baseline, then every method at every phi: what :func:`run_compare` runs."""
+
+    baseline: Genotype
+    coefficients: tuple[float, float, float] = PAPER_COEFFICIENTS
+    config: CompareConfig = field(default_factory=CompareConfig)
+    max_failures: int = GridSettings().max_failures
+
+    def __post_init__(self) -> None:
+        self.coefficients = tuple(self.coefficients)  # type: ignore[assignment]
+        self.plan = [("baseline", 0.0)] + [(m, phi) for phi in self.config.phis for m in self.config.methods]
         self.keys = [run_key(m, phi) for m, phi in self.plan]
         self.directions = ["maximize"]
-        self.protocol = TrialProtocol("model", ("val_acc", "seconds"), self.proxy.epochs, self.max_failures)
+        self.protocol = TrialProtocol("model", ("val_acc", "seconds"), self.config.proxy.epochs, self.max_failures)
 
     def multipliers(self, key: str) -> tuple[str, float, tuple[float, float, float]]:
         method, phi = self.plan[self.keys.index(key)]
@@ -113,29 +132,23 @@ class CompareJob(StudyJob):
         }
 
     def default_name(self) -> str:
-        return experiment_name("compare", [self.baseline.name, self.dataset.name], self.identity())
+        return experiment_name("compare", [self.baseline.name, self.config.dataset.name], self.identity())
 
-    def sampler(self, worker: int) -> optuna.samplers.BaseSampler:
-        return optuna.samplers.GridSampler({"run": self.keys}, seed=self.seed)
+    def sampler(self, worker: int, device: torch.device) -> optuna.samplers.BaseSampler:
+        return optuna.samplers.GridSampler({"run": self.keys}, seed=self.config.seed)
 
     def pruner(self) -> optuna.pruners.BasePruner:
         return optuna.pruners.NopPruner()  # every model is trained in full: the comparison is the point
 
-    def start(self, study: optuna.Study, created: bool, device: torch.device) -> str:
-        if self.latency is not None:
-            self.meter = LatencyMeter(self.target, self.latency, StudyCache(study))
-        phis = ", ".join(f"{p:g}" for p in self.phis)
-        return (
-            f"{len(self.plan)} models: the baseline {self.baseline.name}, then {', '.join(self.methods)} at phi {phis}"
-        )
-
-    def objective(self, device: torch.device) -> Any:
-        data = ProxyDataCache(self.raw, self.sizes, device)
+    def start(self, study: optuna.Study, created: bool, device: torch.device) -> Started:
+        config = self.config
+        meter = LatencyMeter(config.target, StudyCache(study)) if config.latency else None
+        data = ProxyDataCache(self.raw, config.proxy.sizes, device)
 
         def evaluate(trial: optuna.Trial) -> float:
             method, phi, multipliers = self.multipliers(trial.suggest_categorical("run", self.keys))
             resolution = data.sizes.resolution
-            member = scaled_candidate(self.baseline, phi, multipliers, self.target, resolution, latency=self.meter)
+            member = scaled_candidate(self.baseline, phi, multipliers, config.target, resolution, latency=meter)
             row = {k: v for k, v in member.row().items() if k != "name"}
             for name, value in {"method": method, **row}.items():
                 trial.set_user_attr(name, value)
@@ -143,11 +156,13 @@ class CompareJob(StudyJob):
             return self.protocol.run(
                 trial,
                 member.model_key,
-                lambda on_epoch: train_proxy(member.genotype, split, self.proxy, self.seed, on_epoch=on_epoch),
+                lambda on_epoch: train_proxy(member.genotype, split, config.proxy, config.seed, on_epoch=on_epoch),
                 lambda val_acc: (val_acc, {}),
             )
 
-        return evaluate
+        phis = ", ".join(f"{p:g}" for p in config.phis)
+        opening = f"{len(self.plan)} models: the baseline {self.baseline.name}, then {', '.join(config.methods)} at phi {phis}"
+        return Started(opening, evaluate)
 
     def remaining(self, study: optuna.Study) -> int:
         return keys_left(study, "run", self.keys)
@@ -172,7 +187,7 @@ class CompareJob(StudyJob):
         frame.to_csv(out / "compare.csv", index=False)
         if len(frame):
             title = f"Scaling {self.baseline.name}: same FLOPs, different methods"
-            plot_compare(frame, out / "compare.png", title, self.x)
+            plot_compare(frame, out / "compare.png", title, self.config.compare.x)
         best = None
         if len(frame):
             top = frame.sort_values(["val_acc", "flops"], ascending=[False, True]).iloc[0]
@@ -180,7 +195,7 @@ class CompareJob(StudyJob):
         summary = {
             "study": study.study_name,
             "storage": storage_url,
-            "dataset": self.dataset.describe(self.raw),
+            "dataset": self.config.dataset.describe(self.raw),
             "baseline": self.baseline.name,
             "coefficients": list(self.coefficients),
             "n_models": len(self.plan),
@@ -200,3 +215,18 @@ class CompareJob(StudyJob):
         lines = [f"{summary['n_trained']} of {summary['n_models']} models trained (proxy validation accuracy):"]
         lines += [f"  {key:<16} {acc:.4f}" for key, acc in summary["val_acc"].items()]
         return "\n".join(lines)
+
+
+def run_compare(
+    baseline: Genotype | str,
+    coefficients: tuple[float, float, float] = PAPER_COEFFICIENTS,
+    config: CompareConfig | None = None,
+    *,
+    study: StudySettings | None = None,
+    worker: WorkerSettings | None = None,
+    out: str | Path = "runs/api/compare",
+    progress: Progress | None = None,
+) -> StudyRun:
+    """Compound (by ``coefficients``) against single-dimension scaling of ``baseline``; what ``scaling.compare`` runs."""
+    job = CompareJob(resolve_spec(baseline), tuple(coefficients), config or CompareConfig())  # type: ignore[arg-type]
+    return run_study(job, study=study, worker=worker, out=out, progress=progress)

@@ -1,8 +1,8 @@
 """``python -m scaling.grid --phi 1``: Optuna grid search over compound-scaling coefficients.
 
-The entry turns the Hydra config into plain values and a :class:`~scaling.grid_study.GridJob`
-(feasible points in ``scaling.grid_points``); ``nas.cli.command.run_study`` runs it as every
-study is run.  On CPU a successive-halving pruner stops weak points after the first epoch.
+The entry resolves the baseline SPEC (``search:STUDY`` too) and hands the typed config to
+:func:`~scaling.grid_study.run_grid` (feasible points in ``scaling.grid_points``).  On CPU a
+successive-halving pruner stops weak points after the first epoch.
 """
 
 from __future__ import annotations
@@ -11,27 +11,20 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from omegaconf import DictConfig
-
-from nas.cli.app import fail, hydra_entry, proxy_task, scaled_latency, typed
-from nas.cli.command import study_command
-from scaling.compound import parse_phi
-from scaling.grid_points import GridSettings
-from scaling.grid_study import GridJob
-from search_spaces.spec import resolve_spec
+from nas.cli.app import console, fail, finish, hydra_entry, run_dir
+from nas.cli.references import resolve_model
+from scaling.grid_study import run_grid
+from scaling.schema import GridCommand
 
 PROG = "python -m scaling.grid"
 
 
-def run(cfg: DictConfig) -> dict[str, Any]:
-    job = GridJob(
-        baseline=resolve_spec(cfg.baseline, storage=cfg.study.storage),
-        phi=parse_phi(cfg.phi),
-        settings=typed(GridSettings, cfg.grid),
-        latency=scaled_latency(cfg),
-        **proxy_task(cfg),
+def run(cfg: GridCommand) -> dict[str, Any]:
+    baseline = resolve_model(cfg.baseline, cfg.study.storage)
+    progress = console(PROG, cfg.progress)
+    return finish(
+        run_grid(baseline, cfg, study=cfg.study, worker=cfg.worker_settings(), out=run_dir(), progress=progress)
     )
-    return study_command(PROG, job, cfg)
 
 
 def rewrite_phi_flag(argv: Sequence[str]) -> list[str]:

@@ -1,12 +1,31 @@
-"""``grid:STUDY``: the best (alpha, beta, gamma) of a grid study, the triple its ``coefficients.yaml`` holds."""
+"""``grid:STUDY``: the best (alpha, beta, gamma) of a grid study, the triple its ``coefficients.yaml`` holds.
+
+The scaling commands resolve a ``coefficients`` value here, at their edge, before any library
+function sees it: a grid study becomes the coefficients it found, anything else is parsed.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from nas.studies.references import open_reference
 from nas.studies.study import trials_frame
-from scaling.coefficients import Coefficients, genotype_signature
+from scaling.coefficients import Coefficients, genotype_signature, parse_coefficients
 from scaling.grid_study import BASELINE_NAME_ATTR, GRID_COLUMNS, best_point
 from search_spaces.references import REFERENCES, reference
+from search_spaces.spec import split_scheme
+
+
+def resolve_coefficients(value: Any, storage: str | None = None) -> Coefficients:
+    """A command's ``coefficients``: ``grid:STUDY`` (its best point, in ``storage``), a file, or three numbers."""
+    text = str(value).strip() if not isinstance(value, (list, tuple)) else ""
+    scheme = split_scheme(text) if text else None
+    if scheme is None or Path(text).expanduser().exists():
+        return parse_coefficients(value)
+    if scheme[0] != "grid" or not scheme[1]:
+        raise ValueError(f"coefficients {text!r}: the study reference they take is grid:STUDY (a grid study)")
+    return best_coefficients(scheme[1], storage=storage)
 
 
 def best_coefficients(name: str, *, storage: str | None = None) -> Coefficients:

@@ -19,28 +19,32 @@ import pandas as pd
 import torch
 import yaml
 
-from nas.proxy.data import DataSizes, ProxyDataCache
-from nas.proxy.datasets import DatasetSpec
-from nas.proxy.trainer import ProxyConfig, train_proxy
-from nas.studies.job import StudyJob
+from nas.proxy.data import ProxyDataCache
+from nas.proxy.recipe import ProxyConfig
+from nas.proxy.task import TaskConfig
+from nas.proxy.trainer import train_proxy
+from nas.studies.job import Started, StudyJob
 from nas.studies.protocol import TrialProtocol
+from nas.studies.run import Progress, StudyRun, run_study
+from nas.studies.storage import StudySettings
 from nas.studies.study import FINISHED, StudyCache, experiment_name, trials_frame
+from nas.studies.workers import WorkerSettings
 from scaling.candidate import MEMBER_COLUMNS, TRAINED_COLUMNS, scaled_candidate
 from scaling.coefficients import genotype_signature
-from scaling.compound import PAPER_COEFFICIENTS, compound_multipliers, flops_constraint
+from scaling.compound import PAPER_COEFFICIENTS, check_phi, compound_multipliers, flops_constraint
 from scaling.grid_points import GridSettings, Point, feasible_grid, parse_point, point_key
 from scaling.plots import plot_grid
 from search_spaces.codec import format_blocks
 from search_spaces.cost import Target
 from search_spaces.genotype import Genotype
-from search_spaces.latency.measure import LatencyMeter, LatencySettings
+from search_spaces.latency.measure import LatencyMeter
+from search_spaces.spec import resolve_spec
 
 GRID_COLUMNS = ["alpha", "beta", "gamma", "constraint", *MEMBER_COLUMNS, *TRAINED_COLUMNS]
 
 
-GRID_PROXY = ProxyConfig(epochs=3)
+GRID_PROXY = ProxyConfig(epochs=3, train_size=4000)
 """The scaling commands' proxy (``conf/proxy/grid.yaml``): each point costs 2**phi times the baseline."""
-GRID_SIZES = DataSizes(train_size=4000)
 
 BASELINE_NAME_ATTR = "baseline_name"
 """The study attribute a grid records its baseline's name in (the identity holds the network, not its name)."""
@@ -119,28 +123,33 @@ def best_point(frame: pd.DataFrame) -> pd.Series | None:
     return done.sort_values(["val_acc", "flops"], ascending=[False, True]).iloc[0]
 
 
-@dataclass
-class GridJob(StudyJob):
-    """The grid search over compound coefficients at ``phi``: what ``run_study`` runs."""
+@dataclass(frozen=True)
+class GridConfig(TaskConfig):
+    """Everything a grid reads: the proxy task, ``phi``, ``grid``, and whether each point's latency is measured."""
 
-    baseline: Genotype
-    phi: float
-    settings: GridSettings = field(default_factory=GridSettings)
-    proxy: ProxyConfig = GRID_PROXY
-    sizes: DataSizes = GRID_SIZES
-    target: Target = field(default_factory=Target)
-    dataset: DatasetSpec = field(default_factory=DatasetSpec)
-    seed: int = 0
-    latency: LatencySettings | None = None  # measure each point's latency there (not part of the identity)
+    proxy: ProxyConfig = field(default_factory=lambda: GRID_PROXY)
+    phi: float = 1.0  # also --phi on the command line
+    grid: GridSettings = field(default_factory=GridSettings)
+    latency: bool = True  # measure each point's latency on target.device (latency_ms, latency_ratio)
 
     def __post_init__(self) -> None:
-        self.meter: LatencyMeter | None = None  # made by start(), cached in the study
+        object.__setattr__(self, "phi", check_phi(self.phi))
+
+
+@dataclass
+class GridJob(StudyJob):
+    """The grid search over compound coefficients at ``config.phi``: what :func:`run_grid` runs."""
+
+    baseline: Genotype
+    config: GridConfig = field(default_factory=GridConfig)
+
+    def __post_init__(self) -> None:
+        self.settings, self.phi, self.target = self.config.grid, self.config.phi, self.config.target
         self.grid = feasible_grid(self.settings)
         self.directions = ["maximize"]
         copied = ("val_acc", "seconds")
-        self.protocol = TrialProtocol(
-            "model", copied, self.proxy.epochs, self.settings.max_failures, "grid.max_failures"
-        )
+        epochs, failures = self.config.proxy.epochs, self.settings.max_failures
+        self.protocol = TrialProtocol("model", copied, epochs, failures, "grid.max_failures")
 
     def identity(self) -> dict[str, Any]:
         return {
@@ -152,35 +161,33 @@ class GridJob(StudyJob):
         }
 
     def default_name(self) -> str:
-        readable = [self.baseline.name, f"phi{self.phi:g}", self.dataset.name]
+        readable = [self.baseline.name, f"phi{self.phi:g}", self.config.dataset.name]
         return experiment_name("grid", readable, self.identity())
 
-    def sampler(self, worker: int) -> optuna.samplers.BaseSampler:
+    def sampler(self, worker: int, device: torch.device) -> optuna.samplers.BaseSampler:
         # Every worker uses the same grid seed: GridSampler's choices then never overshoot the grid.
-        return optuna.samplers.GridSampler({"point": [point_key(p) for p in self.grid]}, seed=self.seed)
+        return optuna.samplers.GridSampler({"point": [point_key(p) for p in self.grid]}, seed=self.config.seed)
 
     def pruner(self) -> optuna.pruners.BasePruner:
         if self.settings.pruner == "successive_halving":
             return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
         return optuna.pruners.NopPruner()
 
-    def start(self, study: optuna.Study, created: bool, device: torch.device) -> str:
+    def start(self, study: optuna.Study, created: bool, device: torch.device) -> Started:
         if created:
             study.set_user_attr(BASELINE_NAME_ATTR, self.baseline.name)
-        if self.latency is not None:
-            self.meter = LatencyMeter(self.target, self.latency, StudyCache(study))
+        meter = LatencyMeter(self.target, StudyCache(study)) if self.config.latency else None
+        config, data = self.config, ProxyDataCache(self.raw, self.config.proxy.sizes, device)
+        evaluator = PointEvaluator(
+            self.baseline, self.phi, config.proxy, data, self.target, config.seed, self.grid, self.protocol, meter
+        )
         s = self.settings
-        return (
+        opening = (
             f"{len(self.grid)} feasible points (alpha<={s.alpha_max}, beta<={s.beta_max}, gamma<={s.gamma_max}, "
             f"step {s.step}, |alpha*beta^2*gamma^2-2|<={s.tolerance}); phi={self.phi:g}; "
             f"baseline {self.baseline.name}; pruner {s.pruner}"
         )
-
-    def objective(self, device: torch.device) -> PointEvaluator:
-        data = ProxyDataCache(self.raw, self.sizes, device)
-        return PointEvaluator(
-            self.baseline, self.phi, self.proxy, data, self.target, self.seed, self.grid, self.protocol, self.meter
-        )
+        return Started(opening, evaluator)
 
     def remaining(self, study: optuna.Study) -> int:
         return points_left(study, self.grid)
@@ -202,7 +209,7 @@ class GridJob(StudyJob):
         summary: dict[str, Any] = {
             "study": study.study_name,
             "storage": storage_url,
-            "dataset": self.dataset.describe(self.raw),
+            "dataset": self.config.dataset.describe(self.raw),
             "baseline": self.baseline.name,
             "baseline_blocks": format_blocks(self.baseline),
             "phi": self.phi,
@@ -252,3 +259,29 @@ class GridJob(StudyJob):
             f"gamma={best['gamma']:g} (constraint {best['constraint']:.3f}), val_acc {best['val_acc']:.4f}, "
             f"{best['flops_ratio']:.2f}x the baseline's FLOPs{latency} (2**phi = {2**self.phi:g}) -> coefficients.yaml"
         )
+
+
+@dataclass(frozen=True)
+class GridResult(StudyRun):
+    """A finished (or stopped) grid: ``best`` is the chosen point, ``triple`` its (alpha, beta, gamma)."""
+
+    @property
+    def triple(self) -> tuple[float, float, float]:
+        if self.best is None:
+            raise ValueError(f"no point of study {self.study!r} was fully trained, so there is no best triple")
+        return self.best["alpha"], self.best["beta"], self.best["gamma"]
+
+
+def run_grid(
+    baseline: Genotype | str,
+    config: GridConfig | None = None,
+    *,
+    study: StudySettings | None = None,
+    worker: WorkerSettings | None = None,
+    out: str | Path = "runs/api/grid",
+    progress: Progress | None = None,
+) -> GridResult:
+    """Grid-search compound coefficients for ``baseline`` at ``config.phi``; what ``python -m scaling.grid`` runs."""
+    job = GridJob(resolve_spec(baseline), config or GridConfig())
+    run = run_study(job, study=study, worker=worker, out=out, progress=progress)
+    return GridResult(run.study, run.summary, run.status, run.out)

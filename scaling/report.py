@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import math
 import shlex
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from nas.cli.command import StudyRun
+from nas.studies.run import StudyRun
 from scaling.compound import PAPER_COEFFICIENTS, flops_constraint
 
 SINGLE_METHODS = ("depth", "width", "resolution")
@@ -35,7 +34,7 @@ class Report:
     phi: float
     commands: Mapping[str, str]
     seconds: Mapping[str, float] = field(default_factory=dict)  # each stage's wall clock in this run
-    argv: Sequence[str] = field(default_factory=lambda: list(sys.argv[1:]))
+    argv: Sequence[str] = ()  # the pipeline's own command line
 
     def summary(self) -> dict[str, Any]:
         """What ``summary.json`` beside the report records: each stage's study, best and seconds."""

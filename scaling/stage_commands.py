@@ -12,15 +12,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hydra import compose
-from omegaconf import DictConfig, OmegaConf
-
-from nas.cli.app import plain
+from omegaconf import OmegaConf
 
 Groups = Mapping[str, Any]
 
 
 def flatten(node: Any, prefix: str = "") -> dict[str, Any]:
-    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``; lists stay values."""
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``; lists (and tuples, as lists) stay values."""
+    if isinstance(node, tuple):
+        return {prefix: list(node)}
     if not isinstance(node, Mapping):
         return {prefix: node}
     flat: dict[str, Any] = {}
@@ -65,15 +65,19 @@ def _subset(defaults: Any, groups: Groups) -> dict[str, Any]:
     return {k: defaults.get(k) for k in groups if isinstance(defaults, dict) and k in defaults}
 
 
-def plain_groups(cfg: DictConfig, keys: Mapping[str, str], nested: Sequence[str] = ("proxy", "phi")) -> dict[str, Any]:
-    """A stage's groups from the pipeline's config, ``{stage key: pipeline key}``.
+def plain_groups(
+    config: Mapping[str, Any], keys: Mapping[str, str], nested: Sequence[str] = ("proxy", "phi")
+) -> dict[str, Any]:
+    """A stage's groups from the pipeline's config (as plain data), ``{stage key: pipeline key}``.
 
     ``nested`` keys are the pipeline's own additions inside a stage's group (``search.proxy``,
     ``grid.phi``): they are not part of that group in the stage's command.
     """
     groups: dict[str, Any] = {}
     for stage_key, pipeline_key in keys.items():
-        value = plain(OmegaConf.select(cfg, pipeline_key))
+        value: Any = config
+        for part in pipeline_key.split("."):
+            value = value[part]
         if isinstance(value, dict):
             value = {k: v for k, v in value.items() if k not in nested}
         groups[stage_key] = value

@@ -167,18 +167,20 @@ class TinyStudies:
 @pytest.fixture(scope="session")
 def tiny_studies(tmp_path_factory) -> TinyStudies:
     """A 3-trial search on digits and a 2-point grid on ``search:<that study>``, run as the commands run them."""
-    from nas import DatasetSpec, DataSizes, ProxyConfig, SearchSettings, run_search
-    from scaling import GridSettings, run_grid
+    from nas import DatasetSpec, ProxyConfig, SearchConfig, SearchSettings, StudySettings, best_genotype, run_search
+    from scaling import GridConfig, GridSettings, run_grid
 
     base = tmp_path_factory.mktemp("studies")
-    storage = f"sqlite:///{base / 'studies.db'}"
-    data, sizes = DatasetSpec("digits"), DataSizes(train_size=256, val_size=128, test_size=128)
-    proxy = ProxyConfig(epochs=1, batch_size=64, width=0.25)
-    found = run_search(
-        "efficientnet_b0", SearchSettings(n_trials=3), data, sizes, proxy, storage=storage, out=base / "s"
+    study = StudySettings(storage=f"sqlite:///{base / 'studies.db'}")
+    data = DatasetSpec("digits")
+    proxy = ProxyConfig(epochs=1, batch_size=64, width=0.25, train_size=256, val_size=128, test_size=128)
+    config = SearchConfig(dataset=data, proxy=proxy, search=SearchSettings(n_trials=3))
+    found = run_search("efficientnet_b0", config, study=study, out=base / "s")
+    grid = GridConfig(
+        dataset=data, proxy=proxy, grid=GridSettings(step=0.1, alpha_max=1.2, beta_max=1.1, gamma_max=1.2)
     )
-    grid = GridSettings(step=0.1, alpha_max=1.2, beta_max=1.1, gamma_max=1.2)
-    coefficients = run_grid(f"search:{found.study}", 1, data, sizes, proxy, grid, storage=storage, out=base / "g")
+    baseline = best_genotype(found.study, storage=study.storage)  # search:STUDY, as the commands resolve it
+    coefficients = run_grid(baseline, grid, study=study, out=base / "g")
     assert found.best is not None and coefficients.best is not None
     return TinyStudies(
         base / "studies.db", found.study, coefficients.study, base / "s" / "best.yaml", base / "g" / "coefficients.yaml"

@@ -8,16 +8,17 @@ import io
 import pytest
 
 README_EXAMPLE = """
-from nas import DatasetSpec, DataSizes, ProxyConfig, SearchSettings, run_search
-from scaling import GridSettings, make_family, run_grid
+from nas import DatasetSpec, ProxyConfig, SearchConfig, SearchSettings, run_search
+from scaling import GridConfig, GridSettings, make_family, run_grid
 from search_spaces import Target, reference
 
-data, sizes = DatasetSpec("digits"), DataSizes(train_size=512, val_size=256, test_size=256)
-tiny = ProxyConfig(epochs=1, width=0.25)
-found = run_search(reference("efficientnet_b0"), SearchSettings(n_trials=4), data, sizes, tiny, out="runs/api/search")
+data = DatasetSpec("digits")
+tiny = ProxyConfig(epochs=1, width=0.25, train_size=512, val_size=256, test_size=256)
+search = SearchConfig(data, tiny, search=SearchSettings(n_trials=4))
+found = run_search(reference("efficientnet_b0"), search, out="runs/api/search")
 print(found.best)  # the best genotype, its params, FLOPs, val_acc, reward
 small = GridSettings(step=0.1, tolerance=0.15)  # 8 feasible points instead of the default 29
-coefficients = run_grid(found.genotype, 1, data, sizes, tiny, small, out="runs/api/grid")
+coefficients = run_grid(found.genotype, GridConfig(data, tiny, phi=1, grid=small), out="runs/api/grid")
 for member in make_family(found.genotype, coefficients.triple, phis=[1, 2]):
     print(member.genotype.name, member.params, member.flops, f"{member.flops_ratio:.2f}x")
 print(Target().cost(reference("efficientnet_b0")))  # Cost(params=5288548, flops=399352864)
@@ -49,7 +50,7 @@ def test_the_api_is_exported_lazily_and_fails_clearly():
     import nas
     import scaling
 
-    assert nas.run_search.__module__ == "nas.api" and scaling.run_grid.__module__ == "scaling.api"
+    assert nas.run_search.__module__ == "nas.search.run" and scaling.run_grid.__module__ == "scaling.grid_study"
     with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
         nas.nothing  # noqa: B018
     from scaling import make_family
@@ -61,9 +62,10 @@ def test_the_api_is_exported_lazily_and_fails_clearly():
 
 
 def test_train_genotype_scores_one_network():
-    from nas import DatasetSpec, DataSizes, ProxyConfig, train_genotype
+    from nas import DatasetSpec, ProxyConfig, TaskConfig, train_genotype
+    from search_spaces import resolve_spec
 
-    sizes = DataSizes(train_size=512, val_size=256, test_size=256)
-    small = "ds_r1_k3_s1_e1_c16,ir_r1_k3_s2_e3_c24_se0.25,ir_r1_k5_s2_e3_c40"
-    result = train_genotype(small, DatasetSpec("digits"), sizes, ProxyConfig(epochs=2, width=1.0))
+    proxy = ProxyConfig(epochs=2, width=1.0, train_size=512, val_size=256, test_size=256)
+    small = resolve_spec("ds_r1_k3_s1_e1_c16,ir_r1_k3_s2_e3_c24_se0.25,ir_r1_k5_s2_e3_c40")
+    result = train_genotype(small, TaskConfig(DatasetSpec("digits"), proxy))
     assert result.ok and result.val_acc > 0.3 and result.test_acc > 0.3

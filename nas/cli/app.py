@@ -1,27 +1,32 @@
-"""What every Hydra entry point shares: bad input as one line and exit status 2, typed config, run dirs.
+"""What every Hydra entry point shares: the schema, typed config, bad input as one line and exit status 2.
 
-The overrides are checked before Hydra runs the job (``nas.cli.overrides``); errors raised by
-our own code inside the job (``ValueError``, ``FileNotFoundError``) become the same one line.
+Hydra composes the config against the command's schema (``nas.cli.schema``) and refuses an
+unknown key or a wrongly typed value itself; this module turns Hydra's multi-line report into one
+line.  Errors raised by our own code inside the job (``ValueError``, ``FileNotFoundError``)
+become the same one line.  The task receives the config as the schema's objects, never a
+``DictConfig``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import faulthandler
 import functools
-import re
+import os
 import signal
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, ListConfig, OmegaConf
+from hydra.errors import HydraException
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
-from nas.cli.overrides import CONF_DIR, UsageError, check_overrides, infer_workers
-from search_spaces.spec import split_scheme
+from nas.cli.overrides import config_error, folder_error, infer_workers
+from nas.cli.schema import CONF_DIR, typed
+from nas.studies.run import Progress, StudyRun
 
 USER_ERRORS = (ValueError, FileNotFoundError)
 
@@ -36,22 +41,27 @@ def fail(prog: str, message: object) -> NoReturn:
 def hydra_entry(
     prog: str,
     config_name: str,
-    task: Callable[[DictConfig], Any],
+    task: Callable[[Any], Any],
     resolvers: Mapping[str, Callable[..., Any]] | None = None,
     workers: bool = False,
 ) -> Callable[[], Any]:
     """Wrap ``task`` as a Hydra app whose bad input is one line and exit status 2.
 
-    ``resolvers`` are OmegaConf resolvers the config needs; ``workers``: the command has
-    ``worker``/``workers`` settings, and a sweep's worker count is filled in when not given.
+    ``task`` gets the composed config as its schema's object (``<config_name>_schema``, registered
+    by ``nas.cli.schema`` or ``scaling.schema``).  ``resolvers`` are OmegaConf resolvers the config
+    needs; ``workers``: the command has ``worker``/``workers`` settings, and a sweep's worker count
+    is filled in when not given.
     """
     import hydra
 
+    started: list[bool] = []  # the job began: an OSError before it is Hydra failing to make the run folder
+
     @hydra.main(config_path=str(CONF_DIR), config_name=config_name, version_base="1.3")
-    def _app(cfg: DictConfig) -> Any:
+    def _app(cfg: Any) -> Any:
         quiet_libraries()  # again: a joblib worker process runs this, not main()
+        started.append(True)
         try:
-            return task(cfg)
+            return task(typed(cfg))
         except USER_ERRORS as err:
             fail(prog, err)
         except KeyboardInterrupt:  # before any work was guarded (e.g. while loading data): nothing to save
@@ -60,7 +70,7 @@ def hydra_entry(
 
     # Registered when the entry module is imported, not in main(): a joblib worker process imports
     # the module to run the job and resolves the config (e.g. the sweep subdir) before calling it.
-    for name, resolver in {"slug": slug, **(resolvers or {})}.items():
+    for name, resolver in (resolvers or {}).items():
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, resolver)
 
@@ -70,13 +80,32 @@ def hydra_entry(
         _stacks_on_sigusr1()
         if workers:
             sys.argv[1:] = infer_workers(sys.argv[1:])
+        started.clear()
         try:
-            check_overrides(config_name, sys.argv[1:])
-        except UsageError as err:
-            fail(prog, err)
-        return _app()
+            with _hydra_raises():
+                return _app()
+        except (HydraException, OmegaConfBaseException) as err:
+            fail(prog, config_error(err))
+        except OSError as err:
+            if started:
+                raise
+            fail(prog, folder_error(err))
 
     return main
+
+
+@contextlib.contextmanager
+def _hydra_raises() -> Iterator[None]:
+    """Hydra re-raises what it would print as several lines (the caller says it in one)."""
+    previous = os.environ.get("HYDRA_FULL_ERROR")
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
+        else:
+            os.environ["HYDRA_FULL_ERROR"] = previous
 
 
 def _stacks_on_sigusr1() -> None:
@@ -95,65 +124,25 @@ def quiet_libraries() -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
+def console(prog: str, bar: bool = True) -> Progress:
+    """A library run's progress as a command prints it: lines on stdout, why it stopped on stderr."""
+
+    def line(text: str) -> None:
+        print(text, flush=True)
+
+    def stopped(text: str) -> None:
+        print(f"{prog}: {text}", file=sys.stderr, flush=True)
+
+    return Progress(line, stopped, bar)
+
+
+def finish(result: StudyRun) -> dict[str, Any]:
+    """A study command's end: its summary, or the exit status of a run that was stopped."""
+    if result.status:
+        sys.exit(result.status)
+    return result.summary
+
+
 def run_dir() -> Path:
     """The job's output directory (``hydra.run.dir``, or the sweep's subdir under ``-m``)."""
     return Path(HydraConfig.get().runtime.output_dir)
-
-
-def to_container(cfg: DictConfig) -> dict[str, Any]:
-    return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
-
-
-def slug(value: Any) -> str:
-    """A path-friendly form of a SPEC, for run directories (a file path becomes its stem).
-
-    ``search:STUDY`` becomes ``search-STUDY``, or just ``STUDY`` when that already starts with ``search-``.
-    """
-    text = str(value)
-    scheme = split_scheme(text)
-    if scheme is not None and not Path(text).exists():
-        name = re.sub(r"[^A-Za-z0-9_.-]+", "-", scheme[1])
-        return (name if name.startswith(f"{scheme[0]}-") else f"{scheme[0]}-{name}")[:80]
-    if "/" in text or text.endswith((".yaml", ".yml", ".json")):
-        text = Path(text).stem
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text)[:60]
-
-
-def plain(value: Any) -> Any:
-    """A config value as plain Python (an OmegaConf list or dict becomes a list or dict)."""
-    if isinstance(value, (DictConfig, ListConfig)):
-        return OmegaConf.to_container(value, resolve=True)
-    return value
-
-
-def typed(cls: type, section: Mapping[str, Any] | DictConfig, **extra: Any) -> Any:
-    """An instance of dataclass ``cls`` from the keys of a config section that it has (plain values)."""
-    names = {f.name for f in dataclasses.fields(cls)}
-    values = OmegaConf.to_container(section, resolve=True) if isinstance(section, DictConfig) else dict(section)
-    return cls(**{k: v for k, v in values.items() if k in names}, **extra)
-
-
-def proxy_task(cfg: DictConfig, proxy: DictConfig | None = None) -> dict[str, Any]:
-    """The proxy task a study command's config sets: ``proxy``, ``sizes``, ``target``, ``dataset``, ``seed``.
-
-    ``proxy``: the proxy section when it is not ``cfg.proxy`` (the pipeline's ``search.proxy``, ...).
-    """
-    from nas.proxy.data import DataSizes
-    from nas.proxy.datasets import DatasetSpec
-    from nas.proxy.recipe import ProxyConfig
-    from search_spaces.cost import Target
-
-    return {
-        "proxy": typed(ProxyConfig, cfg.proxy if proxy is None else proxy),
-        "sizes": typed(DataSizes, cfg.proxy if proxy is None else proxy),
-        "target": typed(Target, cfg.target),
-        "dataset": typed(DatasetSpec, cfg.dataset),
-        "seed": cfg.seed,
-    }
-
-
-def scaled_latency(cfg: DictConfig) -> Any:
-    """The scaling commands' ``latency`` switch: where each model is timed (``target.*``), or None when off."""
-    from search_spaces.latency.measure import LatencySettings
-
-    return typed(LatencySettings, cfg.target) if cfg.latency else None

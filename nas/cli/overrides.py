@@ -1,114 +1,40 @@
-"""A command line's Hydra overrides, checked up front: one line naming the problem, never a traceback.
+"""What Hydra cannot say in one line or at all: its errors as one line, a sweep's worker count, a run folder.
 
-Hydra reports a bad override with several lines and exit status 1; our users get one line
-naming the problem and what is allowed.  So the overrides are composed once up front (cheap,
-no side effects); only then does Hydra run the job.
+Hydra checks the command line against the schema and reports a problem over several lines with
+exit status 1 (the config search path, a hint to set HYDRA_FULL_ERROR); our users get one line
+naming the problem and what is allowed.  Two things Hydra does not do are here too: a sweep over
+``worker`` tells each worker how many there are, and a run folder that cannot be created is
+named, instead of Hydra's traceback.
 """
 
 from __future__ import annotations
 
-import difflib
-import importlib.resources
+import dataclasses
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.override_parser.types import Override
 from hydra.errors import HydraException
-from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError, ValidationError
 
+from nas.cli.schema import unknown_setting
 
-def _conf_dir() -> Path:
-    """``conf/`` beside the packages in a source checkout, else the installed package ``effnas_conf``."""
-    source = Path(__file__).resolve().parents[2] / "conf"
-    if (source / "search.yaml").is_file():
-        return source
-    return Path(str(importlib.resources.files("effnas_conf")))
-
-
-CONF_DIR = _conf_dir()
 _HYDRA_FLAGS_WITH_VALUE = {
     "--config-name", "-cn", "--config-path", "-cp", "--config-dir", "-cd", "--package", "-p", "--cfg", "-c",
 }  # fmt: skip
 
 
-class UsageError(ValueError):
-    """Bad input a user can fix; reported as one line, exit status 2."""
-
-
-def check_overrides(config_name: str, argv: Sequence[str]) -> None:
-    """Compose the config with the command line's overrides; raise ``UsageError`` on a bad one.
-
-    Sweeps (``a=1,2`` with ``-m``) are checked with their first value.
-    """
-    overrides = [a for a in _overrides_only(argv)]
-    if not overrides:
-        return
-    try:
-        parsed = OverridesParser.create().parse_overrides(overrides)
-    except HydraException as err:
-        raise UsageError(_hydra_message(err)) from None
-    multirun = any(a in ("-m", "--multirun") for a in argv)
-    single = []
-    for override in parsed:
-        text = override.input_line
-        if override.is_sweep_override():
-            if not multirun:
-                key = override.get_key_element()
-                raise UsageError(
-                    f"ambiguous value in {text!r}: write {key}=[a,b] for a list, {key}='a,b' for a string, or add -m to sweep"
-                )
-            first = next(iter(override.sweep_string_iterator()))
-            text = f"{override.get_key_element()}={first}"
-        single.append(text)
-    try:
-        cfg = _compose(config_name, single)
-    except (HydraException, OmegaConfBaseException) as err:
-        raise UsageError(_unknown_key(config_name, parsed) or _hydra_message(err)) from None
-    run_dir = None if multirun else _run_dir(cfg)
-    if run_dir is not None:  # Hydra creates it before the job runs, and reports failing to as a traceback
-        check_writable_folder(run_dir)
-
-
-def _compose(config_name: str, overrides: list[str]) -> DictConfig:
-    with initialize_config_dir(str(CONF_DIR), version_base="1.3", job_name="check"):
-        return compose(config_name, overrides=overrides, return_hydra_config=True)
-
-
-def _unknown_key(config_name: str, parsed: list[Override]) -> str | None:
-    """If an override sets a key the config does not have, say so and list the keys that exist."""
-    groups = [o.input_line for o in parsed if "." not in o.get_key_element() and not o.is_sweep_override()]
-    try:
-        cfg = _compose(config_name, groups)
-    except (HydraException, OmegaConfBaseException):
-        return None
-    for override in parsed:
-        key = override.get_key_element()
-        if key.startswith(("+", "~", "hydra.")) or "." not in key or OmegaConf.select(cfg, key) is not None:
-            continue
-        parent, _, leaf = key.rpartition(".")
-        node = OmegaConf.select(cfg, parent)
-        if not isinstance(node, DictConfig) or leaf in node:
-            continue
-        close = difflib.get_close_matches(leaf, list(node), n=1)
-        hint = f"did you mean {parent}.{close[0]}? " if close else ""
-        return f"unknown setting {key!r}: {hint}{parent} has: {', '.join(map(str, node))}"
-    return None
-
-
-def _overrides_only(argv: Sequence[str]) -> list[str]:
-    result, skip = [], False
-    for arg in argv:
-        if skip:
-            skip = False
-        elif arg in _HYDRA_FLAGS_WITH_VALUE:
-            skip = True
-        elif not arg.startswith("-"):
-            result.append(arg)
-    return result
+def config_error(err: BaseException) -> str:
+    """Hydra's (or OmegaConf's) report of a bad command line or config, as one line."""
+    cause = err.__cause__ if err.__cause__ is not None else err
+    key = getattr(cause, "full_key", None)
+    schema = getattr(cause, "object_type", None)
+    if isinstance(cause, (ConfigAttributeError, ConfigKeyError)) and key and dataclasses.is_dataclass(schema):
+        return unknown_setting(str(key), [f.name for f in dataclasses.fields(schema)])
+    if isinstance(cause, ValidationError) and key:
+        return f"{key}: {str(cause).splitlines()[0]}"
+    return _hydra_message(err)
 
 
 def _hydra_message(err: BaseException) -> str:
@@ -130,19 +56,43 @@ def _hydra_message(err: BaseException) -> str:
     return "; ".join(out[:4]) or type(err).__name__
 
 
+def folder_error(err: OSError) -> str:
+    """Why the run folder Hydra tried to make (``err.filename``) cannot be made."""
+    path = Path(str(err.filename or "."))
+    ancestor = path.absolute()
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        return f"output folder {path} cannot be created: {ancestor} is not a folder"
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        return f"output folder {path} is not writable: {ancestor} is read-only for this user"
+    return f"output folder {path} cannot be created: {err.strerror or err}"
+
+
+def overrides_only(argv: Sequence[str]) -> list[str]:
+    """The ``key=value`` overrides of a command line (Hydra's flags and their values left out)."""
+    result, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in _HYDRA_FLAGS_WITH_VALUE:
+            skip = True
+        elif not arg.startswith("-"):
+            result.append(arg)
+    return result
+
+
 def infer_workers(argv: Sequence[str]) -> list[str]:
     """The command line with ``workers=N`` added when a sweep starts N workers and ``workers`` is not given.
 
     N is the number of swept ``worker`` values (``worker=0,1,2,3``, ``worker=range(8)``), else the
-    joblib launcher's ``n_jobs``.  An explicit ``workers=`` wins; a bad line is left for
-    :func:`check_overrides` to report.
+    joblib launcher's ``n_jobs``.  An explicit ``workers=`` wins; a bad line is left for Hydra to report.
     """
     argv = list(argv)
-    overrides = _overrides_only(argv)
     if not any(a in ("-m", "--multirun") for a in argv):
         return argv
     try:
-        parsed = OverridesParser.create().parse_overrides(overrides)
+        parsed = OverridesParser.create().parse_overrides(overrides_only(argv))
     except HydraException:
         return argv
     keys = {o.get_key_element().lstrip("+~"): o for o in parsed}
@@ -155,26 +105,3 @@ def infer_workers(argv: Sequence[str]) -> list[str]:
     if launcher is not None and launcher.value() == "joblib" and n_jobs is not None and not n_jobs.is_sweep_override():
         return [*argv, f"workers={n_jobs.value()}"]
     return argv
-
-
-def _run_dir(cfg: DictConfig) -> Path | None:
-    """The run directory Hydra will create (None when it does not resolve here).
-
-    Resolved before Hydra runs (a ``${now:...}`` part may differ by a second): enough to tell whether
-    the folder can be created at all.
-    """
-    try:
-        return Path(str(OmegaConf.select(cfg, "hydra.run.dir", throw_on_resolution_failure=True))).expanduser()
-    except (HydraException, OmegaConfBaseException, ValueError):
-        return None
-
-
-def check_writable_folder(path: Path) -> None:
-    """``UsageError`` when ``path`` cannot be created or written: its nearest existing ancestor is a file or read-only."""
-    ancestor = path.absolute()
-    while not ancestor.exists() and ancestor != ancestor.parent:
-        ancestor = ancestor.parent
-    if not ancestor.is_dir():
-        raise UsageError(f"output folder {path} cannot be created: {ancestor} is not a folder")
-    if not os.access(ancestor, os.W_OK | os.X_OK):
-        raise UsageError(f"output folder {path} is not writable: {ancestor} is read-only for this user")

@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -24,7 +25,6 @@ from search_spaces.build import build
 from search_spaces.codec import save_genotype
 from search_spaces.genotype import Genotype
 from search_spaces.rounding import apply_multipliers
-from search_spaces.spec import resolve_spec
 
 FORMATS = ("onnx", "pt2", "timm")
 FILES = {"onnx": "model.onnx", "pt2": "model.pt2", "timm": "timm.txt"}
@@ -37,13 +37,14 @@ IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 class ExportSettings:
     """What to write and how strictly to check it."""
 
-    formats: tuple[str, ...] = FORMATS
-    opset: int = 18
-    tolerance: float = 1e-4
-    seed: int = 0
-    threads: int | None = None
+    formats: Any = FORMATS  # any of onnx, pt2, timm (a list, or one name); genotype.yaml and README.md always
+    opset: int = 18  # ONNX opset (>= 17)
+    tolerance: float = 1e-4  # the largest |logit difference| allowed between an exported file and PyTorch
+    seed: int = 0  # the random inputs of the parity check (and the random weights without a checkpoint)
+    threads: int | None = None  # CPU threads for PyTorch and onnxruntime (None: their defaults)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "formats", check_formats(self.formats))
         if not isinstance(self.opset, int) or self.opset < 17:
             raise ValueError(f"opset must be an integer >= 17, got {self.opset!r}")
         if not self.tolerance > 0:
@@ -56,13 +57,13 @@ class ExportSettings:
 class NetworkSettings:
     """The network without a checkpoint (random weights); with one, each value set must match it."""
 
-    num_classes: int | None = None
-    in_chans: int | None = None
-    resolution: int | None = None
-    width: float | None = None
+    num_classes: int | None = None  # None: 1000, or the checkpoint's
+    in_chans: int | None = None  # None: 3, or the checkpoint's
+    resolution: int | None = None  # input side in pixels; None: the genotype's own, or the checkpoint's
+    width: float | None = None  # width and depth multipliers of a random network (None: 1.0, or the checkpoint's)
     depth: float | None = None
-    mean: tuple[float, ...] | None = None
-    std: tuple[float, ...] | None = None
+    mean: tuple[float, ...] | None = None  # per-channel mean of x / 255; None: ImageNet's for 3 channels, else 0.5
+    std: tuple[float, ...] | None = None  # per-channel std of x / 255; None: ImageNet's for 3 channels, else 0.5
 
     def __post_init__(self) -> None:
         for key in ("num_classes", "in_chans", "resolution"):
@@ -107,12 +108,11 @@ def require_packages(formats: Sequence[str]) -> None:
 
 
 def network_to_export(
-    spec: str | None, checkpoint: str | Path | None, network: NetworkSettings, storage: str | None = None, seed: int = 0
+    genotype: Genotype | None, checkpoint: str | Path | None, network: NetworkSettings, seed: int = 0
 ) -> tuple[ModelFile, bool]:
-    """The network and its weights, and whether they are random: from ``checkpoint``, else ``spec`` at random."""
-    if spec is None and checkpoint is None:
+    """The network and its weights, and whether they are random: from ``checkpoint``, else ``genotype`` at random."""
+    if genotype is None and checkpoint is None:
         raise ValueError("nothing to export: give model=SPEC, checkpoint=model.pt, or both")
-    genotype = None if spec is None else resolve_spec(spec, storage=storage)
     if checkpoint is None:
         return random_network(genotype, network, seed), True
     model = load_model(checkpoint)

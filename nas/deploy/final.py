@@ -10,7 +10,7 @@ weights as a run that was never interrupted.
 
 from __future__ import annotations
 
-import dataclasses
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +29,7 @@ from nas.proxy.trainer import ProgressCallback, TrainingRun, seed_everything, se
 from search_spaces.codec import genotype_to_dict
 from search_spaces.genotype import Genotype
 
+log = logging.getLogger(__name__)
 CHECKPOINT = "checkpoint.pt"
 FORMAT = "effnas-checkpoint/1"
 EpochEnd = Callable[[dict[str, Any]], None]
@@ -48,7 +49,7 @@ class FinalRun:
     def identity(self) -> dict[str, Any]:
         return {
             "genotype": genotype_to_dict(self.genotype),
-            "config": dataclasses.asdict(self.config),
+            "config": self.config.identity(),
             "dataset": {k: self.dataset.get(k) for k in ("name", "source", "fingerprint")},
             "resolution": self.data.resolution,
             "train_images": len(self.data.train),
@@ -137,7 +138,7 @@ def open_checkpoint(run: FinalRun, path: Path, resume: bool) -> dict[str, Any] |
     """The checkpoint to resume from (None: start afresh); ``ValueError`` when it cannot be used."""
     if not path.is_file():
         if resume:
-            print(f"no {path.name} in {path.parent} yet: starting from the first epoch", flush=True)
+            log.info("no %s in %s yet: starting from the first epoch", path.name, path.parent)
         return None
     if not resume:
         raise ValueError(
@@ -172,7 +173,7 @@ def restore(state: dict[str, Any], training: TrainingRun, ema: AveragedModel | N
     training.generator.set_state(state["generator"])
     torch.set_rng_state(state["torch_rng"])
     history = list(state["history"])
-    print(f"resuming after epoch {len(history)} from the checkpoint", flush=True)
+    log.info("resuming after epoch %d from the checkpoint", len(history))
     return history
 
 

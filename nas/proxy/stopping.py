@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import Any
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+INTERRUPTED = 130  # the shell's status for SIGINT; StopRequested.status gives 143 for SIGTERM
 _requested: list[int] = []
 
 
@@ -73,3 +75,32 @@ def ignore_stop_signals() -> None:
     if threading.current_thread() is threading.main_thread():
         for s in STOP_SIGNALS:
             signal.signal(s, signal.SIG_IGN)
+
+
+def guarded(
+    work: Callable[[], None],
+    write_outputs: Callable[[], Any],
+    on_stop: str = "the running trial is marked failed and queued again",
+    tell: Callable[[str], None] = lambda text: None,
+) -> tuple[Any, int]:
+    """Run ``work``; whatever happens, write the outputs. Returns (outputs, exit status).
+
+    Ctrl-C (SIGINT) gives status 130 and SIGTERM 143 (what SLURM sends at a time limit or on
+    preemption), each after ``work`` stopped at a safe point; a ``RunStopped`` gives status 1.
+    ``tell`` hears why, before the outputs are written.  Further signals while they are written
+    are ignored, so they are never left half-written.
+    """
+    status = 0
+    with stop_requests():
+        try:
+            work()
+        except KeyboardInterrupt as err:
+            status = err.status if isinstance(err, StopRequested) else INTERRUPTED
+            name = "SIGTERM" if status == 143 else "Ctrl-C"
+            tell(f"interrupted ({name}); {on_stop}; writing outputs")
+        except RunStopped as err:
+            tell(f"stopped: {err}")
+            status = 1
+        ignore_stop_signals()
+        outputs = write_outputs()
+    return outputs, status

@@ -1,8 +1,4 @@
-"""``search:STUDY``: the best genotype of a search study, the same network its ``best.yaml`` holds.
-
-Registered as the SPEC scheme ``search`` (entry point group ``effnas.spec_schemes`` in
-pyproject.toml), so ``search_spaces.resolve_spec`` finds it without importing ``nas``.
-"""
+"""A search study's best: its trial, and its genotype (the network ``best.yaml`` holds, and ``search:STUDY`` names)."""
 
 from __future__ import annotations
 
@@ -10,7 +6,6 @@ import dataclasses
 
 import optuna
 
-from nas.search.outputs import best_trial
 from nas.studies.references import open_reference
 from search_spaces.codec import genotype_from_dict, parse_blocks
 from search_spaces.genotype import Genotype
@@ -18,6 +13,17 @@ from search_spaces.references import REFERENCES, reference
 
 REFERENCE_ATTR = "reference_genotype"
 """The study attribute a search records its reference genotype in (all of it: resolution, dropout too)."""
+
+
+def best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
+    """Highest reward among COMPLETE trials (multi-objective: highest accuracy on the front)."""
+    complete = [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)) if t.values]
+    if not complete:
+        return None
+    if len(study.directions) > 1:
+        front = study.best_trials
+        return max(front, key=lambda t: (t.values[0], -t.values[1])) if front else None
+    return max(complete, key=lambda t: (t.values[0], -t.number))
 
 
 def best_genotype(name: str, *, storage: str | None = None) -> Genotype:

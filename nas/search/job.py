@@ -17,81 +17,43 @@ from typing import Any
 import optuna
 import torch
 
-from nas.proxy.data import DataSizes, ProxyData, ProxyDataCache
-from nas.proxy.datasets import DatasetSpec
-from nas.proxy.trainer import ProxyConfig, train_proxy
+from nas.proxy.data import ProxyData, ProxyDataCache
+from nas.proxy.trainer import train_proxy
 from nas.screening.scorer import Scorer
-from nas.search.best import REFERENCE_ATTR
-from nas.search.latency import LatencyCost, LatencySource, existing_table, latency_cost
+from nas.search.best import REFERENCE_ATTR, best_trial
+from nas.search.latency import LatencyCost, existing_table, latency_cost
 from nas.search.objective import Reward
-from nas.search.outputs import best_trial, describe_best, write_outputs
-from nas.search.prescreen import SearchPrescreen, proposal_chooser, record_scores, warm_up
-from nas.search.samplers import make_sampler
-from nas.studies.job import StudyJob
+from nas.search.outputs import describe_best, write_outputs
+from nas.search.prescreen import proposal_chooser, record_scores, warm_up
+from nas.search.samplers import check_sampler, make_pruner, make_sampler
+from nas.search.settings import SearchConfig, SearchSettings
+from nas.studies.job import Started, StudyJob
 from nas.studies.protocol import TrialProtocol
 from nas.studies.study import count_started, experiment_name
 from search_spaces.codec import format_blocks, genotype_to_dict
 from search_spaces.cost import Target
-from search_spaces.genotype import BN_EPS, Genotype
-from search_spaces.latency.measure import LatencySettings
+from search_spaces.genotype import Genotype
 from search_spaces.latency.table import LatencyTable
 from search_spaces.mnasnet import MnasNetSpace, mnasnet_space
 
-PRUNERS = ("median", "hyperband", "none")
 TARGET_LATENCY_ATTR = "target_latency_ms"
 """The study attribute holding T when it is the reference's latency (measured once, when the study starts)."""
 
 
-@dataclass(frozen=True)
-class SearchSettings:
-    sampler: str = "tpe"
-    pruner: str = "median"
-    n_trials: int = 20
-    max_flops: float | None = None
-    max_latency_ms: float | None = None
-    enqueue_reference: bool = True
-    max_failures: int = 5
-    prescreen: SearchPrescreen = dataclasses.field(default_factory=SearchPrescreen)
-
-    def __post_init__(self) -> None:
-        if isinstance(self.prescreen, dict):  # as typed() hands over the config's section
-            object.__setattr__(self, "prescreen", SearchPrescreen(**self.prescreen))
-        if isinstance(self.n_trials, bool) or not isinstance(self.n_trials, int) or self.n_trials < 1:
-            raise ValueError(f"search.n_trials must be an integer >= 1, got {self.n_trials!r}")
-        if self.pruner not in PRUNERS:
-            raise ValueError(f"unknown search.pruner {self.pruner!r}; allowed: {', '.join(PRUNERS)}")
-        if self.max_flops is not None and not self.max_flops > 0:
-            raise ValueError(f"search.max_flops must be > 0 or null, got {self.max_flops!r}")
-        if self.max_latency_ms is not None and not self.max_latency_ms > 0:
-            raise ValueError(f"search.max_latency_ms must be > 0 or null, got {self.max_latency_ms!r}")
-        if self.max_failures < 1:
-            raise ValueError(f"search.max_failures must be >= 1, got {self.max_failures!r}")
-
-
-def make_pruner(name: str, epochs: int) -> optuna.pruners.BasePruner:
-    if name == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=0)
-    if name == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(1, epochs), reduction_factor=3)
-    return optuna.pruners.NopPruner()
-
-
 def space_identity(space: MnasNetSpace) -> dict[str, Any]:
     """What makes two runs' spaces the same (stored with the study, checked on resume)."""
-    identity: dict[str, Any] = {
+    return {
         "reference": format_blocks(space.reference),
         "stem_head_act": [space.reference.stem, space.reference.head, space.reference.activation],
         "choices": space.distributions(),
+        "bn_eps": space.reference.bn_eps,
     }
-    if space.reference.bn_eps != BN_EPS:  # only then, so studies from before bn_eps keep their names
-        identity["bn_eps"] = space.reference.bn_eps
-    return identity
 
 
-def search_protocol(proxy: ProxyConfig, settings: SearchSettings) -> TrialProtocol:
+def search_protocol(config: SearchConfig) -> TrialProtocol:
     """Genotypes are keyed by their block strings; a twin gives its accuracy, reward and time."""
     copied = ("val_acc", "reward", "seconds")
-    return TrialProtocol("blocks", copied, proxy.epochs, settings.max_failures, "search.max_failures")
+    return TrialProtocol("blocks", copied, config.proxy.epochs, config.search.max_failures, "search.max_failures")
 
 
 class Evaluator:
@@ -101,18 +63,15 @@ class Evaluator:
         self,
         space: MnasNetSpace,
         data: ProxyData,
-        proxy: ProxyConfig,
-        target: Target,
+        config: SearchConfig,
         reward: Reward,
-        settings: SearchSettings,
-        seed: int,
         protocol: TrialProtocol | None = None,
         scorer: Scorer | None = None,
         latency: LatencyCost | None = None,
     ) -> None:
-        self.space, self.data, self.proxy, self.target = space, data, proxy, target
-        self.reward, self.settings, self.seed = reward, settings, seed
-        self.protocol = protocol or search_protocol(proxy, settings)
+        self.space, self.data, self.config, self.reward = space, data, config, reward
+        self.settings: SearchSettings = config.search
+        self.protocol = protocol or search_protocol(config)
         self.scorer = scorer  # the pre-screen's: every candidate's scores are recorded with its trial
         self.latency = latency  # when the reward or a cap needs it: every candidate's latency is recorded
 
@@ -120,7 +79,7 @@ class Evaluator:
         genotype = self.space.suggest(trial)
         blocks = format_blocks(genotype)
         trial.set_user_attr("blocks", blocks)
-        params, flops = self.target.cost(genotype)
+        params, flops = self.config.target.cost(genotype)
         trial.set_user_attr("params", params)
         trial.set_user_attr("flops", flops)
         cap = self.settings.max_flops
@@ -137,10 +96,11 @@ class Evaluator:
                 raise optuna.TrialPruned("over the latency cap")
         if self.scorer is not None:
             record_scores(trial, genotype, self.scorer, self.settings.prescreen.score)
+        proxy, seed = self.config.proxy, self.config.seed
         return self.protocol.run(
             trial,
             blocks,
-            lambda on_epoch: train_proxy(genotype, self.data, self.proxy, self.seed, on_epoch=on_epoch),
+            lambda on_epoch: train_proxy(genotype, self.data, proxy, seed, on_epoch=on_epoch),
             lambda val_acc: self.score(val_acc, cost),
         )
 
@@ -154,147 +114,150 @@ class Evaluator:
 
 @dataclass
 class SearchJob(StudyJob):
-    """A search around ``reference`` as a study: what ``nas.cli.command.run_study`` runs."""
+    """A search around ``reference`` as a study: what :func:`~nas.search.run.run_search` runs."""
 
     reference: Genotype
-    settings: SearchSettings = dataclasses.field(default_factory=SearchSettings)
-    reward: Reward = dataclasses.field(default_factory=Reward)
-    proxy: ProxyConfig = dataclasses.field(default_factory=ProxyConfig)
-    sizes: DataSizes = dataclasses.field(default_factory=DataSizes)
-    target: Target = dataclasses.field(default_factory=Target)
-    dataset: DatasetSpec = dataclasses.field(default_factory=DatasetSpec)
-    seed: int = 0
-    latency: LatencySettings = dataclasses.field(default_factory=LatencySettings)
-    latency_source: LatencySource = dataclasses.field(default_factory=LatencySource)
+    config: SearchConfig = dataclasses.field(default_factory=SearchConfig)
 
     def __post_init__(self) -> None:
         self.space = mnasnet_space(self.reference)
-        self.scoring = self.reward  # with a latency target of None, the reference's latency once start() knows it
-        self.latency_cost: LatencyCost | None = None  # made by start(), when the reward or a cap needs latency
+        self._data: dict[str, ProxyData] = {}  # one set of splits per device: the pre-screen and the trials share it
+        self._scorers: dict[str, Scorer] = {}  # one scorer per device: it caches every score per candidate
+        self.directions = self.config.objective.directions
+        self.protocol = search_protocol(self.config)
+        # Fail before any storage is touched: an unknown sampler, a wrong lookup table.
+        check_sampler(self.config.search.sampler, self.config.objective.multi_objective, self.prescreen.k)
         self.table: LatencyTable | None = None  # predicted latency: an existing table, read and checked once
-        if self.uses_latency and self.latency_source.latency == "predicted":  # a wrong table fails before any storage
-            self.table, _ = existing_table(self.space, self.target, self.latency, self.latency_source.latency_table)
-        self.directions = self.reward.directions
-        self.protocol = search_protocol(self.proxy, self.settings)
-        self.sampler(0)  # an unknown sampler, or one that cannot serve the objective, fails before any storage
-        self.scorer: Scorer | None = None  # the pre-screen's, made on the device by start()
-        self._data: dict[str, ProxyDataCache] = {}
+        if self.uses_latency and self.config.objective.latency == "predicted":
+            self.table, _ = existing_table(self.space, self.target, self.config.objective.latency_table)
 
-    def identity(self) -> dict[str, Any]:
-        return {
-            "command": "nas.search",
-            "space": space_identity(self.space),
-            "objective": self.reward.identity(),
-            **self.task_identity(),
-            **({"latency": self.latency_identity()} if self.reward.on_latency else {}),  # a cap is not, as max_flops
-            "strategy": self.strategy(),
-        }
+    @property
+    def target(self) -> Target:
+        return self.config.target
+
+    @property
+    def prescreen(self) -> Any:
+        return self.config.search.prescreen
 
     @property
     def uses_latency(self) -> bool:
-        return self.reward.on_latency or self.settings.max_latency_ms is not None
+        return self.config.objective.on_latency or self.config.search.max_latency_ms is not None
+
+    def identity(self) -> dict[str, Any]:
+        objective = self.config.objective
+        return {
+            "command": "nas.search",
+            "space": space_identity(self.space),
+            "objective": objective.identity(),
+            **self.task_identity(),
+            "latency": self.latency_identity() if objective.on_latency else None,  # a cap is not, as max_flops
+            "strategy": self.strategy(),
+        }
 
     def latency_identity(self) -> dict[str, Any]:
         """Latencies on one device model, thread count and batch, measured or predicted."""
-        measured_on = self.latency.identity()
+        measured_on = self.target.latency_identity()
         del measured_on["torch"]  # a torch upgrade re-times candidates (the cache key has it) but keeps the study
-        return {**measured_on, "source": self.latency_source.latency}
+        return {**measured_on, "source": self.config.objective.latency}
 
     def strategy(self) -> dict[str, Any]:
-        strategy: dict[str, Any] = {"sampler": self.settings.sampler, "pruner": self.settings.pruner}
-        if self.settings.prescreen.enabled:  # only then, so studies from before the pre-screen keep their names
-            strategy["prescreen"] = dataclasses.asdict(self.settings.prescreen)
-        return strategy
+        search = self.config.search
+        prescreen = dataclasses.asdict(self.prescreen) if self.prescreen.enabled else None
+        return {"sampler": search.sampler, "pruner": search.pruner, "prescreen": prescreen}
 
     def default_name(self) -> str:
-        readable = [self.reference.name, self.dataset.name, self.settings.sampler, self.reward.mode, f"seed{self.seed}"]
-        return experiment_name("search", readable, self.identity())
-
-    def sampler(self, worker: int) -> optuna.samplers.BaseSampler:
-        distributions = self.space.distributions()
-        prescreen = self.settings.prescreen
-        cap = self.settings.max_flops
-        choose = proposal_chooser(self.space, lambda: self.scorer, prescreen.score, cap) if prescreen.enabled else None
-        seed = self.seed + worker
-        return make_sampler(
-            self.settings.sampler, distributions, seed, self.reward.multi_objective, choose, prescreen.k
-        )
+        config = self.config
+        readable = [self.reference.name, config.dataset.name, config.search.sampler, config.objective.mode]
+        return experiment_name("search", [*readable, f"seed{config.seed}"], self.identity())
 
     def data(self, device: torch.device) -> ProxyData:
-        """The proxy data on ``device`` (prepared once: the pre-screen and the trials share it)."""
+        """The proxy data on ``device`` (prepared once)."""
         if str(device) not in self._data:
-            self._data[str(device)] = ProxyDataCache(self.raw, self.sizes, device)
-        return self._data[str(device)].at()
+            self._data[str(device)] = ProxyDataCache(self.raw, self.config.proxy.sizes, device).at()
+        return self._data[str(device)]
+
+    def scorer(self, device: torch.device) -> Scorer | None:
+        """The pre-screen's scorer on ``device`` (made once; None without a pre-screen)."""
+        if not self.prescreen.enabled:
+            return None
+        if str(device) not in self._scorers:
+            settings = self.prescreen
+            self._scorers[str(device)] = Scorer(
+                self.data(device), self.config.proxy, self.target, settings.batch_size, self.config.seed
+            )
+        return self._scorers[str(device)]
+
+    def sampler(self, worker: int, device: torch.device) -> optuna.samplers.BaseSampler:
+        prescreen, search = self.prescreen, self.config.search
+        scorer = self.scorer(device)
+        choose = None if scorer is None else proposal_chooser(self.space, scorer, prescreen.score, search.max_flops)
+        multi = self.config.objective.multi_objective
+        distributions = self.space.distributions()
+        return make_sampler(search.sampler, distributions, self.config.seed + worker, multi, choose, prescreen.k)
 
     def pruner(self) -> optuna.pruners.BasePruner:
-        return make_pruner(self.settings.pruner, self.proxy.epochs)
+        return make_pruner(self.config.search.pruner, self.config.proxy.epochs)
 
-    def start(self, study: optuna.Study, created: bool, device: torch.device) -> str:
+    def start(self, study: optuna.Study, created: bool, device: torch.device) -> Started:
         if created:  # all of the reference, for search:STUDY (the identity holds only what makes the space)
             study.set_user_attr(REFERENCE_ATTR, genotype_to_dict(self.reference))
-        if self.settings.enqueue_reference and created:
-            study.enqueue_trial(self.space.encode(self.reference), skip_if_exists=True)
-        latency = self.start_latency(study) if self.uses_latency else None
-        size = self.space.size()
-        opening = (
+            if self.config.search.enqueue_reference:
+                study.enqueue_trial(self.space.encode(self.reference), skip_if_exists=True)
+        lines = [self.opening(study)]
+        cost = self.latency_cost(study)
+        if cost is not None:
+            lines.append(f"{cost.describe()}: reference {self.reference.name} {cost(self.reference).median_ms:.3f} ms")
+        scorer = self.scorer(device)
+        if scorer is not None and self.prescreen.top > 0:
+            lines.append(
+                warm_up(study, self.space, scorer, self.prescreen, self.config.seed, self.config.search.max_flops)
+            )
+        evaluator = Evaluator(
+            self.space, self.data(device), self.config, self.reward(study), self.protocol, scorer, cost
+        )
+        return Started("\n".join(lines), evaluator)
+
+    def opening(self, study: optuna.Study) -> str:
+        size, search = self.space.size(), self.config.search
+        return (
             f"space: {len(self.space.blocks)} blocks around {self.reference.name}, {size:,} genotypes ({size:.3e}); "
-            f"objective: {self.scoring.describe()}; sampler {self.settings.sampler}, pruner {self.settings.pruner}"
+            f"objective: {self.reward(study).describe()}; sampler {search.sampler}, pruner {search.pruner}"
         )
-        if latency is not None:
-            opening += "\n" + latency
-        prescreen = self.settings.prescreen
-        if not prescreen.enabled:
-            return opening
-        self.scorer = Scorer(self.data(device), self.proxy, self.target, prescreen.batch_size, self.seed)
-        if prescreen.top == 0:
-            return opening
-        return opening + "\n" + warm_up(study, self.space, self.scorer, prescreen, self.seed, self.settings.max_flops)
 
-    def start_latency(self, study: optuna.Study) -> str:
-        """The latency cost, cached in ``study``; a latency target of None becomes the reference's."""
-        source = self.latency_source
-        self.latency_cost = latency_cost(study, self.space, self.target, self.latency, source, self.table)
-        reference_ms = self.latency_cost(self.reference).median_ms
-        if self.reward.on_latency and self.reward.target_latency_ms is None:
-            # T is fixed once per study: a resume that re-times the reference (a torch upgrade) keeps it
-            if TARGET_LATENCY_ATTR not in study.user_attrs:
-                study.set_user_attr(TARGET_LATENCY_ATTR, round(reference_ms, 4))
-            target_ms = study.user_attrs[TARGET_LATENCY_ATTR]
-            self.scoring = dataclasses.replace(self.reward, target_latency_ms=target_ms)
-        return f"{self.latency_cost.describe()}: reference {self.reference.name} {reference_ms:.3f} ms"
+    def latency_cost(self, study: optuna.Study) -> LatencyCost | None:
+        """The latency cost, cached in ``study`` (None when neither the reward nor a cap needs latency)."""
+        if not self.uses_latency:
+            return None
+        objective = self.config.objective
+        return latency_cost(study, self.space, self.target, objective.latency, objective.latency_table, self.table)
 
-    def objective(self, device: torch.device) -> Evaluator:
-        settings = self.settings
-        return Evaluator(
-            self.space,
-            self.data(device),
-            self.proxy,
-            self.target,
-            self.scoring,
-            settings,
-            self.seed,
-            self.protocol,
-            self.scorer,
-            self.latency_cost,
-        )
+    def reward(self, study: optuna.Study) -> Reward:
+        """The objective's reward; a latency target of None is the reference's latency, fixed once per study."""
+        objective = self.config.objective
+        if not objective.on_latency or objective.target_latency_ms is not None:
+            return objective
+        if TARGET_LATENCY_ATTR not in study.user_attrs:  # a resume that re-times the reference keeps the first T
+            reference_ms = self.latency_cost(study)(self.reference).median_ms  # type: ignore[misc]
+            study.set_user_attr(TARGET_LATENCY_ATTR, round(reference_ms, 4))
+        return dataclasses.replace(objective, target_latency_ms=study.user_attrs[TARGET_LATENCY_ATTR])
 
     def remaining(self, study: optuna.Study) -> int:
-        return self.settings.n_trials - count_started(study)
+        return self.config.search.n_trials - count_started(study)
 
     def total(self) -> int:
-        return self.settings.n_trials
+        return self.config.search.n_trials
 
     def status(self, study: optuna.Study) -> str | None:
         best = best_trial(study)
         return f"best reward {best.user_attrs['reward']:.4f}" if best and "reward" in best.user_attrs else None
 
     def write_outputs(self, study: optuna.Study, out: Path, storage_url: str) -> dict[str, Any]:
+        cost = self.latency_cost(study)
+        reference_ms = None if cost is None else cost(self.reference).median_ms
+        dataset = self.config.dataset.describe(self.raw)
         reference_cost = self.target.cost(self.reference)
-        dataset = self.dataset.describe(self.raw)
-        reference_ms = self.latency_cost(self.reference).median_ms if self.latency_cost is not None else None
-        return write_outputs(
-            study, out, storage_url, self.reference, reference_cost, self.scoring, dataset, reference_ms
-        )
+        reward = self.reward(study)
+        return write_outputs(study, out, storage_url, self.reference, reference_cost, reward, dataset, reference_ms)
 
     def describe(self, summary: dict[str, Any]) -> str:
         return describe_best(summary)

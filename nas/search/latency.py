@@ -9,7 +9,7 @@ built on first use and kept under ``runs/latency/``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
 from pathlib import Path
 
 import optuna
@@ -17,36 +17,22 @@ import optuna
 from nas.studies.study import StudyCache
 from search_spaces.cost import Target
 from search_spaces.genotype import Genotype
-from search_spaces.latency.measure import Latency, LatencyMeter, LatencySettings
+from search_spaces.latency.measure import Latency, LatencyMeter
 from search_spaces.latency.table import LatencyTable, build_table, default_table_path
 from search_spaces.mnasnet import MnasNetSpace
 
-SOURCES = ("measured", "predicted")
+log = logging.getLogger(__name__)
 TABLE_ROOT = Path("runs/latency")
 LATENCY_COLUMNS = ["latency_ms", "latency_iqr_ms"]
 
 
-@dataclass(frozen=True)
-class LatencySource:
-    """Where a search's latencies come from: ``objective.latency`` and ``objective.latency_table``."""
-
-    latency: str = "measured"
-    latency_table: str | None = None  # a table file (None: the default one under runs/latency/)
-
-    def __post_init__(self) -> None:
-        if self.latency not in SOURCES:
-            raise ValueError(f"objective.latency {self.latency!r} is not one of {', '.join(SOURCES)}")
-
-
-def existing_table(
-    space: MnasNetSpace, target: Target, settings: LatencySettings, path: str | None
-) -> tuple[LatencyTable | None, Path]:
+def existing_table(space: MnasNetSpace, target: Target, path: str | None) -> tuple[LatencyTable | None, Path]:
     """The lookup table at ``path`` (None: the default one) checked for this space and device, or None if absent."""
-    file = Path(path) if path is not None else default_table_path(space, target, settings, TABLE_ROOT)
+    file = Path(path) if path is not None else default_table_path(space, target, TABLE_ROOT)
     if not file.exists():
         return None, file
     table = LatencyTable.load(file)
-    table.check(space, target, settings, file)
+    table.check(space, target, file)
     return table, file
 
 
@@ -71,43 +57,36 @@ class LatencyCost:
         return stored
 
     def describe(self) -> str:
-        settings = self.meter.settings
+        target = self.meter.target
         how = "measured" if self.table is None else "predicted by the lookup table"
         return (
-            f"latency {how} on {settings.identity()['device']}, {settings.threads} thread(s), "
-            f"batch {settings.batch_size}"
+            f"latency {how} on {target.latency_identity()['device']}, {target.threads} thread(s), "
+            f"batch {target.batch_size}"
         )
 
 
 def open_table(
-    space: MnasNetSpace,
-    target: Target,
-    settings: LatencySettings,
-    path: str | None,
-    progress: bool = True,
-    meter: LatencyMeter | None = None,
+    space: MnasNetSpace, target: Target, path: str | None, progress: bool = False, meter: LatencyMeter | None = None
 ) -> tuple[LatencyTable, Path]:
     """The lookup table at ``path`` (None: the default one), checked; built and saved there when absent."""
-    table, file = existing_table(space, target, settings, path)
+    table, file = existing_table(space, target, path)
     if table is None:
-        print(f"building the latency table of this space on {settings.device} (once per device): {file}", flush=True)
-        table = build_table(space, target, settings, progress=progress, meter=meter)
+        log.info("building the latency table of this space on %s (once per device): %s", target.device, file)
+        table = build_table(space, target, progress=progress, meter=meter)
         table.save(file)
     return table, file
 
 
 def latency_cost(
-    study: optuna.Study,
-    space: MnasNetSpace,
-    target: Target,
-    settings: LatencySettings,
-    source: LatencySource,
-    table: LatencyTable | None = None,
+    study: optuna.Study, space: MnasNetSpace, target: Target, source: str, path: str | None, table: LatencyTable | None
 ) -> LatencyCost:
-    """The search's latency cost, measurements cached in ``study``; ``table``: the one already read, if any."""
-    meter = LatencyMeter(target, settings, StudyCache(study))
-    if source.latency == "measured":
+    """The search's latency cost (``source``: measured or predicted), measurements cached in ``study``.
+
+    ``path``: the lookup table's file (None: the default one); ``table``: the one already read, if any.
+    """
+    meter = LatencyMeter(target, StudyCache(study))
+    if source == "measured":
         return LatencyCost(meter)
     if table is None:
-        table, _ = open_table(space, target, settings, source.latency_table, meter=meter)
+        table, _ = open_table(space, target, path, meter=meter)
     return LatencyCost(meter, table)

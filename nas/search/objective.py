@@ -4,18 +4,19 @@
 (default ``w = -0.07``); hard constraint: ``alpha = 0, beta = -1``.  Multi-objective mode
 optimises (accuracy up, cost down) for a Pareto front instead.  The cost is FLOPs at the target
 input (``T = target_flops``) or the latency in milliseconds on the target device
-(``T = target_latency_ms``; None: the reference's own latency, as 400M is B0's FLOPs).
+(``T = target_latency_ms``; None: the reference's own latency, as 400M is B0's FLOPs), measured
+per candidate or predicted by a lookup table (``latency``, ``latency_table``).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
 
 MODES = ("soft", "hard", "multi")
 COSTS = ("flops", "latency")
+SOURCES = ("measured", "predicted")
 UNITS = {"flops": "FLOPS", "latency": "LAT"}
 
 
@@ -25,13 +26,15 @@ def _positive(value: Any) -> bool:
 
 @dataclass(frozen=True)
 class Reward:
-    """The scalar reward of an (accuracy, cost) pair; also carries the mode for the study."""
+    """The ``objective`` settings: the reward of an (accuracy, cost) pair, and where a latency cost comes from."""
 
-    mode: str = "soft"
-    target_flops: float = 400e6
+    mode: str = "soft"  # soft, hard (MnasNet's two constraints) or multi (a Pareto front)
+    target_flops: float = 400e6  # T when the cost is FLOPs
     w: float = -0.07
-    cost: str = "flops"
-    target_latency_ms: float | None = None
+    cost: str = "flops"  # flops, or latency (on target.device)
+    target_latency_ms: float | None = None  # T when the cost is latency; None: the reference's own latency
+    latency: str = "measured"  # measured (each candidate timed once per device), or predicted (a lookup table)
+    latency_table: str | None = None  # predicted: the table file (None: the default one under runs/latency/)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -47,6 +50,8 @@ class Reward:
             )
         if not (isinstance(self.w, (int, float)) and math.isfinite(self.w) and self.w <= 0):
             raise ValueError(f"objective.w must be <= 0 (a cost penalty), got {self.w!r}")
+        if self.latency not in SOURCES:
+            raise ValueError(f"objective.latency {self.latency!r} is not one of {', '.join(SOURCES)}")
 
     @property
     def on_latency(self) -> bool:
@@ -62,11 +67,10 @@ class Reward:
         return self.target_latency_ms
 
     def identity(self) -> dict[str, Any]:
-        """What the study's identity holds (the latency fields only when the cost is latency)."""
-        fields = dataclasses.asdict(self)
-        if not self.on_latency:  # so that studies from before latency keep their names
-            del fields["cost"], fields["target_latency_ms"]
-        return fields
+        """The reward as a study's identity holds it (a latency target only where the cost is latency)."""
+        target_latency = self.target_latency_ms if self.on_latency else None
+        return {"mode": self.mode, "target_flops": self.target_flops, "w": self.w, "cost": self.cost,
+                "target_latency_ms": target_latency}  # fmt: skip
 
     @property
     def exponents(self) -> tuple[float, float]:

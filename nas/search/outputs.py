@@ -9,6 +9,7 @@ from typing import Any
 
 import optuna
 
+from nas.search.best import best_trial
 from nas.search.latency import LATENCY_COLUMNS
 from nas.search.objective import Reward
 from nas.search.plots import plot_search
@@ -25,17 +26,6 @@ def optional_columns(trials: list[optuna.trial.FrozenTrial]) -> list[str]:
     """The columns only some searches record (latency, zero-cost scores, warm-up rank) that any trial has."""
     present = {name for t in trials for name in t.user_attrs}
     return [name for name in (*LATENCY_COLUMNS, *TRIAL_SCORES, RANK_ATTR) if name in present]
-
-
-def best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
-    """Highest reward among COMPLETE trials (multi-objective: highest accuracy on the front)."""
-    complete = [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)) if t.values]
-    if not complete:
-        return None
-    if len(study.directions) > 1:
-        front = study.best_trials
-        return max(front, key=lambda t: (t.values[0], -t.values[1])) if front else None
-    return max(complete, key=lambda t: (t.values[0], -t.number))
 
 
 def write_outputs(

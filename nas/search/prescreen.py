@@ -10,54 +10,21 @@ are recorded with its trial, so ``trials.csv`` shows what the pre-screen predict
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import optuna
 
-from nas.screening.scorer import (
-    RANKINGS,
-    Scorer,
-    best_of,
-    check_score_names,
-    members,
-    pool_frame,
-    sample_pool,
-    scored_rows,
-)
+from nas.screening.pool import sample_pool, scored_rows
+from nas.screening.ranking import best_of, members, pool_frame
+from nas.screening.scorer import Scorer
 from nas.screening.scores import MODEL_SCORES
+from nas.search.settings import SearchPrescreen
 from search_spaces.genotype import Genotype
 from search_spaces.mnasnet import MnasNetSpace
 
 POOL_ATTR = "prescreen_pool"
 RANK_ATTR = "prescreen_rank"
 TRIAL_SCORES = tuple(MODEL_SCORES)  # params and flops are recorded with every trial already
-
-
-@dataclass(frozen=True)
-class SearchPrescreen:
-    """``search.prescreen.*``: which score, how large a pool, how many warm-up trials, how many proposals."""
-
-    score: str = "none"  # a score name, vote, or none (no pre-screen)
-    pool: int = 200
-    top: int = 5
-    k: int = 1
-    batch_size: int = 64
-
-    def __post_init__(self) -> None:
-        check_score_names(self.score, "search.prescreen.score", (*RANKINGS, "none"))
-        for name, least in (("pool", 1), ("top", 0), ("k", 1), ("batch_size", 2)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < least:
-                raise ValueError(f"search.prescreen.{name} must be an integer >= {least}, got {value!r}")
-        if self.top > self.pool:
-            raise ValueError(f"search.prescreen.top ({self.top}) must be <= search.prescreen.pool ({self.pool})")
-        if self.k > 1 and not self.enabled:
-            raise ValueError("search.prescreen.k > 1 needs search.prescreen.score (a score or vote), not none")
-
-    @property
-    def enabled(self) -> bool:
-        return self.score != "none"
 
 
 def warm_up(
@@ -76,7 +43,7 @@ def warm_up(
     pool = sample_pool(space, settings.pool, seed, accept)
     names = list(members(settings.score))
     start = time.perf_counter()
-    frame = pool_frame(list(scored_rows(scorer, pool, names, None)), names, settings.score)
+    frame = pool_frame(list(scored_rows(scorer, pool, names)), names, settings.score)
     seconds = time.perf_counter() - start
     order = frame.sort_values("rank", kind="stable").index[: settings.top]
     for i in order:
@@ -99,14 +66,13 @@ def warm_up(
     )
 
 
-def proposal_chooser(space: MnasNetSpace, scorer_of: Any, ranking: str, max_flops: float | None = None) -> Any:
+def proposal_chooser(space: MnasNetSpace, scorer: Scorer, ranking: str, max_flops: float | None = None) -> Any:
     """``choose`` for :class:`~nas.screening.proposals.BestOfK`: the proposal ranked best by ``ranking``.
 
     Proposals above ``max_flops`` are chosen only when all are (the trial then records why it stopped).
     """
 
     def choose(proposals: list[dict[str, Any]]) -> int:
-        scorer: Scorer = scorer_of()
         genotypes = [space.decode(p) for p in proposals]
         allowed = [i for i, g in enumerate(genotypes) if max_flops is None or scorer.score(g, "flops") <= max_flops]
         allowed = allowed or list(range(len(genotypes)))

@@ -1,4 +1,4 @@
-"""What one kind of study (the search, the scaling grid, ...) supplies to the command skeleton."""
+"""What one kind of study (the search, the scaling grid, ...) supplies to :func:`~nas.studies.run.run_study`."""
 
 from __future__ import annotations
 
@@ -7,41 +7,42 @@ import functools
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import optuna
 import torch
 
-from nas.proxy.datasets import DatasetSpec, RawDataset
+from nas.proxy.datasets import RawDataset
+from nas.proxy.task import TaskConfig
 from nas.studies.protocol import TrialProtocol
 
 
-class StudyJob(ABC):
-    """What one kind of study (the search, the scaling grid, ...) brings to :func:`run_study`."""
+class Started(NamedTuple):
+    """What a job has ready once its study is open: the opening line, and the Optuna objective."""
 
+    opening: str
+    objective: Callable[[optuna.Trial], Any]
+
+
+class StudyJob(ABC):
+    """One kind of study: its settings (``config``, a :class:`TaskConfig`), how it suggests and scores candidates."""
+
+    config: TaskConfig
     directions: list[str]
     protocol: TrialProtocol
-    dataset: DatasetSpec
-
-    target: Any  # search_spaces.cost.Target
-    proxy: Any  # nas.proxy.recipe.ProxyConfig
-    sizes: Any  # nas.proxy.data.DataSizes
-    seed: int
 
     @functools.cached_property
     def raw(self) -> RawDataset:
         """The dataset as loaded from disk (once: its fingerprint is part of the identity)."""
-        return self.dataset.load()
+        return self.config.dataset.load()
 
     def task_identity(self) -> dict[str, Any]:
         """The proxy task's part of every study's identity: target, dataset, proxy, data sizes, seed."""
-        return {
-            "target": dataclasses.asdict(self.target),
-            "dataset": self.dataset.identity(self.raw),
-            "proxy": self.proxy.identity(),
-            "data_sizes": dataclasses.asdict(self.sizes),
-            "seed": self.seed,
-        }
+        return self.config.identity(self.raw)
+
+    def record(self) -> dict[str, Any]:
+        """What ``config.json`` holds when no command's config is given: the settings, as plain data."""
+        return dataclasses.asdict(self.config)
 
     @abstractmethod
     def identity(self) -> dict[str, Any]:
@@ -52,18 +53,15 @@ class StudyJob(ABC):
         """The study name when none is given: readable parts and a hash of the identity."""
 
     @abstractmethod
-    def sampler(self, worker: int) -> optuna.samplers.BaseSampler: ...
+    def sampler(self, worker: int, device: torch.device) -> optuna.samplers.BaseSampler:
+        """This worker's sampler (``device``: where anything it scores runs)."""
 
     @abstractmethod
     def pruner(self) -> optuna.pruners.BasePruner: ...
 
     @abstractmethod
-    def start(self, study: optuna.Study, created: bool, device: torch.device) -> str:
-        """Prepare to run trials on ``device`` (enqueue, record); returns the opening line."""
-
-    @abstractmethod
-    def objective(self, device: torch.device) -> Callable[[optuna.Trial], Any]:
-        """The Optuna objective (loads the data)."""
+    def start(self, study: optuna.Study, created: bool, device: torch.device) -> Started:
+        """Prepare ``study`` (enqueue, record) and the objective that trains on ``device`` (loads the data)."""
 
     @abstractmethod
     def remaining(self, study: optuna.Study) -> int:

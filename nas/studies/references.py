@@ -16,7 +16,7 @@ import optuna
 import sqlalchemy
 from optuna.trial import TrialState
 
-from nas.studies.storage import DEFAULT_STORAGE, StorageSettings, open_storage, with_driver
+from nas.studies.storage import DEFAULT_STORAGE, StudySettings, open_storage, with_driver
 
 NAMED_KINDS = ("search", "grid")
 """Kinds a study without a recorded command is recognised by, from its default name's prefix."""
@@ -51,7 +51,7 @@ def open_reference(name: str, kind: str, storage: str | None = None) -> optuna.S
     url = storage or DEFAULT_STORAGE
     with warnings.catch_warnings():  # a lookup has no use for the heartbeat's experimental-feature warnings
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        opened = open_storage(StorageSettings(url=_existing(url)))
+        opened = open_storage(StudySettings(storage=_existing(url)))
     shown = _redact(url)
     studies = {s.study_name: s for s in opened.get_all_studies()}
     if name not in studies:

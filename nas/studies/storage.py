@@ -25,17 +25,20 @@ DEFAULT_STORAGE = "sqlite:///runs/studies.db"
 
 
 @dataclass(frozen=True)
-class StorageSettings:
-    url: str = DEFAULT_STORAGE
-    heartbeat_interval: int = 10
-    grace_period: int = 30
-    max_retry: int = 3
+class StudySettings:
+    """The ``study`` settings: which study, in which storage, and how a killed worker's trial is noticed."""
+
+    name: str | None = None  # None: the experiment's own default name (readable parts + a hash of its identity)
+    storage: str = DEFAULT_STORAGE  # sqlite:///PATH, or postgresql://USER@HOST:PORT/DB for many machines
+    heartbeat_interval: int = 10  # seconds between a running trial's heartbeats
+    grace_period: int = 30  # a RUNNING trial without heartbeat for this long is failed and retried
+    max_retry: int = 3  # retries of a trial whose worker died
 
 
-def open_storage(settings: StorageSettings) -> RDBStorage:
+def open_storage(settings: StudySettings) -> RDBStorage:
     """Open (creating tables if needed) an RDB storage; ``ValueError`` if malformed or unreachable."""
-    url = with_driver(settings.url)
-    shown = _redact(settings.url)
+    url = with_driver(settings.storage)
+    shown = _redact(settings.storage)
     try:
         parsed = sqlalchemy.engine.make_url(url)
     except sqlalchemy.exc.ArgumentError:

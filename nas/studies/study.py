@@ -12,6 +12,8 @@ import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
+from nas.studies.identity import VERSION, VERSION_ATTR, name_form, upgrade
+
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
@@ -26,6 +28,7 @@ def open_study(
     """Create the study, or resume it if ``identity`` (space, objective, ...) matches.
 
     Returns (study, created).  A mismatch is a ``ValueError`` and leaves the study untouched.
+    A new study records ``identity`` key by key, and the identity's version.
     """
     identity = json.loads(json.dumps(identity))  # what the storage would give back
     try:
@@ -43,14 +46,18 @@ def open_study(
         study = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
         check_identity(study, identity, directions)
         return study, False
+    study.set_user_attr(VERSION_ATTR, VERSION)  # first: a worker reading a half-written identity knows its version
     for key, value in identity.items():
         study.set_user_attr(key, value)
     return study, True
 
 
 def check_identity(study: optuna.Study, identity: Mapping[str, Any], directions: list[str]) -> None:
-    """``ValueError`` naming every field that differs between a stored study and this run."""
-    stored = {k: v for k, v in study.user_attrs.items() if k in identity}
+    """``ValueError`` naming every field that differs between a stored study (in today's form) and this run."""
+    attrs = study.user_attrs
+    stored = {k: v for k, v in attrs.items() if k in identity}
+    if stored:  # else nothing is recorded yet (another worker is creating the study)
+        stored = upgrade(stored, attrs.get(VERSION_ATTR))
     missing = [key for key in identity if key not in stored]
     if missing and study.trials:
         raise ValueError(
@@ -89,11 +96,13 @@ def _short(value: Any) -> str:
 def experiment_name(command: str, readable: Sequence[Any], identity: Mapping[str, Any]) -> str:
     """``command-readable-parts-hash``: the default study name of one experiment.
 
-    The hash covers the whole identity, so two experiments never share a default name and the
-    same command on the same data always finds its own study again.
+    The hash covers the whole identity (in its name form: a field added later leaves the names of
+    experiments that do not use it as they were), so two experiments never share a default name and
+    the same command on the same data always finds its own study again.
     """
     parts = [re.sub(r"[^A-Za-z0-9_.]+", "_", str(p)).strip("_")[:40] for p in readable]
-    digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    hashed = json.dumps(name_form(identity), sort_keys=True, default=str)
+    digest = hashlib.sha256(hashed.encode()).hexdigest()[:8]
     return "-".join([command, *[p for p in parts if p], digest])
 
 

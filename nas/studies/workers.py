@@ -1,4 +1,4 @@
-"""Where a worker runs: its device and thread count, from the command's worker settings."""
+"""A worker's place among the workers that share a study, and the device and threads it trains with."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 
 import torch
+
+from nas.proxy.device import use_device
 
 
 @dataclass(frozen=True)
@@ -30,32 +32,7 @@ class WorkerSettings:
 
     def start(self) -> torch.device:
         """Resolve the device and set the thread count; ``ValueError`` for an unusable device."""
-        device = resolve_device(worker_device(self.device, self.worker))
-        threads = worker_threads(self.threads, self.workers)
-        if threads is not None:
-            torch.set_num_threads(threads)
-        return device
-
-
-def resolve_device(device: str) -> torch.device:
-    """``auto`` picks CUDA when present; an explicit unavailable device is a ``ValueError``."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except RuntimeError:
-        raise ValueError(f"unknown device {device!r}; allowed: auto, cpu, cuda, cuda:N") from None
-    if resolved.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(f"device {device!r} requested but CUDA is not available here; use device=auto or cpu")
-        count = torch.cuda.device_count()
-        if resolved.index is not None and resolved.index >= count:
-            raise ValueError(
-                f"device {device!r}: only {count} CUDA device(s) here; allowed: auto, cpu, cuda:0..cuda:{count - 1}"
-            )
-    elif resolved.type != "cpu":
-        raise ValueError(f"unsupported device {device!r}; allowed: auto, cpu, cuda, cuda:N")
-    return resolved
+        return use_device(worker_device(self.device, self.worker), worker_threads(self.threads, self.workers))
 
 
 def worker_device(device: str, worker: int) -> str:

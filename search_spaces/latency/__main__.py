@@ -15,12 +15,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from nas.cli.plain import OneLineParser
+from nas.cli.references import resolve_model
 from search_spaces.cost import Target
-from search_spaces.latency.measure import LatencySettings, measure_latency
+from search_spaces.latency.measure import measure_latency
 from search_spaces.latency.table import build_table, default_table_path
 from search_spaces.mnasnet import mnasnet_space
-from search_spaces.show import OneLineParser
-from search_spaces.spec import SPEC_HELP, resolve_spec
+from search_spaces.spec import SPEC_HELP
 
 PROG = "python -m search_spaces.latency"
 TABLE_ROOT = Path("runs/latency")
@@ -41,7 +42,11 @@ def parser() -> OneLineParser:
         sub.add_argument(
             "--min-run-time", type=float, default=0.5, help="seconds of timed runs per genotype measured (default 0.5)"
         )
-        sub.add_argument("--storage", metavar="URL", help="the study storage search:STUDY is looked up in")
+        sub.add_argument(
+            "--storage",
+            metavar="URL",
+            help="the study storage search:STUDY is looked up in (default sqlite:///runs/studies.db)",
+        )
     build = commands.choices["build"]
     build.add_argument("--calibration", type=int, default=20, help="members measured to fit the overhead (default 20)")
     build.add_argument("--seed", type=int, default=0, help="which members calibrate (default 0)")
@@ -54,21 +59,28 @@ def parser() -> OneLineParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        genotype = resolve_spec(args.spec, storage=args.storage)
-        target = Target(args.resolution, args.num_classes, args.in_chans)
-        settings = LatencySettings(args.device, args.threads, args.batch_size, args.min_run_time)
+        genotype = resolve_model(args.spec, args.storage)
+        target = Target(
+            args.resolution,
+            args.num_classes,
+            args.in_chans,
+            args.device,
+            args.threads,
+            args.batch_size,
+            args.min_run_time,
+        )
         if args.command == "measure":
-            latency = measure_latency(genotype, target, settings)
+            latency = measure_latency(genotype, target)
             print(
                 f"{genotype.name}: {latency.median_ms:.3f} ms median, IQR {latency.iqr_ms:.3f} ms over "
-                f"{latency.runs} runs ({settings.identity()['device']}, {settings.threads} threads, "
-                f"batch {settings.batch_size}, {target.resolution} px)"
+                f"{latency.runs} runs ({target.latency_identity()['device']}, {target.threads} threads, "
+                f"batch {target.batch_size}, {target.resolution} px)"
             )
             return 0
         space = mnasnet_space(genotype)
-        out = args.out or default_table_path(space, target, settings, TABLE_ROOT)
+        out = args.out or default_table_path(space, target, TABLE_ROOT)
         table = build_table(
-            space, target, settings, args.calibration, args.seed, not args.no_progress, entry_time=args.entry_time
+            space, target, args.calibration, args.seed, not args.no_progress, entry_time=args.entry_time
         )
         table.save(out)
     except (OSError, ValueError) as err:

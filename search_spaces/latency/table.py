@@ -28,7 +28,7 @@ from tqdm import tqdm
 from search_spaces.blocks import Block, ConvBNAct
 from search_spaces.cost import Target
 from search_spaces.genotype import BlockSpec, Genotype, layers
-from search_spaces.latency.measure import LatencyMeter, LatencySettings, time_module
+from search_spaces.latency.measure import LatencyMeter, time_module
 from search_spaces.mnasnet import CONV_OPS, MnasNetSpace
 
 TABLE_VERSION = 1
@@ -157,9 +157,9 @@ class LatencyTable:
         """The entries' sum plus the fitted overhead of a network of ``num_layers`` layers."""
         return entry_sum_ms + self.constant_ms + self.per_layer_ms * num_layers
 
-    def check(self, space: MnasNetSpace, target: Target, settings: LatencySettings, path: Path | str) -> None:
+    def check(self, space: MnasNetSpace, target: Target, path: Path | str) -> None:
         """``ValueError`` (one line) when this table was built for another space, input or device."""
-        wanted = settings.identity()
+        wanted = target.latency_identity()
         for name in ("device", "threads", "batch_size", "torch"):
             if self.measured_on.get(name) != wanted[name]:
                 raise ValueError(
@@ -170,10 +170,8 @@ class LatencyTable:
             raise ValueError(
                 f"latency table {path} was built for another search space; rebuild it with {BUILD_COMMAND}"
             )
-        if self.target != dataclasses.asdict(target):
-            raise ValueError(
-                f"latency table {path} was built for target {self.target}, not {dataclasses.asdict(target)}"
-            )
+        if self.target != target.input():
+            raise ValueError(f"latency table {path} was built for target {self.target}, not {target.input()}")
 
     def save(self, path: Path | str) -> Path:
         """Write the table atomically (a reader never sees half a file)."""
@@ -195,24 +193,23 @@ class LatencyTable:
             raise ValueError(f"cannot read latency table {path}: {' '.join(str(err).split())}") from None
 
 
-def default_table_path(space: MnasNetSpace, target: Target, settings: LatencySettings, root: Path | str) -> Path:
+def default_table_path(space: MnasNetSpace, target: Target, root: Path | str) -> Path:
     """``root/<reference>-<device>-<hash>.json``: one file per space, target input and device."""
-    described = [space_key(space), dataclasses.asdict(target), settings.identity()]
+    described = [space_key(space), target.input(), target.latency_identity()]
     digest = hashlib.sha1(json.dumps(described, sort_keys=True).encode()).hexdigest()[:12]
-    device = settings.device.replace(":", "")
-    return Path(root) / f"{space.reference.name}-{device}-t{settings.threads}-b{settings.batch_size}-{digest}.json"
+    device = target.device.replace(":", "")
+    return Path(root) / f"{space.reference.name}-{device}-t{target.threads}-b{target.batch_size}-{digest}.json"
 
 
-def time_entries(entries: list[Entry], settings: LatencySettings, progress: bool = True) -> Iterator[tuple[str, float]]:
+def time_entries(entries: list[Entry], target: Target, progress: bool = True) -> Iterator[tuple[str, float]]:
     """(key, milliseconds) of every entry, with a progress bar."""
     for entry in tqdm(entries, unit="layer", desc="latency table", disable=not progress):
-        yield entry.key, time_module(entry.make(), entry.shape, settings).median_ms
+        yield entry.key, time_module(entry.make(), entry.shape, target).median_ms
 
 
 def build_table(
     space: MnasNetSpace,
     target: Target,
-    settings: LatencySettings,
     calibration: int = 20,
     seed: int = 0,
     progress: bool = True,
@@ -222,17 +219,17 @@ def build_table(
     """Time every entry of ``space``, then fit the overhead on ``calibration`` measured members.
 
     Entries are timed for ``entry_time`` seconds each after one warm-up run (a table sums
-    thousands of them); the calibration members as ``settings`` say, through ``meter`` if given.
+    thousands of them); the calibration members as ``target`` says, through ``meter`` if given.
     """
     if isinstance(calibration, bool) or not isinstance(calibration, int) or calibration < 2:
         raise ValueError(
             f"calibration must be an integer >= 2 (members measured to fit the overhead), got {calibration!r}"
         )
     start = time.perf_counter()
-    quick = dataclasses.replace(settings, min_run_time=min(entry_time, settings.min_run_time), warmup=1)
-    entries = dict(time_entries(space_entries(space, target, settings.batch_size), quick, progress))
-    table = LatencyTable(space_key(space), dataclasses.asdict(target), settings.identity(), entries)
-    meter = meter or LatencyMeter(target, settings)
+    quick = dataclasses.replace(target, min_run_time=min(entry_time, target.min_run_time), warmup=1)
+    entries = dict(time_entries(space_entries(space, target, target.batch_size), quick, progress))
+    table = LatencyTable(space_key(space), target.input(), target.latency_identity(), entries)
+    meter = meter or LatencyMeter(target)
     rng = np.random.default_rng(seed)
     members = [space.reference] + [space.sample(rng) for _ in range(calibration - 1)]
     rows = [

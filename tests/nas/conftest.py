@@ -6,10 +6,9 @@ import pytest
 
 from nas.proxy.data import prepare
 from nas.proxy.datasets import load_dataset
-from nas.proxy.trainer import ProxyConfig
-from nas.search.job import Evaluator, SearchSettings
-from nas.search.objective import Reward
-from search_spaces.cost import Target
+from nas.proxy.recipe import ProxyConfig
+from nas.search.job import Evaluator
+from nas.search.settings import SearchConfig, SearchSettings
 from search_spaces.mnasnet import mnasnet_space
 from search_spaces.references import reference
 
@@ -29,7 +28,7 @@ def make_evaluator():
     """The search's objective on tiny settings (training is usually replaced by a fake)."""
 
     def make(space, data, **settings) -> Evaluator:
-        proxy = ProxyConfig(epochs=2, batch_size=64, width=0.25)
-        return Evaluator(space, data, proxy, Target(), Reward(), SearchSettings(**settings), seed=0)
+        config = SearchConfig(proxy=ProxyConfig(epochs=2, batch_size=64, width=0.25), search=SearchSettings(**settings))
+        return Evaluator(space, data, config, config.objective)
 
     return make

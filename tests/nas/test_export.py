@@ -6,6 +6,7 @@ each other far longer than they compute.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -14,8 +15,7 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 
-from nas.cli.app import typed
-from nas.cli.overrides import CONF_DIR
+from nas.cli.schema import CONF_DIR, typed
 from nas.deploy.export import ExportSettings, NetworkSettings, export_network, random_network, require_packages
 from nas.deploy.formats import ParityError
 from nas.deploy.model_file import ModelFile, save_model
@@ -92,11 +92,10 @@ def test_a_missing_package_names_the_pip_install(monkeypatch):
 
 def test_yaml_defaults_are_the_python_defaults():
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-        cfg = compose("export")
-    assert typed(NetworkSettings, cfg) == NetworkSettings()
-    assert (
-        ExportSettings(tuple(cfg.formats), cfg.opset, float(cfg.tolerance), cfg.seed, cfg.threads) == ExportSettings()
-    )
+        cfg = typed(compose("export"))
+    fields = lambda cls, value: {f.name: getattr(value, f.name) for f in dataclasses.fields(cls)}  # noqa: E731
+    assert fields(NetworkSettings, cfg) == fields(NetworkSettings, NetworkSettings())
+    assert fields(ExportSettings, cfg) == fields(ExportSettings, ExportSettings())
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ import torch
 
 from nas.deploy.model_file import ModelFile, load_model, save_model
 from nas.proxy.recipe import ProxyConfig, cosine
+from nas.studies.identity import name_form
 from search_spaces.build import build
 from search_spaces.references import reference
 
@@ -115,8 +116,9 @@ def test_cosine_schedule_warms_up_then_decays_to_zero():
 
 
 def test_new_recipe_settings_stay_out_of_old_identities():
-    assert "schedule" not in ProxyConfig().identity() and "ema_decay" not in ProxyConfig().identity()
-    assert ProxyConfig(schedule="cosine", ema_decay=0.99).identity()["ema_decay"] == 0.99
+    old = name_form({"proxy": ProxyConfig().identity()})["proxy"]  # what default study names hash
+    assert "schedule" not in old and "ema_decay" not in old
+    assert name_form({"proxy": ProxyConfig(schedule="cosine", ema_decay=0.99).identity()})["proxy"]["ema_decay"] == 0.99
     with pytest.raises(ValueError, match="proxy.schedule must be one of one_cycle, cosine"):
         ProxyConfig(schedule="step")
 

@@ -13,13 +13,15 @@ import pytest
 import nas.search.__main__ as search
 import nas.search.job as search_study
 from nas.proxy.trainer import ProxyConfig, ProxyResult
-from nas.search.job import Evaluator, SearchJob, SearchSettings
-from nas.search.latency import LatencyCost, LatencySource
+from nas.search.job import Evaluator, SearchJob
+from nas.search.latency import LatencyCost
 from nas.search.objective import Reward
+from nas.search.settings import SearchConfig, SearchSettings
+from nas.studies.identity import name_form
 from nas.studies.study import StudyCache
 from search_spaces.codec import parse_blocks
 from search_spaces.cost import Target
-from search_spaces.latency.measure import Latency, LatencyMeter, LatencySettings
+from search_spaces.latency.measure import Latency, LatencyMeter
 from search_spaces.latency.table import LatencyTable
 from search_spaces.references import reference
 
@@ -44,7 +46,7 @@ def test_latency_reward_is_the_formula_with_the_latency_target():
     hard = Reward("hard", cost="latency", target_latency_ms=20.0)
     assert hard(0.8, 10.0) == pytest.approx(0.8) and hard(0.8, 40.0) == pytest.approx(0.4)
     assert "LAT" in soft.describe() and soft.identity()["cost"] == "latency"
-    assert "cost" not in Reward().identity()  # FLOPs studies keep the identity (and names) they had
+    assert "cost" not in name_form({"objective": Reward().identity()})["objective"]  # FLOPs studies keep their names
     with pytest.raises(ValueError, match="not known yet"):
         Reward(cost="latency")(0.8, 10.0)
 
@@ -65,11 +67,11 @@ def test_bad_latency_objectives(kwargs, fragment):
 def fake_cost(ms_per_layer: float = 2.0) -> tuple[LatencyCost, list]:
     calls: list = []
 
-    def fake(genotype, target, settings, multiplier):
+    def fake(genotype, target, multiplier):
         calls.append(genotype)
         return Latency(ms_per_layer * genotype.num_layers, 0.1, 5)
 
-    return LatencyCost(LatencyMeter(Target(), LatencySettings(), {}, measure=fake)), calls
+    return LatencyCost(LatencyMeter(Target(), {}, measure=fake)), calls
 
 
 def test_latency_cap_rejects_before_training_and_the_reward_uses_latency(space, data, monkeypatch):
@@ -85,7 +87,8 @@ def test_latency_cap_rejects_before_training_and_the_reward_uses_latency(space, 
     proxy = ProxyConfig(epochs=1, batch_size=64, width=0.25)
 
     def evaluator(**settings):
-        return Evaluator(space, data, proxy, Target(), reward, SearchSettings(**settings), 0, latency=cost)
+        config = SearchConfig(proxy=proxy, search=SearchSettings(**settings), objective=reward)
+        return Evaluator(space, data, config, reward, latency=cost)
 
     study = optuna.create_study(direction="maximize")
     study.enqueue_trial(space.encode(space.reference))  # 16 layers: 32 ms
@@ -104,14 +107,14 @@ def test_workers_and_resumes_never_time_one_genotype_twice(tmp_path):
     study = optuna.create_study(storage=storage, study_name="s")
     calls = []
 
-    def fake(genotype, target, settings, multiplier):
+    def fake(genotype, target, multiplier):
         calls.append(genotype)
         return Latency(12.5, 0.5, 7)
 
-    first = LatencyMeter(Target(), LatencySettings(), StudyCache(study), measure=fake)
+    first = LatencyMeter(Target(), StudyCache(study), measure=fake)
     assert first(reference("efficientnet_b0")).median_ms == 12.5
     again = optuna.load_study(study_name="s", storage=storage)  # another worker, or the next run
-    second = LatencyMeter(Target(), LatencySettings(), StudyCache(again), measure=fake)
+    second = LatencyMeter(Target(), StudyCache(again), measure=fake)
     assert second(reference("efficientnet_b0")) == Latency(12.5, 0.5, 7) and len(calls) == 1
 
 
@@ -154,10 +157,10 @@ def test_multi_objective_on_latency(cli, tmp_path):
 
 def test_a_latency_search_has_its_own_study_and_flops_searches_keep_their_names():
     flops = SearchJob(reference("efficientnet_b0"))
-    latency = SearchJob(reference("efficientnet_b0"), reward=Reward(cost="latency"))
-    assert "latency" not in flops.identity() and flops.default_name() != latency.default_name()
+    latency = SearchJob(reference("efficientnet_b0"), SearchConfig(objective=Reward(cost="latency")))
+    assert "latency" not in name_form(flops.identity()) and flops.default_name() != latency.default_name()
     predicted = SearchJob(
-        reference("efficientnet_b0"), reward=Reward(cost="latency"), latency_source=LatencySource("predicted")
+        reference("efficientnet_b0"), SearchConfig(objective=Reward(cost="latency", latency="predicted"))
     )
     assert predicted.identity()["latency"]["source"] == "predicted"
 

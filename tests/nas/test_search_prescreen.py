@@ -11,10 +11,10 @@ from nas.proxy.datasets import DatasetSpec
 from nas.proxy.trainer import ProxyConfig
 from nas.screening.proposals import BestOfK, uniform_proposer
 from nas.screening.scores import VOTE
-from nas.search.job import SearchJob, SearchSettings
-from nas.search.objective import Reward
-from nas.search.prescreen import POOL_ATTR, RANK_ATTR, SearchPrescreen
+from nas.search.job import SearchJob
+from nas.search.prescreen import POOL_ATTR, RANK_ATTR
 from nas.search.samplers import make_sampler
+from nas.search.settings import SearchConfig, SearchPrescreen, SearchSettings
 from search_spaces.codec import format_blocks
 from search_spaces.references import reference
 
@@ -109,18 +109,14 @@ def test_rl_with_k_proposals_still_learns_from_every_trial(space):
 
 
 def test_the_pool_is_scored_once_per_study_whoever_starts():
-    job = SearchJob(
-        reference=reference("efficientnet_b0"),
-        settings=SearchSettings(prescreen=SearchPrescreen(score="vote", pool=4, top=2)),
-        reward=Reward(),
-        proxy=ProxyConfig(epochs=1, batch_size=32, width=0.25),
-        dataset=DatasetSpec(name="digits"),
-    )
-    study = optuna.create_study(direction="maximize")
-    job.start(study, True, torch.device("cpu"))
-    scored = dict(job.scorer.counts)
+    settings = SearchSettings(prescreen=SearchPrescreen(score="vote", pool=4, top=2))
+    proxy = ProxyConfig(epochs=1, batch_size=32, width=0.25)
+    job = SearchJob(reference("efficientnet_b0"), SearchConfig(DatasetSpec(name="digits"), proxy, search=settings))
+    study, cpu = optuna.create_study(direction="maximize"), torch.device("cpu")
+    job.start(study, True, cpu)
+    scored = dict(job.scorer(cpu).counts)
     assert scored == {name: 4 for name in VOTE}
-    other = SearchJob(**{f: getattr(job, f) for f in ("reference", "settings", "reward", "proxy", "dataset")})
-    opening = other.start(study, False, torch.device("cpu"))  # a second worker, or a resumed run
-    assert "scored by vote before" in opening and not other.scorer.counts
+    other = SearchJob(job.reference, job.config)
+    opening = other.start(study, False, cpu).opening  # a second worker, or a resumed run
+    assert "scored by vote before" in opening and not other.scorer(cpu).counts
     assert len(study.trials) == 3  # the reference and the pool's top 2, enqueued once

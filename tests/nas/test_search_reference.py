@@ -1,4 +1,4 @@
-"""search:STUDY: the search's best genotype, as nas.train, search_spaces.show and the API take it."""
+"""search:STUDY: the search's best genotype, as the commands resolve it (nas.train, search_spaces.show, ...)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import optuna
 import pytest
 
 import nas.train
-from nas.cli.app import slug
+from nas.cli.references import resolve_model
+from nas.cli.schema import slug
 from nas.search.best import best_genotype, search_reference
 from nas.search.job import space_identity
 from nas.studies.storage import DEFAULT_STORAGE
@@ -29,7 +30,9 @@ def test_the_best_of_a_search_is_the_genotype_its_best_yaml_holds(tiny_studies):
     written = load_genotype(tiny_studies.best_yaml)
     found = best_genotype(tiny_studies.search, storage=tiny_studies.storage)
     assert found == written and found.name == written.name == f"{tiny_studies.search}_best"
-    assert resolve_spec(f"search:{tiny_studies.search}", storage=tiny_studies.storage) == written
+    assert resolve_model(f"search:{tiny_studies.search}", tiny_studies.storage) == written
+    with pytest.raises(ValueError, match="names a study: a command resolves it"):  # the library takes genotypes
+        resolve_spec(f"search:{tiny_studies.search}")
 
 
 def test_a_search_study_without_its_recorded_reference_is_rebuilt_from_its_identity():
@@ -81,7 +84,9 @@ def test_show_takes_a_search_study_and_its_storage(tiny_studies, capsys):
 
 
 def test_show_looks_in_the_study_commands_default_storage(tmp_path, monkeypatch, capsys):
-    assert show.STUDY_STORAGE == DEFAULT_STORAGE  # what --storage's help promises
+    with pytest.raises(SystemExit):
+        show.main(["--help"])
+    assert DEFAULT_STORAGE in " ".join(capsys.readouterr().out.split())  # what --storage's help promises
     monkeypatch.chdir(tmp_path)  # no runs/studies.db here
     assert show.main(["search:mine"]) == 2
     err = capsys.readouterr().err

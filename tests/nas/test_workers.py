@@ -15,7 +15,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from optuna.trial import TrialState
 
-from nas.cli.overrides import CONF_DIR
+from nas.cli.schema import CONF_DIR
 
 TINY = ["proxy=tiny", "proxy.train_size=256", "proxy.epochs=1", "progress=false", "search.pruner=none"]
 # Slower trials for the kill and interrupt tests: long enough to catch one running.
@@ -223,17 +223,17 @@ def release_together(n: int, work: Callable[[], Any]) -> list[Any]:
 
 def open_together(url: str, n: int = 4) -> list[BaseException]:
     """Open one storage from ``n`` threads released at once; the errors they raised."""
-    from nas.studies.storage import StorageSettings, open_storage
+    from nas.studies.storage import StudySettings, open_storage
 
-    results = release_together(n, lambda: open_storage(StorageSettings(url=url)).remove_session())
+    results = release_together(n, lambda: open_storage(StudySettings(storage=url)).remove_session())
     return [r for r in results if isinstance(r, BaseException)]
 
 
 def test_only_one_worker_claims_a_waiting_trial_on_sqlite(tmp_path):
     """The enqueued reference (or a retried trial) must run once, however many workers ask at once."""
-    from nas.studies.storage import StorageSettings, open_storage
+    from nas.studies.storage import StudySettings, open_storage
 
-    storage = open_storage(StorageSettings(url=f"sqlite:///{tmp_path / 's.db'}"))
+    storage = open_storage(StudySettings(storage=f"sqlite:///{tmp_path / 's.db'}"))
     study = optuna.create_study(storage=storage, study_name="claim")
     claims = []
     for _ in range(3):

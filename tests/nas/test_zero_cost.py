@@ -11,7 +11,9 @@ from torch import nn
 
 from nas.proxy.recipe import ProxyConfig
 from nas.screening import scores as zero_cost
-from nas.screening.scorer import Scorer, best_of, members, pool_frame, ranking_values, ranks, sample_pool, scored_rows
+from nas.screening.pool import sample_pool, scored_rows
+from nas.screening.ranking import best_of, members, pool_frame, ranking_values, ranks
+from nas.screening.scorer import Scorer
 from search_spaces.build import build
 from search_spaces.codec import format_blocks
 from search_spaces.cost import Target
@@ -139,7 +141,7 @@ def test_a_pool_is_distinct_seeded_and_filtered(space):
 
 def test_pool_frame_ranks_by_the_vote_and_keeps_the_columns(scorer, space):
     pool = sample_pool(space, 4, seed=0)
-    rows = list(scored_rows(scorer, pool, ["params", *zero_cost.VOTE], progress=False))
+    rows = list(scored_rows(scorer, pool, ["params", *zero_cost.VOTE]))
     frame = pool_frame(rows, ["params"], "vote")
     assert list(frame.columns) == ["blocks", "params", "rank"]
     expected = ranks(ranking_values({n: [r[n] for r in rows] for n in zero_cost.VOTE}, "vote"))

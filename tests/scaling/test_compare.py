@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 
-from scaling.compare import method_multipliers
+from scaling.compare_study import method_multipliers
 
 
 def test_each_method_targets_the_same_flops():

@@ -6,7 +6,7 @@ import yaml
 
 from scaling.coefficients import parse_coefficients
 from scaling.compound import parse_phis
-from scaling.family import compound_family, efficientnet_family
+from scaling.members import compound_family, efficientnet_family
 from search_spaces.build import build, count_params
 from search_spaces.codec import load_genotype
 from search_spaces.cost import Target

@@ -11,17 +11,16 @@ import pytest
 import torch
 
 import scaling.grid_study as grid_study
-from nas.proxy.data import DataSizes
 from nas.proxy.datasets import DatasetSpec
 from nas.proxy.trainer import ProxyConfig, ProxyResult
 from nas.studies.loop import run_trials
-from nas.studies.storage import StorageSettings, TrialCreationLock, open_storage
+from nas.studies.storage import StudySettings, TrialCreationLock, open_storage
 from nas.studies.study import FINISHED, open_study
 from scaling.compound import PAPER_COEFFICIENTS, flops_constraint, parse_phi
 from scaling.grid import main as grid_main
 from scaling.grid import rewrite_phi_flag
 from scaling.grid_points import GridSettings, axis, feasible_grid, point_key
-from scaling.grid_study import GridJob, best_point
+from scaling.grid_study import GridConfig, GridJob, best_point
 from search_spaces.codec import format_blocks, parse_blocks
 from search_spaces.genotype import Genotype
 
@@ -141,7 +140,7 @@ def test_grid_cli_end_to_end_and_resume(cli, tmp_path):
     ("args", "fragment"),
     [
         (["--phi", "0"], "phi must be a number > 0"),
-        (["--phi", "abc"], "phi must be a number > 0"),
+        (["--phi", "abc"], "phi: Value 'abc' of type 'str' could not be converted to Float"),
         (["--phi"], "--phi needs a value"),
         (["--phi", "1", "grid.step=0"], "grid.step must be a number > 0"),
         (["--phi", "1", "grid.tolerance=0.0001"], "no feasible grid point"),
@@ -163,7 +162,7 @@ def test_grid_bad_input(tmp_path, args, fragment, monkeypatch, capsys):
 def test_grid_bad_input_from_the_real_command(cli, tmp_path):
     result = cli("scaling.grid", "--phi", "-1", *grid_args(tmp_path))
     assert result.returncode == 2
-    assert result.stderr.strip() == "python -m scaling.grid: error: phi must be a number > 0, got -1"
+    assert result.stderr.strip() == "python -m scaling.grid: error: phi must be a number > 0, got -1.0"
 
 
 def test_ties_go_to_the_network_with_fewer_flops():
@@ -191,16 +190,18 @@ def test_two_workers_split_a_grid_and_train_no_network_twice(tmp_path, monkeypat
     url = f"sqlite:///{tmp_path / 'studies.db'}"
     baseline = Genotype(parse_blocks("ds_r1_k3_s1_e1_c16,ir_r2_k3_s2_e6_c24_se0.25,ir_r2_k5_s2_e6_c40"), name="small")
     settings = GridSettings(step=0.1, alpha_max=1.3, beta_max=1.2, gamma_max=1.2, tolerance=0.15, pruner="none")
-    sizes = DataSizes(resolution=32, train_size=256, val_size=128, test_size=128)
+    proxy = ProxyConfig(epochs=1, resolution=32, train_size=256, val_size=128, test_size=128)
 
     def job() -> GridJob:
-        return GridJob(baseline, 1.0, settings, ProxyConfig(epochs=1), sizes, dataset=DatasetSpec("digits"))
+        return GridJob(baseline, GridConfig(DatasetSpec("digits"), proxy, grid=settings, latency=False))
 
     def worker(index: int) -> None:
-        this = job()
-        storage = open_storage(StorageSettings(url=url))
-        study, _ = open_study(storage, "grid", this.directions, this.sampler(index), this.pruner(), this.identity())
-        objective = this.objective(torch.device("cpu"))
+        this, cpu = job(), torch.device("cpu")
+        storage = open_storage(StudySettings(storage=url))
+        study, _ = open_study(
+            storage, "grid", this.directions, this.sampler(index, cpu), this.pruner(), this.identity()
+        )
+        objective = this.start(study, False, cpu).objective
         lock_ = TrialCreationLock(storage, "grid")
         run_trials(study, objective, this.protocol, lambda: this.remaining(study), this.total(), lock_, progress=False)
 

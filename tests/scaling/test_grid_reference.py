@@ -11,8 +11,8 @@ import scaling.compare
 import scaling.family
 import scaling.grid
 from scaling.coefficients import parse_coefficients
-from scaling.family import compound_family
-from scaling.grid_reference import best_coefficients
+from scaling.grid_reference import best_coefficients, resolve_coefficients
+from scaling.members import compound_family
 from search_spaces.codec import load_genotype
 from search_spaces.cost import Target
 from search_spaces.references import reference
@@ -20,7 +20,7 @@ from search_spaces.references import reference
 
 def test_the_best_of_a_grid_is_the_triple_its_coefficients_yaml_holds(tiny_studies):
     written = parse_coefficients(str(tiny_studies.coefficients_yaml))
-    found = parse_coefficients(f"grid:{tiny_studies.grid}", storage=tiny_studies.storage)
+    found = resolve_coefficients(f"grid:{tiny_studies.grid}", tiny_studies.storage)
     assert found == best_coefficients(tiny_studies.grid, storage=tiny_studies.storage)
     assert found.triple == written.triple
     assert (found.baseline, found.baseline_name) == (written.baseline, written.baseline_name)
@@ -31,9 +31,11 @@ def test_the_best_of_a_grid_is_the_triple_its_coefficients_yaml_holds(tiny_studi
 
 def test_coefficients_take_only_grid_studies(tiny_studies):
     with pytest.raises(ValueError, match="the study reference they take is grid:STUDY"):
-        parse_coefficients(f"search:{tiny_studies.search}", storage=tiny_studies.storage)
+        resolve_coefficients(f"search:{tiny_studies.search}", tiny_studies.storage)
     with pytest.raises(ValueError, match=rf"is a search study; grid:{tiny_studies.search} needs a grid study"):
-        parse_coefficients(f"grid:{tiny_studies.search}", storage=tiny_studies.storage)
+        resolve_coefficients(f"grid:{tiny_studies.search}", tiny_studies.storage)
+    with pytest.raises(ValueError, match="name a study: a command resolves grid:STUDY"):  # the library takes triples
+        parse_coefficients(f"grid:{tiny_studies.grid}")
 
 
 def test_family_cli_scales_the_searchs_best_by_the_grids_best(cli, tiny_studies, tmp_path):

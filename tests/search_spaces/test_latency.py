@@ -15,19 +15,18 @@ from search_spaces.codec import parse_blocks
 from search_spaces.cost import Target
 from search_spaces.genotype import Genotype
 from search_spaces.latency.__main__ import main as latency_main
-from search_spaces.latency.measure import Latency, LatencyMeter, LatencySettings, measure_latency, time_module
+from search_spaces.latency.measure import Latency, LatencyMeter, measure_latency, time_module
 from search_spaces.latency.table import LatencyTable, build_table, default_table_path, space_entries
 from search_spaces.mnasnet import mnasnet_space
 from search_spaces.references import reference
 
-FAST = LatencySettings(min_run_time=0.05, warmup=1)
-SMALL = Target(resolution=64, num_classes=10)
+SMALL = Target(resolution=64, num_classes=10, min_run_time=0.05, warmup=1)
 TINY = Genotype(parse_blocks("ds_r1_k3_s1_e1_c16,ir_r2_k3_s2_e6_c24"), stem=16, head=64, name="tiny")
 
 
 def test_a_larger_model_is_slower_than_a_much_smaller_one():
-    big = measure_latency(reference("efficientnet_b0"), Target(resolution=128), FAST)
-    small = measure_latency(TINY, SMALL, FAST)
+    big = measure_latency(reference("efficientnet_b0"), dataclasses.replace(SMALL, resolution=128, num_classes=1000))
+    small = measure_latency(TINY, SMALL)
     assert big.median_ms > 5 * small.median_ms
     assert big.runs >= 1 and small.iqr_ms >= 0
 
@@ -46,7 +45,7 @@ class ThreadSpy(nn.Module):
 def test_timing_runs_on_exactly_the_pinned_threads_and_restores_them(threads):
     before = torch.get_num_threads()
     spy = ThreadSpy()
-    time_module(spy, (1, 4), dataclasses.replace(FAST, threads=threads))
+    time_module(spy, (1, 4), dataclasses.replace(SMALL, threads=threads))
     assert spy.seen == {threads}
     assert torch.get_num_threads() == before
 
@@ -54,19 +53,19 @@ def test_timing_runs_on_exactly_the_pinned_threads_and_restores_them(threads):
 def test_each_genotype_is_measured_once_per_device_threads_and_input():
     calls = []
 
-    def fake(genotype, target, settings, multiplier):
-        calls.append((genotype.name, settings.threads, target.scaled_resolution(multiplier)))
+    def fake(genotype, target, multiplier):
+        calls.append((genotype.name, target.threads, target.scaled_resolution(multiplier)))
         return Latency(1.0 + len(calls), 0.1, 10)
 
     cache: dict = {}
-    meter = LatencyMeter(SMALL, FAST, cache, measure=fake)
+    meter = LatencyMeter(SMALL, cache, measure=fake)
     first = meter(TINY)
     assert meter(dataclasses.replace(TINY, name="renamed", dropout=0.5)) == first  # same network when run
     assert len(calls) == 1
     meter(TINY, 1.5)  # another input size
-    LatencyMeter(SMALL, dataclasses.replace(FAST, threads=2), cache, measure=fake)(TINY)
+    LatencyMeter(dataclasses.replace(SMALL, threads=2), cache, measure=fake)(TINY)
     assert len(calls) == 3
-    shared = LatencyMeter(SMALL, FAST, cache, measure=fake)  # another worker on the same store
+    shared = LatencyMeter(SMALL, cache, measure=fake)  # another worker on the same store
     assert shared(TINY) == first and len(calls) == 3
     key = meter.key(TINY)
     assert key.startswith("latency:") and json.dumps(cache[key])
@@ -83,19 +82,19 @@ def test_each_genotype_is_measured_once_per_device_threads_and_input():
 )
 def test_bad_settings_say_what_is_allowed(settings, fragment):
     with pytest.raises(ValueError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
-        LatencySettings(**settings)
+        Target(**settings)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present here")
 def test_cuda_without_a_gpu_is_refused():
     with pytest.raises(ValueError, match="target.device 'cuda' is not present here"):
-        LatencySettings(device="cuda")
+        Target(device="cuda")
 
 
 @pytest.fixture(scope="module")
 def tiny_table():
     space = mnasnet_space(TINY)
-    return space, build_table(space, SMALL, LatencySettings(min_run_time=0.01, warmup=1), 6, progress=False)
+    return space, build_table(space, dataclasses.replace(SMALL, min_run_time=0.01), 6, progress=False)
 
 
 def test_the_table_times_every_distinct_layer_of_its_space_once(tiny_table):
@@ -111,7 +110,7 @@ def test_the_table_times_every_distinct_layer_of_its_space_once(tiny_table):
 
 def test_a_table_built_on_a_tiny_space_predicts_within_its_measured_error(tiny_table):
     space, table = tiny_table
-    meter = LatencyMeter(SMALL, LatencySettings(min_run_time=0.05, warmup=1))
+    meter = LatencyMeter(SMALL)
     rng = np.random.default_rng(7)
     members = [space.sample(rng) for _ in range(12)]
     measured = np.array([meter(g).median_ms for g in members])
@@ -131,18 +130,18 @@ def test_a_table_of_another_device_or_space_is_refused(tiny_table, tmp_path):
     path = table.save(tmp_path / "table.json")
     loaded = LatencyTable.load(path)
     assert loaded.predict(TINY) == pytest.approx(table.predict(TINY))
-    loaded.check(space, SMALL, FAST, path)
+    loaded.check(space, SMALL, path)
     moved = dataclasses.replace(loaded, measured_on={**loaded.measured_on, "device": "cpu:another"})
     with pytest.raises(ValueError, match="was built for device 'cpu:another'"):
-        moved.check(space, SMALL, FAST, path)
+        moved.check(space, SMALL, path)
     with pytest.raises(ValueError, match="was built for another search space"):
-        loaded.check(mnasnet_space(reference("efficientnet_b0")), SMALL, FAST, path)
+        loaded.check(mnasnet_space(reference("efficientnet_b0")), SMALL, path)
     with pytest.raises(ValueError, match="is not in this latency table"):
         loaded.predict(reference("efficientnet_b0"))
     (tmp_path / "broken.json").write_text("{}")
     with pytest.raises(ValueError, match="cannot read latency table"):
         LatencyTable.load(tmp_path / "broken.json")
-    assert default_table_path(space, SMALL, FAST, tmp_path).parent == tmp_path
+    assert default_table_path(space, SMALL, tmp_path).parent == tmp_path
 
 
 def test_cli_measures_and_builds(tmp_path, capsys):

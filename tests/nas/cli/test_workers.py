@@ -1,4 +1,4 @@
-"""nas.studies.workers: a worker's device and threads, and bad worker settings."""
+"""A worker's device and threads (nas.proxy.device, nas.studies.workers), and the worker count a sweep infers."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from nas.cli.overrides import infer_workers
-from nas.studies.workers import WorkerSettings, resolve_device, worker_device, worker_threads
+from nas.proxy.device import resolve_device
+from nas.studies.workers import WorkerSettings, worker_device, worker_threads
 
 
 def test_device_resolution():

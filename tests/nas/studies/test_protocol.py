@@ -19,12 +19,12 @@ from nas.proxy.stopping import StopRequested
 from nas.proxy.trainer import ProxyResult
 from nas.studies.loop import run_trials
 from nas.studies.protocol import TrialProtocol
-from nas.studies.storage import StorageSettings, TrialCreationLock, open_storage
+from nas.studies.storage import StudySettings, TrialCreationLock, open_storage
 from nas.studies.study import FINISHED, count_started
 
 
 def sqlite_study(tmp_path, name="s", sampler=None) -> tuple[optuna.Study, optuna.storages.BaseStorage]:
-    storage = open_storage(StorageSettings(url=f"sqlite:///{tmp_path / 'studies.db'}"))
+    storage = open_storage(StudySettings(storage=f"sqlite:///{tmp_path / 'studies.db'}"))
     study = optuna.create_study(
         storage=storage, study_name=name, direction="maximize", load_if_exists=True, sampler=sampler
     )
@@ -115,7 +115,7 @@ def test_a_pruned_trial_records_its_partial_score_and_time():
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def test_workers_racing_for_the_last_trials_stop_at_exactly_n_trials(backend, tmp_path, request):
     url = f"sqlite:///{tmp_path / 'race.db'}" if backend == "sqlite" else request.getfixturevalue("postgres_url")
-    storage = open_storage(StorageSettings(url=url))
+    storage = open_storage(StudySettings(storage=url))
     name = f"race-{tmp_path.name}"
     optuna.create_study(storage=storage, study_name=name, direction="maximize")
     n_trials, workers = 6, 4

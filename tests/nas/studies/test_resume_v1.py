@@ -1,8 +1,9 @@
 """Studies written by an earlier version resume under their own names and train nothing again.
 
 ``data/studies_v1.db`` was written by the code of commit 1d92d1c (before study identities carried a
-version) with the command lines below; ``data/mobilenet_eps.yaml`` is MobileNetV2 with timm's
-BatchNorm epsilon (an identity field that older code recorded only when not the default).
+version) with the command lines below (where that code needed ``+proxy.schedule=cosine``, the
+schema now has the key); ``data/mobilenet_eps.yaml`` is MobileNetV2 with timm's BatchNorm epsilon
+(an identity field that older code recorded only when not the default).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ V1_STUDIES = {
         [
             "search.n_trials=2",
             "objective=hard",
-            "+proxy.schedule=cosine",
+            "proxy.schedule=cosine",
             "search.prescreen.score=synflow",
             "search.prescreen.pool=4",
             "search.prescreen.top=1",
