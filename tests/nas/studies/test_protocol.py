@@ -14,7 +14,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-import nas.search.job as search_study
+import nas.search.job as search_job
 from nas.proxy.stopping import StopRequested
 from nas.proxy.trainer import ProxyResult
 from nas.studies.loop import run_trials
@@ -49,7 +49,7 @@ def test_the_same_genotype_forced_onto_two_workers_at_once_is_trained_once(
         assert release.wait(60), "the second worker never stood down"
         return ProxyResult("ok", val_acc=0.7, val_accs=[0.7])
 
-    monkeypatch.setattr(search_study, "train_proxy", slow_training)
+    monkeypatch.setattr(search_job, "train_proxy", slow_training)
     first = threading.Thread(target=lambda: worker_study(storage).optimize(make_evaluator(space, data), n_trials=1))
     first.start()
     assert training.wait(60)
@@ -73,7 +73,7 @@ def test_an_interrupted_trial_fails_and_is_trained_first_next_time(space, data, 
             raise StopRequested(signal.SIGTERM)
         return ProxyResult("ok", val_acc=0.6, val_accs=[0.6])
 
-    monkeypatch.setattr(search_study, "train_proxy", interrupted_then_fine)
+    monkeypatch.setattr(search_job, "train_proxy", interrupted_then_fine)
     evaluate = make_evaluator(space, data)
     with pytest.raises(StopRequested):
         run_trials(study, evaluate, evaluate.protocol, lambda: 3 - count_started(study), 3, progress=False)

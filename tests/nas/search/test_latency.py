@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import nas.search.__main__ as search
-import nas.search.job as search_study
+import nas.search.job as search_job
 from nas.proxy.trainer import ProxyConfig, ProxyResult
 from nas.search.job import Evaluator, SearchJob
 from nas.search.latency import LatencyCost
@@ -81,7 +81,7 @@ def test_latency_cap_rejects_before_training_and_the_reward_uses_latency(space, 
         trained.append(genotype)
         return ProxyResult("ok", val_acc=0.6, val_accs=[0.6], seconds=0.01)
 
-    monkeypatch.setattr(search_study, "train_proxy", fake_train)
+    monkeypatch.setattr(search_job, "train_proxy", fake_train)
     cost, _ = fake_cost()
     reward = Reward(cost="latency", target_latency_ms=20.0)
     proxy = ProxyConfig(epochs=1, batch_size=64, width=0.25)

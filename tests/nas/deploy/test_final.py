@@ -19,7 +19,7 @@ from nas.studies.identity import name_form
 from search_spaces.build import build
 from search_spaces.references import reference
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "HYDRA_FULL_ERROR": "0"}
 TINY = [
     "model=mobilenet_v2",

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import nas.search.__main__ as search
-import nas.search.job as search_study
+import nas.search.job as search_job
 from nas.proxy.trainer import ProxyResult
 from nas.search.objective import Reward
 from nas.studies.loop import run_trials
@@ -39,7 +39,7 @@ def fake_training(monkeypatch):
                 on_epoch(epoch, acc)
         return ProxyResult("ok", val_acc=0.6, val_accs=[0.5, 0.6], seconds=0.01)
 
-    monkeypatch.setattr(search_study, "train_proxy", fake)
+    monkeypatch.setattr(search_job, "train_proxy", fake)
     return calls
 
 
@@ -66,7 +66,7 @@ def test_flops_cap_rejects_before_training(space, data, fake_training, make_eval
 
 
 def test_failed_candidates_are_recorded_and_too_many_stop_the_search(space, data, monkeypatch, make_evaluator):
-    monkeypatch.setattr(search_study, "train_proxy", lambda *a, **k: ProxyResult("failed", reason="loss became nan"))
+    monkeypatch.setattr(search_job, "train_proxy", lambda *a, **k: ProxyResult("failed", reason="loss became nan"))
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0))
     evaluator = make_evaluator(space, data, max_failures=2, n_trials=10)
     with pytest.raises(TooManyFailures, match=r"3 candidates failed in a row \(search.max_failures=2\)"):

@@ -171,7 +171,7 @@ def test_the_command_names_the_missing_package(tmp_path):
     import os
     import subprocess
 
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     # With sys.modules[name] None, importing it fails and find_spec says it is not there.
     code = "import sys; sys.modules['onnxruntime'] = None; from nas.export import main; main()"
     args = ["model=efficientnet_b0", "formats=[pt2,onnx]", f"hydra.run.dir={tmp_path / 'out'}"]
