@@ -11,7 +11,8 @@
    measurement of each per round; coefficient of variation (standard deviation over mean) per
    member; the median is ``cv``.
 4. With ``--search-trials`` > 0: the default search with ``objective.cost=latency`` (T: the
-   reference's latency, predicted by the table), its best next to the reference, measured too.
+   reference's latency, predicted by the table), its best next to the reference, measured too;
+   trailing Hydra overrides of conf/search.yaml (``proxy.epochs=1``, ...) change that search.
 
     python -m benchmarks.latency                          # ~20 min on 2 CPU cores, 1 thread timed
     python -m benchmarks.latency --candidates 10 --search-trials 0 --table runs/latency/t.json
@@ -22,6 +23,7 @@ Writes ``benchmarks/results/latency.json`` and ``latency.png``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import sys
 import tempfile
@@ -33,11 +35,12 @@ import numpy as np
 from scipy.stats import kendalltau
 
 from benchmarks.common import command_line, measurement_start, results_path, write_figures
+from nas.cli.schema import composed
 from nas.proxy.datasets import DatasetSpec
 from nas.search.latency import open_table
 from nas.search.objective import Reward
 from nas.search.run import run_search
-from nas.search.settings import SearchConfig, SearchSettings
+from nas.search.settings import SearchConfig
 from nas.studies.storage import StudySettings
 from search_spaces.codec import format_blocks
 from search_spaces.cost import Target
@@ -78,13 +81,15 @@ def noise(members: Sequence[Genotype], target: Target, repeats: int) -> dict[str
     return {"cv": round(statistics.median(per_member), 4), "cv_per_member": [round(c, 4) for c in per_member]}
 
 
-def latency_search(baseline: Genotype, table_path: Path, trials: int, target: Target, dataset: str) -> dict[str, Any]:
-    """The default search rewarded on latency (predicted; T the reference's), its best measured too."""
+def latency_search(
+    baseline: Genotype, table_path: Path, trials: int, target: Target, dataset: str, overrides: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The default search (with ``overrides``) rewarded on latency (predicted; T the reference's), its best measured too."""
     meter = LatencyMeter(target)
     objective = Reward(cost="latency", latency="predicted", latency_table=str(table_path))
-    config = SearchConfig(
-        DatasetSpec(dataset), target=target, search=SearchSettings(n_trials=trials), objective=objective
-    )
+    settings = composed("search", overrides)
+    search = dataclasses.replace(settings.search, n_trials=trials)
+    config = SearchConfig(DatasetSpec(dataset), settings.proxy, target, settings.seed, search, objective)
     with tempfile.TemporaryDirectory() as scratch:
         study = StudySettings(storage=f"sqlite:///{scratch}/studies.db")
         found = run_search(baseline, config, study=study, out=Path(scratch) / "search")
@@ -115,6 +120,7 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--search-trials", type=int, default=20, help="the latency search's trials (0: none)")
     parser.add_argument("--dataset", default="fashion_mnist", help="the latency search's dataset")
     parser.add_argument("--results-dir", type=Path, help="where latency.json goes (default benchmarks/results)")
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides of conf/search.yaml for the latency search")
     return parser.parse_args(argv)
 
 
@@ -171,7 +177,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"{len(table.entries)} entries built in {table.build_seconds:.0f} s"
     )
     if args.search_trials:
-        figures["search"] = latency_search(baseline, table_path, args.search_trials, target, args.dataset)
+        search = (baseline, table_path, args.search_trials, target, args.dataset, args.overrides)
+        figures["search"] = latency_search(*search)
     figures["candidates"] = rows
     plot(rows, results_path(PROG, args.results_dir).with_suffix(".png"), args.resolution)
     write_figures(PROG, figures, command_line("benchmarks.latency", argv), args.results_dir, start)

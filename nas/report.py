@@ -1,9 +1,10 @@
 """``python -m nas.report RUN_DIRS...``: compare searches, e.g. the jobs of a Hydra sweep.
 
 Each run directory is one written by ``nas.search`` (``summary.json``, ``trials.csv`` and
-``config.json``); a sweep directory is searched for them.  Runs are grouped by strategy
-(the sampler), and for each the best reward found against the number of trials is tabulated
-and plotted (mean over seeds, band from worst to best).
+``config.json``); a sweep directory is searched for them.  Runs are grouped by dataset and
+strategy (the sampler), and for each the best reward found against the number of trials is
+tabulated and plotted (mean over seeds, band from worst to best): rewards on two datasets are
+never averaged together.
 """
 
 from __future__ import annotations
@@ -38,7 +39,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "report.csv", index=False)
     plot_best_so_far(curves, out / "report.png")
-    by_sampler = table.groupby("sampler").agg(
+    datasets = sorted(table["dataset"].unique())
+    if len(datasets) > 1:
+        print(
+            f"runs on {len(datasets)} datasets ({', '.join(datasets)}): each dataset's runs are compared on their own"
+        )
+    by_sampler = table.groupby(["dataset", "sampler"]).agg(
         runs=("run", "count"),
         trials=("trials", "mean"),
         best_reward=("best_reward", "mean"),

@@ -45,7 +45,7 @@ class Coefficients:
         found_for = f"baseline {self.baseline_name!r}" if self.baseline_name else "another baseline"
         raise ValueError(
             f"{self.source} holds coefficients found for {found_for}, not for {genotype.name!r} "
-            f"(another network); scale that baseline, or pass coefficients={self.alpha:g},{self.beta:g},{self.gamma:g} "
+            f"(another network); scale that baseline, or pass coefficients=[{self.alpha:g},{self.beta:g},{self.gamma:g}] "
             "to apply the triple anyway"
         )
 

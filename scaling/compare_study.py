@@ -35,7 +35,6 @@ from scaling.coefficients import genotype_signature
 from scaling.compound import PAPER_COEFFICIENTS, compound_multipliers, parse_phis
 from scaling.grid_points import GridSettings
 from scaling.grid_study import GRID_PROXY, keys_left
-from scaling.plots import plot_compare
 from search_spaces.genotype import Genotype
 from search_spaces.latency.measure import LatencyMeter
 from search_spaces.spec import resolve_spec
@@ -187,6 +186,8 @@ class CompareJob(StudyJob):
         frame.to_csv(out / "compare.csv", index=False)
         if len(frame):
             title = f"Scaling {self.baseline.name}: same FLOPs, different methods"
+            from scaling.plots import plot_compare  # matplotlib loads when a figure is drawn
+
             plot_compare(frame, out / "compare.png", title, self.config.compare.x)
         best = None
         if len(frame):

@@ -28,11 +28,7 @@ def run(cfg: GridCommand) -> dict[str, Any]:
 
 
 def rewrite_phi_flag(argv: Sequence[str]) -> list[str]:
-    """``--phi X`` / ``--phi=X`` -> the Hydra override ``phi=X``, placed last.
-
-    Last, because Hydra's parser takes overrides only after its flags: ``phi=1 -m a=1`` would
-    leave ``a=1`` unparsed, ``-m a=1 phi=1`` does not.
-    """
+    """``--phi X`` / ``--phi=X`` -> the Hydra override ``phi=X`` (placed last; every entry puts Hydra's flags first)."""
     result, phis, i = [], [], 0
     while i < len(argv):
         arg = argv[i]

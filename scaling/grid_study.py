@@ -33,7 +33,6 @@ from scaling.candidate import MEMBER_COLUMNS, TRAINED_COLUMNS, scaled_candidate
 from scaling.coefficients import genotype_signature
 from scaling.compound import PAPER_COEFFICIENTS, check_phi, compound_multipliers, flops_constraint
 from scaling.grid_points import GridSettings, Point, feasible_grid, parse_point, point_key
-from scaling.plots import plot_grid
 from search_spaces.codec import format_blocks
 from search_spaces.cost import Target
 from search_spaces.genotype import Genotype
@@ -103,16 +102,22 @@ def points_left(study: optuna.Study, grid: Sequence[Point]) -> int:
 def keys_left(study: optuna.Study, param: str, keys: Sequence[str]) -> int:
     """Values of the categorical ``param`` that no trial has finished, failed in training or is running.
 
-    A value whose trial was interrupted or lost its worker is left, so it is trained again.
+    A value whose trial was interrupted or lost its worker is left, so it is trained again.  A
+    running trial that has not suggested ``param`` yet (another worker's trial, just created)
+    holds one of the values left, so it is counted too: otherwise a second worker would see that
+    value free, create one trial too many, and train some value twice.
     """
-    taken = set()
+    taken, pending = set(), 0
     for t in study.get_trials(deepcopy=False):
+        key = t.params.get(param, t.system_attrs.get("fixed_params", {}).get(param))
         failed_here = t.state == optuna.trial.TrialState.FAIL and "reason" in t.user_attrs
-        if t.state in (*FINISHED, optuna.trial.TrialState.RUNNING) or (
+        if t.state == optuna.trial.TrialState.RUNNING and key is None:
+            pending += 1
+        elif t.state in (*FINISHED, optuna.trial.TrialState.RUNNING) or (
             failed_here and not t.user_attrs.get("interrupted")
         ):
-            taken.add(t.params.get(param))
-    return sum(key not in taken for key in keys)
+            taken.add(key)
+    return max(0, sum(key not in taken for key in keys) - pending)
 
 
 def best_point(frame: pd.DataFrame) -> pd.Series | None:
@@ -222,6 +227,8 @@ class GridJob(StudyJob):
         }
         (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         title = f"{study.study_name}: proxy accuracy, phi={self.phi:g}"
+        from scaling.plots import plot_grid  # matplotlib loads when a figure is drawn, not when a command starts
+
         plot_grid(frame, out / "grid.png", PAPER_COEFFICIENTS, title=title)
         return summary
 

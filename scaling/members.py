@@ -14,7 +14,6 @@ import pandas as pd
 from scaling.candidate import ScaledCandidate, scaled_candidate
 from scaling.coefficients import Coefficients, parse_coefficients
 from scaling.compound import compound_multipliers, parse_phis
-from scaling.plots import plot_family
 from search_spaces.codec import save_genotype
 from search_spaces.cost import Target
 from search_spaces.genotype import Genotype
@@ -67,6 +66,8 @@ def write_family(members: Sequence[ScaledCandidate], out: Path, title: str) -> p
         save_genotype(member.genotype, out / f"{member.genotype.name}.yaml")
     frame = family_frame(members)
     frame.to_csv(out / "family.csv", index=False)
+    from scaling.plots import plot_family  # matplotlib loads when a figure is drawn, not when a command starts
+
     plot_family(frame, out / "family.png", title)
     return frame
 

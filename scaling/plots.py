@@ -12,6 +12,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from nas.search.plots import fitted
+
 
 def plot_grid(frame: pd.DataFrame, path: Path, paper: Sequence[float], title: str) -> None:
     """One heat map of accuracy over (beta, gamma) per alpha; the paper's triple is starred."""
@@ -52,7 +54,7 @@ def plot_grid(frame: pd.DataFrame, path: Path, paper: Sequence[float], title: st
         fig.colorbar(
             image, ax=axes[0].tolist(), label="proxy val. accuracy (x: stopped early, at that epoch's accuracy)"
         )
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle(fitted(title, fig, 10), fontsize=10)
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
 
@@ -101,7 +103,7 @@ COMPARE_AXES = {
 
 def _finish(fig: plt.Figure, ax: plt.Axes, path: Path, title: str) -> None:
     """Title, grid and legend, then write the figure and free it."""
-    ax.set_title(title)
+    ax.set_title(fitted(title, fig))
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.tight_layout()

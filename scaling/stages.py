@@ -22,7 +22,7 @@ from nas.search.objective import Reward
 from nas.search.settings import SearchConfig, SearchSettings
 from nas.studies.job import StudyJob
 from nas.studies.run import Progress, StudyRun, run_study
-from nas.studies.storage import StudySettings
+from nas.studies.storage import MEMORY, StudySettings
 from nas.studies.workers import WorkerSettings
 from scaling.compare_study import METHODS, CompareConfig, CompareJob
 from scaling.compound import parse_phis
@@ -134,22 +134,24 @@ class Stages:
     out: Path
     progress: Progress
     seconds: dict[str, float] = field(default_factory=dict)  # each stage's wall clock in this run
+    current: str = "search"  # the stage running now (where a stop signal lands)
 
     def run(self, stage: str, job: StudyJob) -> StudyRun:
         """Run (or resume) one stage's study; a stopped stage ends the pipeline with its exit status."""
-        self.progress.line(f"\n== {stage} ==")
+        self.begin(stage)
         start = time.perf_counter()
         study = dataclasses.replace(self.study, name=f"{self.name}-{stage}")
-        try:
-            result = run_study(job, study=study, worker=self.worker, out=self.out / stage, progress=self.progress)
-        except KeyboardInterrupt:  # between two stages' guards (e.g. while this one loads its data)
-            raise _Stopped(stage, 130) from None
+        result = run_study(job, study=study, worker=self.worker, out=self.out / stage, progress=self.progress)
         if result.status:
             raise _Stopped(stage, result.status)
         if result.best is None:
             raise ValueError(f"the {stage} stage (study {result.study!r}) finished no candidate, so the pipeline stops")
         self.seconds[stage] = round(time.perf_counter() - start, 1)
         return result
+
+    def begin(self, stage: str) -> None:
+        self.current = stage
+        self.progress.line(f"\n== {stage} ==")
 
 
 def run_pipeline(
@@ -166,11 +168,12 @@ def run_pipeline(
 ) -> PipelineResult:
     """Search around ``reference``, scale its best, compare, report; what ``python -m scaling.pipeline`` runs.
 
-    ``name`` names the stages' studies (``<name>-search``, ...); ``commands`` are the command lines
-    that reproduce each stage, and ``argv`` the pipeline's own, for the report.
+    ``name`` names the stages' studies (``<name>-search``, ...), in ``study.storage`` (None: in memory);
+    ``commands`` are the command lines that reproduce each stage, and ``argv`` the pipeline's own, for the report.
     """
     progress = progress or Progress()
-    stages = Stages(name, study or StudySettings(), worker or WorkerSettings(), Path(out), progress)
+    study = study or StudySettings(storage=MEMORY)
+    stages = Stages(name, study, worker or WorkerSettings(), Path(out), progress)
     searching = SearchJob(reference, config.search_config())
     try:
         search = stages.run("search", searching)
@@ -181,6 +184,8 @@ def run_pipeline(
         compare = stages.run("compare", CompareJob(baseline, triple, config.compare_config()))
     except _Stopped as stop:
         return PipelineResult(None, None, stop.status, stop.stage)
+    except KeyboardInterrupt:  # between two stages' guards (e.g. while a stage loads its data)
+        return PipelineResult(None, None, 130, stages.current)
     runs = {"search": search, "grid": grid, "compare": compare}
     dataset = config.dataset.describe(searching.raw)
     report = Report(name, dataset, runs, family, config.grid.phi, dict(commands or {}), stages.seconds, list(argv))
@@ -193,7 +198,7 @@ def write_stage_family(
     stages: Stages, baseline: Genotype, triple: tuple[float, float, float], config: PipelineConfig
 ) -> Path:
     """The family stage: no training, one member per phi written to ``family/``."""
-    stages.progress.line("\n== family ==")
+    stages.begin("family")
     start = time.perf_counter()
     meter = LatencyMeter(config.target) if config.latency else None
     members = compound_family(baseline, triple, parse_phis(config.family.phis), config.target, meter)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import importlib.util
+import io
+import logging
 import os
 import subprocess
 import sys
@@ -10,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from hydra.core.global_hydra import GlobalHydra
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -17,7 +23,7 @@ torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
 
 def run_module(module: str, *args: str, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
-    """Run ``python -m module args`` as a user would, capturing output."""
+    """Run ``python -m module args`` as a user would, in a process of its own, capturing output."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HYDRA_FULL_ERROR": "0"}
     return subprocess.run(
         [sys.executable, "-m", module, *args],
@@ -29,8 +35,49 @@ def run_module(module: str, *args: str, cwd: Path | None = None, timeout: float 
     )
 
 
-@pytest.fixture
+def run_in_process(
+    module: str, *args: str, cwd: Path | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess:
+    """``python -m module args`` run in this process: its output and exit status, without a process's start.
+
+    What a command prints and its exit status are the same; imports are shared, and what a run
+    changes in the process (argv, folder, threads, logging, Hydra's global state) is put back.
+    """
+    name = f"{module}.__main__" if importlib.util.find_spec(module).submodule_search_locations else module
+    entry = importlib.import_module(name)
+    out, err = io.StringIO(), io.StringIO()
+    argv, folder, threads, handlers = sys.argv, os.getcwd(), torch.get_num_threads(), logging.root.handlers[:]
+    code = 0
+    try:
+        sys.argv = [module, *args]
+        os.chdir(cwd or ROOT)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                returned = entry.main()
+                code = returned if isinstance(returned, int) and not isinstance(returned, bool) else 0
+            except SystemExit as stop:
+                code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+    finally:
+        sys.argv = argv
+        os.chdir(folder)
+        torch.set_num_threads(threads)
+        for handler in logging.root.handlers[:]:
+            if handler not in handlers:
+                logging.root.removeHandler(handler)
+                handler.close()
+        GlobalHydra.instance().clear()
+    return subprocess.CompletedProcess([sys.executable, "-m", module, *args], code, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture(scope="session")
 def cli():
+    """A command run as a user runs it, in this process (``process`` when the process itself is under test)."""
+    return run_in_process
+
+
+@pytest.fixture(scope="session")
+def process():
+    """A command run in a process of its own: for what only a real process shows (startup, installation)."""
     return run_module
 
 

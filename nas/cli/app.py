@@ -24,7 +24,7 @@ from hydra.errors import HydraException
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from nas.cli.overrides import config_error, folder_error, infer_workers
+from nas.cli.overrides import config_error, flags_first, folder_error, infer_workers
 from nas.cli.schema import CONF_DIR, typed
 from nas.studies.run import Progress, StudyRun
 
@@ -78,6 +78,7 @@ def hydra_entry(
     def main() -> Any:
         quiet_libraries()
         _stacks_on_sigusr1()
+        sys.argv[1:] = flags_first(sys.argv[1:])
         if workers:
             sys.argv[1:] = infer_workers(sys.argv[1:])
         started.clear()

@@ -22,7 +22,10 @@ from nas.cli.schema import unknown_setting
 
 _HYDRA_FLAGS_WITH_VALUE = {
     "--config-name", "-cn", "--config-path", "-cp", "--config-dir", "-cd", "--package", "-p", "--cfg", "-c",
+    "--experimental-rerun",
 }  # fmt: skip
+_INFO = ("--info", "-i")
+_INFO_TOPICS = {"all", "config", "defaults", "defaults-tree", "plugins", "searchpath"}
 
 
 def config_error(err: BaseException) -> str:
@@ -69,17 +72,33 @@ def folder_error(err: OSError) -> str:
     return f"output folder {path} cannot be created: {err.strerror or err}"
 
 
+def flags_first(argv: Sequence[str]) -> list[str]:
+    """Hydra's flags (with their values) first, then the overrides in their order.
+
+    Hydra's parser takes the overrides in one run: ``a=1 -m b=2`` would leave ``b=2`` unread
+    ("unrecognized arguments"); the documentation lets ``-m`` and ``--phi`` stand anywhere.
+    """
+    flags, overrides = _split(argv)
+    return flags + overrides
+
+
 def overrides_only(argv: Sequence[str]) -> list[str]:
     """The ``key=value`` overrides of a command line (Hydra's flags and their values left out)."""
-    result, skip = [], False
-    for arg in argv:
-        if skip:
-            skip = False
-        elif arg in _HYDRA_FLAGS_WITH_VALUE:
-            skip = True
-        elif not arg.startswith("-"):
-            result.append(arg)
-    return result
+    return _split(argv)[1]
+
+
+def _split(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    flags, overrides, i = [], [], 0
+    while i < len(argv):
+        arg, following = argv[i], argv[i + 1] if i + 1 < len(argv) else None
+        takes_value = arg in _HYDRA_FLAGS_WITH_VALUE or (arg in _INFO and following in _INFO_TOPICS)
+        if takes_value and following is not None:
+            flags += [arg, following]
+            i += 2
+            continue
+        (flags if arg.startswith("-") else overrides).append(arg)
+        i += 1
+    return flags, overrides
 
 
 def infer_workers(argv: Sequence[str]) -> list[str]:

@@ -115,6 +115,9 @@ class PrescreenCommand(TaskConfig, OnDevice):
     space: Space = field(default_factory=Space)
     study: StudySettings = field(default_factory=StudySettings)
     prescreen: PrescreenSettings = field(default_factory=PrescreenSettings)
+    # One thread: scoring is small batches and Python, which more threads barely speed up on an
+    # idle machine and slow down many times over on a busy one (benchmarks/results/threads.json).
+    threads: int | None = 1
 
 
 @dataclass(frozen=True)

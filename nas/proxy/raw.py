@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 DEFAULT_CACHE = Path.home() / ".cache" / "effnas"
 TEST_FRACTION = 0.2  # held out as the test split when a source has no fixed one
@@ -33,6 +32,7 @@ class RawDataset:
     # The fingerprint when the loader already knows it (a folder's cache stores it), so gigabytes of
     # memory-mapped images are not hashed again on every load; None: hash the arrays.
     stored_fingerprint: str | None = None
+    origin: str | None = None  # where a built-in dataset was read from (a folder, an archive, a package)
 
     def __post_init__(self) -> None:
         if self.class_names and len(self.class_names) != self.num_classes:
@@ -79,5 +79,22 @@ def hold_out_test(
             f"holding out a stratified {fraction:.0%} test split needs at least {needed} images per class "
             "(add images, or give fixed train and test splits)"
         )
-    train, test = train_test_split(np.arange(len(labels)), test_size=fraction, stratify=labels, random_state=SPLIT_SEED)
+    train, test = stratified_split(np.arange(len(labels)), labels, test_size=fraction, seed=SPLIT_SEED)
     return np.sort(train), np.sort(test)
+
+
+def stratified_split(
+    index: np.ndarray,
+    labels: np.ndarray,
+    *,
+    seed: int,
+    train_size: int | None = None,
+    test_size: float | int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``index`` split in two with every class in proportion (scikit-learn's ``train_test_split``)."""
+    from sklearn.model_selection import train_test_split  # here: a command starts 1.5 s sooner without it
+
+    first, second = train_test_split(
+        index, train_size=train_size, test_size=test_size, stratify=labels, random_state=seed
+    )
+    return first, second

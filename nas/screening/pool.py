@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 
-from nas.screening.plots import plot_score_agreement
 from nas.screening.ranking import RANKINGS, check_score_names, pool_frame
 from nas.screening.scorer import Scorer, per_minute_of
 from nas.screening.scores import SCORES, VOTE
@@ -80,6 +79,8 @@ def write_outputs(
     frame = pool_frame(rows, settings.scores, settings.rank_by)
     frame.sort_values("rank", kind="stable").to_csv(out / "scores.csv", index=False)
     if len(frame) > 1:
+        from nas.screening.plots import plot_score_agreement  # matplotlib loads when a figure is drawn
+
         plot_score_agreement(frame[[*settings.scores, "rank"]], out / "scores.png", f"{len(frame)} candidates")
     rates = scorer.per_minute()
     if all(n in rates for n in VOTE):

@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
 from nas.screening.scores import SCORES, VOTE
 
@@ -40,12 +39,12 @@ def ranking_values(table: Mapping[str, Sequence[float]], ranking: str) -> np.nda
     if ranking != "vote":
         sign = -1.0 if ranking.startswith("-") else 1.0
         return _finite(sign * np.asarray(table[ranking.removeprefix("-")], dtype=float))
-    return np.mean([rankdata(_finite(table[name])) for name in VOTE], axis=0)
+    return np.mean([_rankdata(_finite(table[name])) for name in VOTE], axis=0)
 
 
 def ranks(values: Sequence[float]) -> np.ndarray:
     """1 for the best (highest) value; ties share the better rank."""
-    return rankdata(-_finite(values), method="min").astype(int)
+    return _rankdata(-_finite(values), method="min").astype(int)
 
 
 def _finite(values: Sequence[float]) -> np.ndarray:
@@ -64,3 +63,9 @@ def pool_frame(rows: Sequence[Mapping[str, Any]], names: Sequence[str], ranking:
     frame = pd.DataFrame(list(rows), columns=["blocks", *needed])
     frame["rank"] = ranks(ranking_values(frame, ranking)) if len(frame) else []
     return frame[["blocks", *names, "rank"]]
+
+
+def _rankdata(values: np.ndarray, method: str = "average") -> np.ndarray:
+    from scipy.stats import rankdata  # here: scipy.stats takes a command's start up by almost a second
+
+    return rankdata(values, method=method)

@@ -40,19 +40,23 @@ def best_so_far(trials: pd.DataFrame) -> list[float]:
 
 
 def compare(runs: Sequence[Path]) -> tuple[pd.DataFrame, dict[str, list[list[float]]]]:
-    rows, curves = [], {}
+    """One row per run, and the best-so-far curves by strategy: the sampler, and the dataset when runs differ in it.
+
+    Rewards on different datasets are not comparable: such runs are never pooled into one curve.
+    """
+    rows, run_curves = [], []
     for run in runs:
         summary = json.loads((run / "summary.json").read_text())
         config = json.loads((run / "config.json").read_text()) if (run / "config.json").is_file() else {}
-        sampler = config.get("search", {}).get("sampler", "?")
         curve = best_so_far(pd.read_csv(run / "trials.csv"))
-        curves.setdefault(sampler, []).append([v for v in curve if v == v] or [float("nan")])
+        run_curves.append([v for v in curve if v == v] or [float("nan")])
         best = summary.get("best") or {}
         rows.append(
             {
                 "run": str(run),
                 "study": summary.get("study"),
-                "sampler": sampler,
+                "dataset": (summary.get("dataset") or {}).get("name", "?"),
+                "sampler": config.get("search", {}).get("sampler", "?"),
                 "seed": config.get("seed"),
                 "trials": summary.get("n_trials"),
                 "best_reward": best.get("reward"),
@@ -61,7 +65,13 @@ def compare(runs: Sequence[Path]) -> tuple[pd.DataFrame, dict[str, list[list[flo
                 "reward_at_half": curve[len(curve) // 2 - 1] if len(curve) >= 2 else None,
             }
         )
-    return pd.DataFrame(rows), curves
+    table = pd.DataFrame(rows)
+    several = table["dataset"].nunique() > 1
+    curves: dict[str, list[list[float]]] = {}
+    for row, curve in zip(rows, run_curves, strict=True):
+        label = f"{row['sampler']} on {row['dataset']}" if several else row["sampler"]
+        curves.setdefault(label, []).append(curve)
+    return table, curves
 
 
 def common_depth(runs: Sequence[Path]) -> int:

@@ -12,7 +12,6 @@ import optuna
 from nas.search.best import best_trial
 from nas.search.latency import LATENCY_COLUMNS
 from nas.search.objective import Reward
-from nas.search.plots import plot_search
 from nas.search.prescreen import RANK_ATTR, TRIAL_SCORES
 from nas.studies.study import FINISHED, trials_frame
 from search_spaces.codec import format_blocks, parse_blocks, save_genotype
@@ -86,6 +85,8 @@ def write_outputs(
         )
         save_genotype(genotype, out / "best.yaml", metrics={**metrics, "study": study.study_name})
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    from nas.search.plots import plot_search  # matplotlib loads when a figure is drawn, not when a command starts
+
     plot_search(frame, out / "search.png", reward, summary["reference"], title=study.study_name)
     return summary
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,13 @@ import numpy as np
 import pandas as pd
 
 from nas.search.objective import Reward
+
+
+def fitted(title: str, fig: Any, fontsize: float = 12.0) -> str:
+    """``title`` broken into lines that fit ``fig``'s width (a study name has no spaces: it breaks where it must)."""
+    width_px = fig.get_figwidth() * 72.0  # in points, as the font size is
+    per_line = max(20, int(0.9 * width_px / (0.6 * fontsize)))  # about 0.6 em per character
+    return "\n".join(textwrap.wrap(title, per_line, break_on_hyphens=True)) or title
 
 
 def pareto_front(flops: np.ndarray, acc: np.ndarray) -> np.ndarray:
@@ -39,7 +47,7 @@ def plot_search(frame: pd.DataFrame, path: Path, reward: Reward, reference: dict
         on_cost = (column == "latency_ms") == reward.on_latency
         _accuracy_panel(ax, frame, column, scale, reward if on_cost else None, reference)
         ax.set_xlabel(label)
-    fig.suptitle(title)
+    fig.suptitle(fitted(title, fig))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

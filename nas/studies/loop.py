@@ -8,8 +8,10 @@ stop at exactly its total.  A trial ended by a stop signal is queued again for t
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import optuna
@@ -38,28 +40,53 @@ def run_trials(
     lock = lock or TrialCreationLock(None, study.study_name)
     protocol.interrupted, protocol.lock = None, lock
     bar = tqdm(total=total, unit="trial", disable=not progress, desc=study.study_name)
+    with _stop_said_once():
+        try:
+            while True:
+                check_stop()
+                lock.acquire()
+                try:
+                    _fail_stale_trials(study)  # a killed worker's trial is failed (and re-queued) before counting
+                    left = remaining()
+                    bar.update(max(0, total - left) - bar.n)
+                    if left <= 0:
+                        break
+                    study.optimize(_releasing(lock, objective), n_trials=1, gc_after_trial=False)
+                except StopRequested:
+                    _queue_again(study, protocol.interrupted)
+                    raise
+                finally:
+                    lock.release()
+                text = status() if status else None
+                if text:
+                    bar.set_postfix_str(text)
+                protocol.check(study)
+        finally:
+            bar.close()
+
+
+class _NotTheStop(logging.Filter):
+    """Optuna logs a trial that a stop signal ended as a failure (a traceback, then its value): the command says it in one line."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stopped: str | None = None  # "Trial N failed": the trial the stop ended
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], StopRequested):
+            self.stopped = str(record.msg).split(" with ", 1)[0]
+            return False
+        return not (self.stopped and str(record.msg).startswith(f"{self.stopped} with value"))
+
+
+@contextlib.contextmanager
+def _stop_said_once() -> Iterator[None]:
+    logger, quiet = logging.getLogger("optuna.study._optimize"), _NotTheStop()
+    logger.addFilter(quiet)
     try:
-        while True:
-            check_stop()
-            lock.acquire()
-            try:
-                _fail_stale_trials(study)  # a killed worker's trial is failed (and re-queued) before counting
-                left = remaining()
-                bar.update(max(0, total - left) - bar.n)
-                if left <= 0:
-                    break
-                study.optimize(_releasing(lock, objective), n_trials=1, gc_after_trial=False)
-            except StopRequested:
-                _queue_again(study, protocol.interrupted)
-                raise
-            finally:
-                lock.release()
-            text = status() if status else None
-            if text:
-                bar.set_postfix_str(text)
-            protocol.check(study)
+        yield
     finally:
-        bar.close()
+        logger.removeFilter(quiet)
 
 
 def _releasing(lock: TrialCreationLock, objective: Callable[[optuna.Trial], Any]) -> Callable[[optuna.Trial], Any]:

@@ -7,16 +7,20 @@ through the :class:`Progress` it passes in.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import optuna
+
 from nas.proxy.stopping import guarded
 from nas.studies.job import StudyJob
 from nas.studies.loop import run_trials
-from nas.studies.storage import StudySettings, TrialCreationLock, open_storage
+from nas.studies.storage import MEMORY, StudySettings, TrialCreationLock, open_storage
 from nas.studies.study import open_study
 from nas.studies.workers import WorkerSettings
 
@@ -59,10 +63,31 @@ def run_study(
 ) -> StudyRun:
     """Open (or resume) the study, run this worker's trials, write the outputs into ``out``.
 
-    ``study.name`` None means the experiment's own default name (``job.default_name()``);
-    ``config.json`` records the job's settings.
+    ``study`` None is a study in memory (nothing written beside ``out``); ``study.name`` None is
+    the experiment's own default name (``job.default_name()``).  ``config.json`` records the job's
+    settings.  Optuna's own log lines and experimental-feature warnings are kept quiet.
     """
-    settings, worker, progress = study or StudySettings(), worker or WorkerSettings(), progress or Progress()
+    with _quiet_optuna():
+        return _run_study(job, study or StudySettings(storage=MEMORY), worker or WorkerSettings(), Path(out), progress)
+
+
+@contextlib.contextmanager
+def _quiet_optuna() -> Iterator[None]:
+    """Optuna's INFO lines ("Trial 3 finished ...") and experimental warnings would drown what a run says."""
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            yield
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+
+
+def _run_study(
+    job: StudyJob, settings: StudySettings, worker: WorkerSettings, out: Path, progress: Progress | None
+) -> StudyRun:
+    progress = progress or Progress()
     device = worker.start()
     name = settings.name or job.default_name()
     storage = open_storage(settings)
@@ -77,7 +102,6 @@ def run_study(
     finally:
         lock.release()
     progress.line(started.opening)
-    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(job.record(), indent=2, default=str) + "\n")
 

@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy
-from optuna.storages import BaseStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.storages import BaseStorage, InMemoryStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
 
 DEFAULT_STORAGE = "sqlite:///runs/studies.db"
+MEMORY = "memory"
+"""A storage that lives as long as this process (what the Python API uses unless given one): nothing is written."""
 
 
 @dataclass(frozen=True)
@@ -29,14 +31,16 @@ class StudySettings:
     """The ``study`` settings: which study, in which storage, and how a killed worker's trial is noticed."""
 
     name: str | None = None  # None: the experiment's own default name (readable parts + a hash of its identity)
-    storage: str = DEFAULT_STORAGE  # sqlite:///PATH, or postgresql://USER@HOST:PORT/DB for many machines
+    storage: str = DEFAULT_STORAGE  # sqlite:///PATH, postgresql://USER@HOST:PORT/DB for many machines, or memory
     heartbeat_interval: int = 10  # seconds between a running trial's heartbeats
     grace_period: int = 30  # a RUNNING trial without heartbeat for this long is failed and retried
     max_retry: int = 3  # retries of a trial whose worker died
 
 
-def open_storage(settings: StudySettings) -> RDBStorage:
-    """Open (creating tables if needed) an RDB storage; ``ValueError`` if malformed or unreachable."""
+def open_storage(settings: StudySettings) -> BaseStorage:
+    """Open (creating tables if needed) an RDB storage, or one in memory; ``ValueError`` if malformed or unreachable."""
+    if settings.storage == MEMORY:
+        return InMemoryStorage()
     url = with_driver(settings.storage)
     shown = _redact(settings.storage)
     try:

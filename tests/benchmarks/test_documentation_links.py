@@ -64,3 +64,17 @@ def test_cited_records_say_how_they_were_made():
         for section in sections:
             assert section["command"].startswith("python -m benchmarks."), path
             assert section["commit"] and section["machine"]["torch"], path
+
+
+def test_the_command_table_lists_every_command():
+    """Every ``python -m`` module of the packages (a ``__main__``, or a module that runs ``main()``) is in docs/commands.md's table."""
+    commands = set()
+    for package in ("search_spaces", "nas", "scaling"):
+        for path in (ROOT / package).rglob("*.py"):
+            if path.name == "__main__.py":
+                commands.add(".".join(path.parent.relative_to(ROOT).parts))
+            elif 'if __name__ == "__main__":' in path.read_text():
+                commands.add(".".join(path.relative_to(ROOT).with_suffix("").parts))
+    table = (ROOT / "docs" / "commands.md").read_text().split("| command |", 1)[1].split("\n\n", 1)[0]
+    listed = set(re.findall(r"\[`([a-z_.]+)`\]", table))
+    assert commands == listed

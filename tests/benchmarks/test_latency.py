@@ -6,7 +6,8 @@ import json
 
 from benchmarks import latency
 
-TINY = ["--reference", "ds_r1_k3_s1_e1_c16", "--resolution", "64", "--min-run-time", "0.05"]
+TINY = ["--reference", "ds_r1_k3_s1_e1_c16", "--resolution", "64", "--min-run-time", "0.01"]
+TINY_SEARCH = ["proxy=tiny", "proxy.train_size=256", "proxy.epochs=1"]
 
 
 def test_records_noise_predictor_accuracy_and_flops_against_latency(results_dir, tmp_path):
@@ -24,7 +25,7 @@ def test_records_noise_predictor_accuracy_and_flops_against_latency(results_dir,
         "--dataset",
         "digits",
     ]
-    latency.main([*argv, "--table", str(table)])
+    latency.main([*argv, "--table", str(table), *TINY_SEARCH])
     record = json.loads((results_dir / "latency.json").read_text())
     assert record["command"].startswith("python -m benchmarks.latency --reference")
     assert {"n", "cv", "within_10pct", "mape", "tau_predicted_measured", "tau_flops_latency"} <= record.keys()

@@ -49,3 +49,30 @@ def test_compare_cli(cli, tmp_path):
     assert bad.returncode == 2 and "unknown method 'magic'" in bad.stderr
     axis = cli("scaling.compare", *args, "compare.x=time", f"hydra.run.dir={tmp_path / 'bad'}")
     assert axis.returncode == 2 and "compare.x 'time' is not one of flops, latency" in axis.stderr
+
+
+def test_a_long_baseline_name_fits_in_the_picture(tmp_path):
+    """A search-derived baseline's name is long and has no spaces: the title still fits the figure."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.image as mpimg
+
+    from scaling.plots import plot_compare
+
+    name = "search-efficientnet_b0-fashion_mnist-tpe-soft-seed0-92f6a0f0_best"
+    frame = pd.DataFrame(
+        {
+            "method": ["baseline", "depth", "compound"],
+            "phi": [0.0, 1.0, 1.0],
+            "flops": [3e8, 6e8, 6e8],
+            "latency_ms": [10.0, 19.0, 18.0],
+            "val_acc": [0.80, 0.81, 0.83],
+        }
+    )
+    path = tmp_path / "compare.png"
+    plot_compare(frame, path, f"Scaling {name}: same FLOPs, different methods")
+    image = mpimg.imread(path)
+    top = image[: image.shape[0] // 8]  # the title's band
+    ink = (top[..., :3].mean(axis=2) < 0.5).any(axis=0)
+    assert not ink[:3].any() and not ink[-3:].any(), "the title runs into the picture's edges"

@@ -20,7 +20,7 @@ from scaling.compound import PAPER_COEFFICIENTS, flops_constraint, parse_phi
 from scaling.grid import main as grid_main
 from scaling.grid import rewrite_phi_flag
 from scaling.grid_points import GridSettings, axis, feasible_grid, point_key
-from scaling.grid_study import GridConfig, GridJob, best_point
+from scaling.grid_study import GridConfig, GridJob, best_point, keys_left
 from search_spaces.codec import format_blocks, parse_blocks
 from search_spaces.genotype import Genotype
 
@@ -165,6 +165,23 @@ def test_grid_bad_input_from_the_real_command(cli, tmp_path):
     assert result.stderr.strip() == "python -m scaling.grid: error: phi must be a number > 0, got -1.0"
 
 
+def test_a_sweep_at_phi_2_with_the_flag_after_the_overrides(cli, tmp_path):
+    """``scaling.grid <overrides> -m --phi 2``: the flag may stand anywhere; members scale by alpha**2, ..."""
+    one_point = ["grid.alpha_max=1.1", "grid.gamma_max=1.1", "grid.tolerance=0.4", "latency=false"]
+    args = [*TINY_GRID, *one_point, f"study.storage=sqlite:///{tmp_path / 'studies.db'}"]
+    result = cli("scaling.grid", *args, "-m", "--phi", "2", f"hydra.sweep.dir={tmp_path / 'sweep'}")
+    assert result.returncode == 0, result.stderr
+    (row,) = pd.read_csv(next((tmp_path / "sweep").glob("*/grid.csv"))).to_dict("records")
+    assert (row["alpha"], row["beta"], row["gamma"]) == (1.1, 1.1, 1.1)
+    assert (row["d"], row["w"], row["r"]) == pytest.approx((1.1**2, 1.1**2, 1.1**2))
+    assert row["target_resolution"] == round(224 * 1.1**2) and row["proxy_resolution"] == round(32 * 1.1**2)
+    assert row["expected_ratio"] == 4.0 and row["val_acc"] > 0
+    assert (row["flops"], row["params"]) == (1_356_223_824, 10_957_020)  # B0 x 1.21 (d, w, r) at 224 x 1.21 px
+    assert row["flops_ratio"] == pytest.approx(1_356_223_824 / 399_352_864, rel=1e-12)
+    summary = json.loads(next((tmp_path / "sweep").glob("*/summary.json")).read_text())
+    assert summary["phi"] == 2 and summary["best"]["flops_ratio"] == pytest.approx(row["flops_ratio"])
+
+
 def test_ties_go_to_the_network_with_fewer_flops():
     rows = [
         {"number": 0, "state": "COMPLETE", "alpha": 1.2, "beta": 1.1, "gamma": 1.15, "val_acc": 0.80, "flops": 900},
@@ -174,6 +191,22 @@ def test_ties_go_to_the_network_with_fewer_flops():
     ]
     assert best_point(pd.DataFrame(rows))["number"] == 1
     assert best_point(pd.DataFrame(rows[2:3])) is None  # a pruned point is never chosen
+
+
+def test_a_trial_that_has_not_taken_its_point_yet_still_holds_one():
+    """Another worker's trial, created but not yet at its suggest: no extra trial may be made for it."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.GridSampler({"point": ["a", "b", "c"]}, seed=0))
+    done = study.ask()
+    done.suggest_categorical("point", ["a", "b", "c"])
+    study.tell(done, 0.5)
+    assert keys_left(study, "point", ["a", "b", "c"]) == 2
+    study.ask()  # running, no point suggested yet
+    assert keys_left(study, "point", ["a", "b", "c"]) == 1
+    study.enqueue_trial({"point": "b"})  # waiting: its point is still to train
+    assert keys_left(study, "point", ["a", "b", "c"]) == 1
+    study.ask()  # pops the waiting trial: running with its fixed point, before any suggest
+    assert keys_left(study, "point", ["a", "b", "c"]) == 0
 
 
 def test_two_workers_split_a_grid_and_train_no_network_twice(tmp_path, monkeypatch):

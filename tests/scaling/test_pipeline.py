@@ -21,12 +21,6 @@ ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "HYDRA_FULL_ERROR": "0"}
 
 
-def run_module(module: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", module, *args], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600
-    )
-
-
 def _args(tmp_path, run: str) -> list[str]:
     return [
         "pipeline=tiny",
@@ -66,10 +60,11 @@ def _trials(tmp_path, study: str) -> list[optuna.trial.FrozenTrial]:
 
 
 @pytest.fixture(scope="module")
-def pipeline(tmp_path_factory):
+def pipeline(tmp_path_factory, cli):
+    """Stopped by Ctrl-C as the grid stage begins (a process of its own, to be signalled), then resumed."""
     tmp_path = tmp_path_factory.mktemp("pipeline")
     stopped = _stop_after_search(_args(tmp_path, "first"))
-    resumed = run_module("scaling.pipeline", *_args(tmp_path, "run"))
+    resumed = cli("scaling.pipeline", *_args(tmp_path, "run"))
     return tmp_path, stopped, resumed
 
 
@@ -104,14 +99,14 @@ def test_the_report_reads_top_to_bottom(pipeline):
     assert f"report: {out / 'report.md'}" in resumed.stdout
 
 
-def test_the_report_commands_find_the_same_studies(pipeline):
+def test_the_report_commands_find_the_same_studies(pipeline, cli):
     tmp_path, _, _ = pipeline
     report = (tmp_path / "run" / "report.md").read_text()
     commands = re.findall(r"```sh\n(python -m .*)\n```", report)
     assert [c.split()[2] for c in commands] == ["nas.search", "scaling.grid", "scaling.family", "scaling.compare"]
     for command, stage in zip(commands, ("search", "grid", "family", "compare"), strict=True):
         args = [*shlex.split(command)[3:], f"hydra.run.dir={tmp_path / ('again-' + stage)}"]
-        result = run_module(shlex.split(command)[2], *args)
+        result = cli(shlex.split(command)[2], *args)
         assert result.returncode == 0, (command, result.stderr)
         if stage != "family":  # the same study, resumed: its identity matched, so nothing is trained again
             started = re.search(r"\(resumed, (\d+)/(\d+) started\)", result.stdout)
@@ -125,7 +120,7 @@ def test_override_values_and_diffs():
     assert changed({"proxy": {"epochs": 3, "lr": 0.05}}, {"proxy": {"epochs": 2, "lr": 0.05}}) == ["proxy.epochs=3"]
 
 
-def test_bad_pipeline_input_is_one_line(tmp_path):
-    result = run_module("scaling.pipeline", *_args(tmp_path, "bad"), "compare.methods=[magic]")
+def test_bad_pipeline_input_is_one_line(tmp_path, cli):
+    result = cli("scaling.pipeline", *_args(tmp_path, "bad"), "compare.methods=[magic]")
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "unknown method 'magic'" in result.stderr

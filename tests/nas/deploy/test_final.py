@@ -40,8 +40,10 @@ def _command(out: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "nas.train", *TINY, f"hydra.run.dir={out}", *extra]
 
 
-def _run(out: Path, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run(_command(out, *extra), cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600)
+@pytest.fixture(scope="module")
+def run(cli):
+    """``nas.train`` on TINY into ``out``, in this process."""
+    return lambda out, *extra: cli("nas.train", *TINY, f"hydra.run.dir={out}", *extra)
 
 
 def _epochs_done(path: Path) -> int:
@@ -52,10 +54,10 @@ def _epochs_done(path: Path) -> int:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    """An uninterrupted run, and one killed with SIGKILL after its first checkpoint, then resumed."""
+def runs(tmp_path_factory, run):
+    """An uninterrupted run, and one killed with SIGKILL after its first checkpoint (a process of its own), then resumed."""
     base = tmp_path_factory.mktemp("final")
-    whole = _run(base / "whole")
+    whole = run(base / "whole", "train.resume=true")  # nothing to resume yet: says so, and trains from the start
     killed = subprocess.Popen(_command(base / "killed"), cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
     while _epochs_done(base / "killed" / "checkpoint.pt") < 1 and killed.poll() is None:
@@ -64,7 +66,7 @@ def runs(tmp_path_factory):
     killed.send_signal(signal.SIGKILL)
     killed.wait()
     at_kill = _epochs_done(base / "killed" / "checkpoint.pt")
-    resumed = _run(base / "killed", "train.resume=true")
+    resumed = run(base / "killed", "train.resume=true")
     return base, whole, at_kill, resumed
 
 
@@ -92,20 +94,21 @@ def test_the_model_file_rebuilds_without_the_training_code(runs):
     summary = json.loads((base / "whole" / "summary.json").read_text())
     assert summary["mode"] == "final" and summary["test_acc"] == model.metrics["test_acc"]
     assert "test_acc" in whole.stdout and "model.pt" in whole.stdout
+    assert f"nothing to resume (no checkpoint.pt in {base / 'whole'})" in whole.stdout
 
 
-def test_a_finished_run_is_not_overwritten_and_other_settings_do_not_resume(runs):
+def test_a_finished_run_is_not_overwritten_and_other_settings_do_not_resume(runs, run):
     base, _, _, _ = runs
-    again = _run(base / "whole")
+    again = run(base / "whole")
     assert again.returncode == 2 and "train.resume=true continues it" in again.stderr
-    other = _run(base / "whole", "train.resume=true", "proxy.lr=0.2")
+    other = run(base / "whole", "train.resume=true", "proxy.lr=0.2")
     assert other.returncode == 2 and "config differ" in other.stderr
     assert other.stderr.strip().count("\n") == 0
 
 
-def test_a_corrupt_checkpoint_is_one_line(tmp_path):
+def test_a_corrupt_checkpoint_is_one_line(tmp_path, run):
     (tmp_path / "checkpoint.pt").write_bytes(b"not a checkpoint")
-    result = _run(tmp_path, "train.resume=true")
+    result = run(tmp_path, "train.resume=true")
     assert result.returncode == 2 and "is not readable" in result.stderr
 
 
@@ -144,16 +147,17 @@ def test_model_file_errors_are_one_line(tmp_path):
     assert not list(tmp_path.glob(".*.tmp"))  # atomic writes leave no temporary files
 
 
-def test_the_gpu_preset_trains_longer_in_its_own_folder():
-    args = [sys.executable, "-m", "nas.train", "train=final_gpu", "--cfg", "all"]
-    result = subprocess.run(args, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=120)
+def test_the_gpu_preset_trains_longer_in_its_own_folder(cli):
+    result = cli("nas.train", "train=final_gpu", "--cfg", "all")
     assert result.returncode == 0, result.stderr  # --cfg takes a value: not read as an override
     assert "epochs: 100" in result.stdout and "mode: final" in result.stdout
     assert "runs/final/${slug:${model}}-${dataset.name}-gpu" in result.stdout
 
 
-def test_every_command_refuses_an_output_folder_it_cannot_create(tmp_path):
+@pytest.mark.parametrize("module", ["nas.train", "nas.search", "scaling.grid", "nas.export"])
+def test_every_command_refuses_an_output_folder_it_cannot_create(tmp_path, cli, module):
     (tmp_path / "file").write_text("")
-    result = _run(tmp_path / "file" / "run")
+    extra = ["model=efficientnet_b0"] if module == "nas.export" else []
+    result = cli(module, f"hydra.run.dir={tmp_path / 'file' / 'run'}", *extra)
     assert result.returncode == 2 and "cannot be created" in result.stderr and "is not a folder" in result.stderr
     assert result.stderr.strip().count("\n") == 0

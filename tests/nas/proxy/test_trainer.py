@@ -7,6 +7,7 @@ import torch
 
 from nas.proxy.data import prepare
 from nas.proxy.datasets import load_dataset
+from nas.proxy.recipe import make_optimizer
 from nas.proxy.trainer import ProxyConfig, train_proxy
 from search_spaces.codec import parse_blocks
 from search_spaces.genotype import Genotype
@@ -72,6 +73,21 @@ def test_adamw_and_contiguous_format(digits):
     config = ProxyConfig(epochs=1, batch_size=64, width=1.0, optimizer="adamw", lr=3e-3, channels_last=False)
     result = train_proxy(SMALL, digits, config, seed=0)
     assert result.ok and math.isfinite(result.train_loss)
+
+
+@pytest.mark.parametrize("name", ["sgd", "adamw"])
+def test_each_optimizer_is_the_one_named(name):
+    """proxy.optimizer=adamw is AdamW (beta1 = momentum), sgd is Nesterov SGD; neither decays norms or biases."""
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4))
+    optimizer = make_optimizer(model, ProxyConfig(optimizer=name, lr=0.01, momentum=0.85, weight_decay=1e-4))
+    kind, settings = {
+        "sgd": (torch.optim.SGD, {"nesterov": True}),
+        "adamw": (torch.optim.AdamW, {"betas": (0.85, 0.999)}),
+    }[name]
+    assert type(optimizer) is kind
+    assert [g["weight_decay"] for g in optimizer.param_groups] == [1e-4, 0.0]
+    assert [len(g["params"]) for g in optimizer.param_groups] == [1, 3]  # the conv weight; its bias and the norm's two
+    assert all(optimizer.param_groups[0][k] == v for k, v in settings.items())
 
 
 @pytest.mark.parametrize(

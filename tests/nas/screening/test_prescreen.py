@@ -6,8 +6,13 @@ import json
 
 import pandas as pd
 import pytest
+import torch
 
+from nas.screening.scorer import Scorer
 from nas.screening.scores import SCORES
+from search_spaces.codec import parse_blocks
+from search_spaces.cost import Target
+from search_spaces.genotype import Genotype
 
 TINY = ["dataset=digits", "proxy=tiny", "threads=2", "progress=false", "prescreen.batch_size=16"]
 
@@ -27,14 +32,23 @@ def test_scores_a_pool_and_ranks_it(cli, tmp_path):
     assert "candidates per minute" in result.stdout
 
 
-def test_one_score_and_a_flops_cap(cli, tmp_path):
-    out = tmp_path / "run"
-    cap = ["prescreen.scores=[synflow]", "prescreen.rank_by=synflow", "prescreen.pool=5", "prescreen.max_flops=4e8"]
-    result = cli("nas.prescreen", *TINY, *cap, f"hydra.run.dir={out}")
+def test_one_score_and_a_flops_cap_on_one_thread_by_default(cli, tmp_path, monkeypatch):
+    out, threads, real = tmp_path / "run", set(), Scorer.scores
+
+    def scores(self, genotype, names):
+        threads.add(torch.get_num_threads())
+        return real(self, genotype, names)
+
+    monkeypatch.setattr(Scorer, "scores", scores)
+    cap = ["prescreen.scores=[synflow]", "prescreen.rank_by=synflow", "prescreen.pool=5", "prescreen.max_flops=3e8"]
+    default_threads = [a for a in TINY if not a.startswith("threads=")]
+    result = cli("nas.prescreen", *default_threads, *cap, f"hydra.run.dir={out}")
     assert result.returncode == 0, result.stderr
     frame = pd.read_csv(out / "scores.csv")
     assert list(frame.columns) == ["blocks", "synflow", "rank"]
     assert frame["synflow"].is_monotonic_decreasing
+    assert all(Target().cost(Genotype(parse_blocks(b))).flops <= 3e8 for b in frame["blocks"])
+    assert threads == {1}  # scoring on a busy machine: one thread (benchmarks/results/threads.json)
 
 
 @pytest.mark.parametrize(

@@ -120,3 +120,18 @@ def test_the_pool_is_scored_once_per_study_whoever_starts():
     opening = other.start(study, False, cpu).opening  # a second worker, or a resumed run
     assert "scored by vote before" in opening and not other.scorer(cpu).counts
     assert len(study.trials) == 3  # the reference and the pool's top 2, enqueued once
+
+
+def test_the_pool_holds_only_candidates_under_search_max_flops():
+    """synflow favours large networks: without the cap, the pool's top would be over it."""
+    cap = 300e6
+    settings = SearchSettings(max_flops=cap, prescreen=SearchPrescreen(score="synflow", pool=6, top=3))
+    proxy = ProxyConfig(epochs=1, batch_size=32, width=0.25)
+    job = SearchJob(reference("efficientnet_b0"), SearchConfig(DatasetSpec(name="digits"), proxy, search=settings))
+    study, cpu = optuna.create_study(direction="maximize"), torch.device("cpu")
+    job.start(study, True, cpu)
+    pool = pd.DataFrame(study.user_attrs[POOL_ATTR]["rows"], columns=study.user_attrs[POOL_ATTR]["columns"])
+    waiting = study.get_trials(states=[optuna.trial.TrialState.WAITING])
+    enqueued = [job.space.decode(t.system_attrs["fixed_params"]) for t in waiting]
+    assert len(pool) == 6 and len(enqueued) == 4  # the reference, then the pool's top 3
+    assert all(job.config.target.cost(g).flops <= cap for g in enqueued[1:])

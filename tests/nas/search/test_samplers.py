@@ -53,8 +53,9 @@ def test_controller_samples_are_reproducible():
 
 
 def test_sampler_names():
-    for name in ("tpe", "random", "nsga2", "rl"):
-        assert isinstance(make_sampler(name, SPACE, 0, multi_objective=False), optuna.samplers.BaseSampler)
+    kinds = {"tpe": optuna.samplers.TPESampler, "random": optuna.samplers.RandomSampler}
+    kinds |= {"nsga2": optuna.samplers.NSGAIISampler, "rl": ControllerSampler}
+    assert {name: type(make_sampler(name, SPACE, 0, multi_objective=False)) for name in kinds} == kinds
     with pytest.raises(ValueError, match="unknown search.sampler 'bayes'; allowed: tpe, random, nsga2, rl"):
         make_sampler("bayes", SPACE, 0, False)
     with pytest.raises(ValueError, match="needs objective.mode soft or hard"):
