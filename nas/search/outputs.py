@@ -85,10 +85,14 @@ def write_outputs(
         )
         save_genotype(genotype, out / "best.yaml", metrics={**metrics, "study": study.study_name})
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    from nas.search.plots import plot_search  # matplotlib loads when a figure is drawn, not when a command starts
-
-    plot_search(frame, out / "search.png", reward, summary["reference"], title=study.study_name)
+    _plot_search(frame, out / "search.png", reward, summary["reference"], title=study.study_name)
     return summary
+
+
+def _plot_search(*args: Any, **kwargs: Any) -> None:
+    from nas.search.plots import plot_search  # here: matplotlib loads when a figure is drawn, not when a command starts
+
+    plot_search(*args, **kwargs)
 
 
 def describe_best(summary: dict[str, Any]) -> str:
