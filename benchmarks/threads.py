@@ -10,7 +10,7 @@ competing process that keeps two cores busy with matrix products:
   ``snip``) on ``--candidates`` members of the default space, model construction included;
 * training: images per second of one proxy epoch of B0 on Fashion-MNIST (the search's proxy).
 
-    python -m benchmarks.threads                  # ~4 min on 2 CPU cores
+    python -m benchmarks.threads --threads 1 2 0 --candidates 20    # ~12 min on 2 CPU cores
 
 Writes ``benchmarks/results/threads.json``.
 """
@@ -40,6 +40,7 @@ from search_spaces.references import reference
 
 PROG = "threads"
 SCORES = ("synflow", "naswot", "snip")
+DEFAULT_THREADS = torch.get_num_threads()  # what PyTorch takes with threads=null: every core
 LOAD = "import torch\ntorch.set_num_threads(2)\na = torch.randn(768, 768)\nwhile True:\n    a @ a\n"
 
 
@@ -64,9 +65,6 @@ def measure(threads: int, data: Any, proxy: ProxyConfig, candidates: int) -> dic
         "candidates_per_minute": round(scoring_rate(data, proxy, candidates), 1),
         "train_images_per_s": round(training_rate(data, proxy), 1),
     }
-
-
-DEFAULT_THREADS = torch.get_num_threads()  # what PyTorch takes with threads=null: every core
 
 
 def main(argv: Sequence[str] | None = None) -> None:
