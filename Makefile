@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 DEBIAN_PACKAGES := dataset-fashion-mnist
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: setup system-packages test-packages search show test lint format clean bench
+.PHONY: setup system-packages test-packages search show test test-fast lint format clean bench
 
 setup: $(STAMP) system-packages
 
@@ -47,8 +47,19 @@ search: setup
 show: setup
 	$(PY) -m search_spaces.show $(or $(SPEC),efficientnet_b0)
 
+# The whole suite (what CI runs): TEST_WORKERS pytest processes share the files, then the tests that
+# time things run alone; each part ends with its slowest tests. Idle OpenMP threads sleep instead of
+# spinning, so two workers' threads do not starve each other on two cores.
+TEST_WORKERS ?= 2
+PYTEST := OMP_WAIT_POLICY=PASSIVE $(PY) -m pytest -q --durations=15
 test: setup test-packages
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PYTEST) -n $(TEST_WORKERS) --dist loadfile -m "not timing" $(PYTEST_ARGS)
+	$(PYTEST) -m timing $(PYTEST_ARGS)
+
+# The quick tier: every package's unit tests, without the end-to-end runs marked slow.
+test-fast: setup test-packages
+	$(PYTEST) -n $(TEST_WORKERS) --dist loadfile -m "not slow and not timing" $(PYTEST_ARGS)
+	$(PYTEST) -m "timing and not slow" $(PYTEST_ARGS)
 
 # Each writes benchmarks/results/<name>.json (see benchmarks/README.md); proxy_fidelity takes about 10 minutes.
 bench: setup

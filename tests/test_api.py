@@ -25,6 +25,7 @@ print(Target().cost(reference("efficientnet_b0")))  # Cost(params=5288548, flops
 """
 
 
+@pytest.mark.slow
 def test_the_readme_python_example_runs_as_written(tmp_path, monkeypatch):
     from pathlib import Path
 
@@ -46,6 +47,7 @@ def test_the_readme_python_example_runs_as_written(tmp_path, monkeypatch):
     assert any(line.startswith(f"{found.genotype.name}_phi2 ") for line in lines)
 
 
+@pytest.mark.slow
 def test_the_api_is_exported_lazily_and_fails_clearly():
     import nas
     import scaling

@@ -51,6 +51,7 @@ def test_the_wheel_carries_every_package_and_config(wheel):
             assert module.relative_to(ROOT).as_posix() in names, module
 
 
+@pytest.mark.slow
 def test_installed_commands_run_from_any_directory(wheel, tmp_path):
     """A fresh environment holding only the wheel (its dependencies borrowed), run outside the checkout."""
     env_dir = tmp_path / "env"

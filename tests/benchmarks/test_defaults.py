@@ -36,6 +36,7 @@ def test_records_the_search_then_the_grid_and_keeps_both(results_dir):
     assert 0 < grid["best"]["val_acc"] <= 1
 
 
+@pytest.mark.slow
 def test_a_failing_command_records_nothing(results_dir, capsys):
     with pytest.raises(SystemExit) as exit_info:
         defaults.main(["--only", "search", "--", "proxy.nope=1"])

@@ -21,6 +21,7 @@ def trained(tmp_path_factory):
     return keep, results
 
 
+@pytest.mark.slow
 def test_final_training_records_both_networks(trained):
     keep, results = trained
     record = json.loads((results / "final_training.json").read_text())
@@ -34,6 +35,7 @@ def test_final_training_records_both_networks(trained):
         final_training.main(["--keep", str(keep), "--results-dir", str(results), "--", "dataset=digits", *TINY])
 
 
+@pytest.mark.slow
 def test_export_latency_measures_parity_and_both_runtimes(trained):
     pytest.importorskip("onnxruntime")
     keep, results = trained

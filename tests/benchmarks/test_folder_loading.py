@@ -13,6 +13,7 @@ from nas.proxy.data import float_budget_for
 TINY = ["--n", "300", "--train-size", "150", "--val-size", "50"]
 
 
+@pytest.mark.slow
 def test_records_loading_and_splits_and_reuses_a_folder(results_dir, tmp_path):
     folder = tmp_path / "images"
     args = [*TINY, "--folder", str(folder), "--skip-train"]
@@ -41,6 +42,7 @@ def test_records_loading_and_splits_and_reuses_a_folder(results_dir, tmp_path):
     assert {p: p.stat().st_mtime_ns for p in folder.rglob("*.jpg")} == stamps
 
 
+@pytest.mark.slow
 def test_trains_the_reference_on_float_and_uint8_splits(results_dir):
     folder_loading.main([*TINY, "--proxy-train-size", "100", "--train-repeats", "1"])
     training = json.loads((results_dir / "folder_loading.json").read_text())["training"]

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from benchmarks import latency
 
 TINY = ["--reference", "ds_r1_k3_s1_e1_c16", "--resolution", "64", "--min-run-time", "0.01"]
 TINY_SEARCH = ["proxy=tiny", "proxy.train_size=256", "proxy.epochs=1"]
 
 
+@pytest.mark.slow
 def test_records_noise_predictor_accuracy_and_flops_against_latency(results_dir, tmp_path):
     table = tmp_path / "table.json"
     argv = [

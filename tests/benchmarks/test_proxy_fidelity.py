@@ -18,6 +18,7 @@ def bench_dir(results_dir):
     return results_dir
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("reference_epochs", "reference_images"), [(1, 400), (2, 200)])
 def test_ranks_candidates_against_a_larger_budget(bench_dir, reference_epochs, reference_images):
     budget = ["--candidates", "3", "--budget", "2", "--reference-epochs", str(reference_epochs)]

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 
 from benchmarks import threads
 
 
+@pytest.mark.slow
 def test_records_scoring_and_training_rates_idle_and_busy(results_dir):
     before = torch.get_num_threads()
     threads.main(["--threads", "1", "0", "--candidates", "1", "--train-size", "256", "--dataset", "digits"])

@@ -9,6 +9,7 @@ import pytest
 from benchmarks import proxy_throughput
 
 
+@pytest.mark.slow
 def test_measures_both_loops_and_records_the_command(results_dir):
     args = ["--steps", "3", "--batch-size", "32", "--width", "0.25", "--dataset", "digits", "--device", "cpu"]
     args += ["--repeats", "2"]

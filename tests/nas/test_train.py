@@ -17,6 +17,7 @@ SMALL = "ds_r1_k3_s1_e1_c16,ir_r1_k3_s2_e3_c24_se0.25,ir_r1_k5_s2_e3_c40"
 TINY = ["dataset=digits", "proxy=tiny", "proxy.width=1.0", "threads=2", "progress=false"]
 
 
+@pytest.mark.slow
 def test_train_cli_writes_a_summary_with_real_accuracy(cli, tmp_path):
     result = cli("nas.train", f"model='{SMALL}'", *TINY, "proxy.epochs=3", f"hydra.run.dir={tmp_path}")
     assert result.returncode == 0, result.stderr
@@ -30,6 +31,7 @@ def test_train_cli_writes_a_summary_with_real_accuracy(cli, tmp_path):
     assert f"val_acc {summary['val_acc']:.4f}" in result.stdout
 
 
+@pytest.mark.slow
 def test_sigterm_stops_training_and_still_writes_the_summary(background, tmp_path):
     proc = background("nas.train", f"model='{SMALL}'", *TINY, "proxy.epochs=200", f"hydra.run.dir={tmp_path}")
     assert proc.stdout.readline().startswith("training custom on digits")  # the guarded training starts

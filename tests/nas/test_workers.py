@@ -38,6 +38,7 @@ def trained_genotypes(all_trials) -> list[str]:
     ]
 
 
+@pytest.mark.slow
 def test_two_joblib_workers_share_one_file_study(cli, tmp_path):
     storage = f"sqlite:///{tmp_path / 'studies.db'}"
     result = cli(
@@ -61,6 +62,7 @@ def test_two_joblib_workers_share_one_file_study(cli, tmp_path):
     assert len(outputs) == 2  # one run directory per worker
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_two_workers_on_postgresql(postgres_url, background, tmp_path):
     args = [*TINY, "threads=1", f"study.storage={postgres_url}", "study.name=pg", "search.n_trials=4", "workers=2"]
@@ -76,6 +78,7 @@ def test_two_workers_on_postgresql(postgres_url, background, tmp_path):
     assert len(pd.read_csv(tmp_path / "w0" / "trials.csv")) >= 4 - 1
 
 
+@pytest.mark.slow
 def test_sigkilled_worker_is_retried_and_nothing_completed_is_lost(background, cli, tmp_path, poll):
     storage = f"sqlite:///{tmp_path / 'studies.db'}"
     args = [*STEADY, *HEARTBEAT, f"study.storage={storage}", "study.name=kill", "search.n_trials=3"]
@@ -136,6 +139,7 @@ def interrupt_a_running_search(background, tmp_path, poll, signum: int, name: st
     return proc, err, storage
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("signum", "status", "word", "ignoring"),
     [(signal.SIGINT, 130, "Ctrl-C", True), (signal.SIGTERM, 143, "SIGTERM", False)],

@@ -17,6 +17,8 @@ def test_each_method_targets_the_same_flops():
         method_multipliers("magic", 1, (1.2, 1.1, 1.15))
 
 
+@pytest.mark.slow
+@pytest.mark.timing
 def test_compare_cli(cli, tmp_path):
     out = tmp_path / "cmp"
     args = [

@@ -13,6 +13,7 @@ from search_spaces.cost import Target
 from search_spaces.references import reference
 
 
+@pytest.mark.slow
 def test_preset_reproduces_the_official_table_exactly():
     members = efficientnet_family(Target())
     assert [m.genotype.name for m in members] == [f"efficientnet_b{i}" for i in range(8)]
@@ -23,6 +24,7 @@ def test_preset_reproduces_the_official_table_exactly():
     assert [m.params for m in members] == counts  # the record counts at the target input (1000 classes)
 
 
+@pytest.mark.slow
 def test_compound_family_grows_about_twofold_per_phi():
     b0 = reference("efficientnet_b0")
     members = compound_family(b0, (1.2, 1.1, 1.15), [1, 2, 3], Target())
@@ -60,6 +62,7 @@ def test_coefficients_parsing(tmp_path):
         parse_phis([0])
 
 
+@pytest.mark.timing
 def test_family_cli(cli, tmp_path):
     out = tmp_path / "fam"
     fast = ["target.min_run_time=0.05", "target.warmup=1"]
@@ -77,6 +80,7 @@ def test_family_cli(cli, tmp_path):
     assert (out / "family.png").is_file()
 
 
+@pytest.mark.slow
 def test_family_cli_preset_and_bad_input(cli, tmp_path):
     result = cli("scaling.family", "preset=efficientnet", "latency=false", f"hydra.run.dir={tmp_path / 'preset'}")
     assert result.returncode == 0, result.stderr
@@ -90,6 +94,7 @@ def test_family_cli_preset_and_bad_input(cli, tmp_path):
     assert "must hold alpha, beta and gamma" in result.stderr
 
 
+@pytest.mark.slow
 def test_family_refuses_coefficients_found_for_another_baseline(cli, tmp_path):
     from scaling.coefficients import genotype_signature
 

@@ -102,6 +102,8 @@ def grid_args(tmp_path, *extra, run="run"):
     return [*TINY_GRID, f"study.storage=sqlite:///{tmp_path / 'studies.db'}", f"hydra.run.dir={tmp_path / run}", *extra]
 
 
+@pytest.mark.slow
+@pytest.mark.timing
 def test_grid_cli_end_to_end_and_resume(cli, tmp_path):
     result = cli("scaling.grid", "--phi", "1", *grid_args(tmp_path))
     assert result.returncode == 0, result.stderr
@@ -165,6 +167,7 @@ def test_grid_bad_input_from_the_real_command(cli, tmp_path):
     assert result.stderr.strip() == "python -m scaling.grid: error: phi must be a number > 0, got -1.0"
 
 
+@pytest.mark.slow
 def test_a_sweep_at_phi_2_with_the_flag_after_the_overrides(cli, tmp_path):
     """``scaling.grid <overrides> -m --phi 2``: the flag may stand anywhere; members scale by alpha**2, ..."""
     one_point = ["grid.alpha_max=1.1", "grid.gamma_max=1.1", "grid.tolerance=0.4", "latency=false"]
@@ -209,6 +212,7 @@ def test_a_trial_that_has_not_taken_its_point_yet_still_holds_one():
     assert keys_left(study, "point", ["a", "b", "c"]) == 0
 
 
+@pytest.mark.slow
 def test_two_workers_split_a_grid_and_train_no_network_twice(tmp_path, monkeypatch):
     """Two workers on one grid study: every point taken once, every distinct network trained once."""
     trained, lock = [], threading.Lock()
@@ -254,6 +258,7 @@ def test_two_workers_split_a_grid_and_train_no_network_twice(tmp_path, monkeypat
     assert summary["best"]["flops"] == min(t.user_attrs["flops"] for t in complete)
 
 
+@pytest.mark.slow
 def test_two_joblib_workers_run_the_readme_grid_command(cli, tmp_path):
     """``--phi 1 -m hydra/launcher=joblib ... worker=0,1``: the flag before ``-m``, resolvers in the workers."""
     sweep = tmp_path / "sweep"

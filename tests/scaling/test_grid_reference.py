@@ -38,6 +38,7 @@ def test_coefficients_take_only_grid_studies(tiny_studies):
         parse_coefficients(f"grid:{tiny_studies.grid}")
 
 
+@pytest.mark.slow
 def test_family_cli_scales_the_searchs_best_by_the_grids_best(cli, tiny_studies, tmp_path):
     out = tmp_path / "family"
     args = [f"baseline=search:{tiny_studies.search}", f"coefficients=grid:{tiny_studies.grid}", "phis=[1]"]

@@ -27,6 +27,7 @@ def _args(tmp_path, run: str) -> list[str]:
         "dataset=digits",
         "threads=2",
         "progress=false",
+        "target.resolution=64",  # FLOPs and latency at a small input: the stages' logic is the same at 224
         f"study.storage=sqlite:///{tmp_path / 'studies.db'}",
         f"hydra.run.dir={tmp_path / run}",
     ]
@@ -68,6 +69,7 @@ def pipeline(tmp_path_factory, cli):
     return tmp_path, stopped, resumed
 
 
+@pytest.mark.slow
 def test_the_pipeline_stops_between_stages_and_resumes_without_retraining(pipeline):
     tmp_path, stopped, resumed = pipeline
     assert stopped.returncode == 130, stopped.stderr
@@ -80,6 +82,7 @@ def test_the_pipeline_stops_between_stages_and_resumes_without_retraining(pipeli
     assert [(t.number, t.datetime_complete) for t in _trials(tmp_path, search)] == before  # nothing retrained
 
 
+@pytest.mark.slow
 def test_the_report_reads_top_to_bottom(pipeline):
     tmp_path, _, resumed = pipeline
     out = tmp_path / "run"
@@ -99,6 +102,7 @@ def test_the_report_reads_top_to_bottom(pipeline):
     assert f"report: {out / 'report.md'}" in resumed.stdout
 
 
+@pytest.mark.slow
 def test_the_report_commands_find_the_same_studies(pipeline, cli):
     tmp_path, _, _ = pipeline
     report = (tmp_path / "run" / "report.md").read_text()

@@ -23,6 +23,7 @@ def assert_same_count(exact: FlopCount, estimate: FlopCount) -> None:
     assert estimate.skipped == exact.skipped
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(REFERENCES))
 def test_analytic_estimate_equals_fvcore_on_every_reference(name):
     genotype = reference(name)

@@ -24,6 +24,7 @@ SMALL = Target(resolution=64, num_classes=10, min_run_time=0.05, warmup=1)
 TINY = Genotype(parse_blocks("ds_r1_k3_s1_e1_c16,ir_r2_k3_s2_e6_c24"), stem=16, head=64, name="tiny")
 
 
+@pytest.mark.timing
 def test_a_larger_model_is_slower_than_a_much_smaller_one():
     big = measure_latency(reference("efficientnet_b0"), dataclasses.replace(SMALL, resolution=128, num_classes=1000))
     small = measure_latency(TINY, SMALL)
@@ -97,6 +98,8 @@ def tiny_table():
     return space, build_table(space, dataclasses.replace(SMALL, min_run_time=0.01), 6, progress=False)
 
 
+@pytest.mark.slow
+@pytest.mark.timing
 def test_the_table_times_every_distinct_layer_of_its_space_once(tiny_table):
     space, table = tiny_table
     keys = [e.key for e in space_entries(space, SMALL)]
@@ -108,6 +111,8 @@ def test_the_table_times_every_distinct_layer_of_its_space_once(tiny_table):
         table.entry_sum(space.sample(rng))
 
 
+@pytest.mark.slow
+@pytest.mark.timing
 def test_a_table_built_on_a_tiny_space_predicts_the_measured_latency(tiny_table):
     space, table = tiny_table
     meter = LatencyMeter(dataclasses.replace(SMALL, min_run_time=0.2))  # millisecond networks: time them longer
@@ -127,6 +132,8 @@ def test_a_table_built_on_a_tiny_space_predicts_the_measured_latency(tiny_table)
     assert all(table.predict(g) == pytest.approx(table.fitted(table.entry_sum(g), g.num_layers)) for g in members)
 
 
+@pytest.mark.slow
+@pytest.mark.timing
 def test_a_table_of_another_device_or_space_is_refused(tiny_table, tmp_path):
     space, table = tiny_table
     path = table.save(tmp_path / "table.json")
@@ -146,6 +153,7 @@ def test_a_table_of_another_device_or_space_is_refused(tiny_table, tmp_path):
     assert default_table_path(space, SMALL, tmp_path).parent == tmp_path
 
 
+@pytest.mark.slow
 def test_cli_measures_and_builds(tmp_path, capsys):
     assert latency_main(["measure", "efficientnet_b0", "--resolution", "64", "--min-run-time", "0.05"]) == 0
     assert "ms median, IQR" in capsys.readouterr().out

@@ -43,6 +43,7 @@ def space_member():
     return mnasnet_space(reference("efficientnet_b0")).sample(np.random.default_rng(3))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("genotype", [reference("efficientnet_b0"), space_member()], ids=["b0", "space_member"])
 def test_onnx_and_pt2_compute_what_pytorch_computes(genotype, tmp_path, one_thread):
     model = random_network(genotype, NetworkSettings(num_classes=7, resolution=64))
@@ -61,6 +62,7 @@ def test_onnx_and_pt2_compute_what_pytorch_computes(genotype, tmp_path, one_thre
     assert "Random weights" in (tmp_path / "README.md").read_text()
 
 
+@pytest.mark.slow
 def test_a_file_that_differs_from_pytorch_is_refused_and_nothing_is_left(tmp_path, one_thread):
     model = random_network(resolve_spec(SMALL), NetworkSettings(num_classes=3, resolution=32))
     with pytest.raises(ParityError, match=r"model.onnx: .* exceeds the tolerance 1e-30; the file was removed"):
@@ -113,6 +115,7 @@ def checkpoint(tmp_path_factory) -> Path:
     return save_model(saved, tmp_path_factory.mktemp("train") / "model.pt")
 
 
+@pytest.mark.slow
 def test_export_from_a_checkpoint_computes_what_the_checkpoint_computes(cli, checkpoint, tmp_path):
     out = tmp_path / "out"
     result = cli("nas.export", f"checkpoint={checkpoint}", "formats=[onnx,timm]", "threads=1", f"hydra.run.dir={out}")

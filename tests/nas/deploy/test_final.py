@@ -70,6 +70,7 @@ def runs(tmp_path_factory, run):
     return base, whole, at_kill, resumed
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_to_the_same_weights(runs):
     base, whole, at_kill, resumed = runs
     assert whole.returncode == 0, whole.stderr
@@ -84,6 +85,7 @@ def test_a_killed_run_resumes_to_the_same_weights(runs):
     assert [h["val_acc"] for h in a.metrics["history"]] == [h["val_acc"] for h in b.metrics["history"]]
 
 
+@pytest.mark.slow
 def test_the_model_file_rebuilds_without_the_training_code(runs):
     base, whole, _, _ = runs
     data = torch.load(base / "whole" / "model.pt", map_location="cpu", weights_only=True)
@@ -97,6 +99,7 @@ def test_the_model_file_rebuilds_without_the_training_code(runs):
     assert f"nothing to resume (no checkpoint.pt in {base / 'whole'})" in whole.stdout
 
 
+@pytest.mark.slow
 def test_a_finished_run_is_not_overwritten_and_other_settings_do_not_resume(runs, run):
     base, _, _, _ = runs
     again = run(base / "whole")
@@ -106,6 +109,7 @@ def test_a_finished_run_is_not_overwritten_and_other_settings_do_not_resume(runs
     assert other.stderr.strip().count("\n") == 0
 
 
+@pytest.mark.slow
 def test_a_corrupt_checkpoint_is_one_line(tmp_path, run):
     (tmp_path / "checkpoint.pt").write_bytes(b"not a checkpoint")
     result = run(tmp_path, "train.resume=true")

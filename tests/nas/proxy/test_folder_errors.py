@@ -148,6 +148,7 @@ def test_fixed_splits_with_val_and_settings_are_checked(tmp_path):
         load_dataset("folder")
 
 
+@pytest.mark.slow
 def test_a_search_runs_on_a_folder_from_the_real_command(cli, tmp_path):
     """Three classes of 20 coloured 32 px images: the search trains, the study names the folder."""
     rng = np.random.default_rng(0)

@@ -17,6 +17,7 @@ from search_spaces.genotype import Genotype
 TINY = ["dataset=digits", "proxy=tiny", "threads=2", "progress=false", "prescreen.batch_size=16"]
 
 
+@pytest.mark.slow
 def test_scores_a_pool_and_ranks_it(cli, tmp_path):
     out = tmp_path / "run"
     result = cli("nas.prescreen", *TINY, "prescreen.pool=6", f"hydra.run.dir={out}")
@@ -32,6 +33,7 @@ def test_scores_a_pool_and_ranks_it(cli, tmp_path):
     assert "candidates per minute" in result.stdout
 
 
+@pytest.mark.slow
 def test_one_score_and_a_flops_cap_on_one_thread_by_default(cli, tmp_path, monkeypatch):
     out, threads, real = tmp_path / "run", set(), Scorer.scores
 

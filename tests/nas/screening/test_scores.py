@@ -94,6 +94,7 @@ def scorer(data):
     return Scorer(data, ProxyConfig(width=0.25), Target(), batch_size=32)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(REFERENCES))
 def test_every_score_is_finite_on_every_reference(scorer, name):
     scores = scorer.scores(reference(name), zero_cost.SCORES)

@@ -26,6 +26,7 @@ from search_spaces.spec import resolve_spec
 TINY = ["dataset=digits", "proxy=tiny", "proxy.train_size=256", "proxy.epochs=1", "threads=2", "progress=false"]
 
 
+@pytest.mark.slow
 def test_the_best_of_a_search_is_the_genotype_its_best_yaml_holds(tiny_studies):
     written = load_genotype(tiny_studies.best_yaml)
     found = best_genotype(tiny_studies.search, storage=tiny_studies.storage)
@@ -51,6 +52,7 @@ def test_a_search_study_without_its_recorded_reference_is_rebuilt_from_its_ident
     assert search_reference(old_study("custom", custom)) == custom
 
 
+@pytest.mark.slow
 def test_train_cli_trains_the_searchs_best(cli, tiny_studies, tmp_path):
     out = tmp_path / "train"
     args = [f"model=search:{tiny_studies.search}", f"study.storage={tiny_studies.storage}", f"hydra.run.dir={out}"]
@@ -62,6 +64,7 @@ def test_train_cli_trains_the_searchs_best(cli, tiny_studies, tmp_path):
     assert summary["model"] == written.name and summary["blocks"] == format_blocks(written)
 
 
+@pytest.mark.slow
 def test_train_cli_with_an_unknown_study_is_one_line(tiny_studies, tmp_path, monkeypatch, capsys):
     args = ["model=search:nope", f"study.storage={tiny_studies.storage}", f"hydra.run.dir={tmp_path}", *TINY]
     monkeypatch.setattr(sys, "argv", ["nas.train", *args])
@@ -73,6 +76,7 @@ def test_train_cli_with_an_unknown_study_is_one_line(tiny_studies, tmp_path, mon
     assert f"'{tiny_studies.search}' (search, " in line and not (tmp_path / "summary.json").exists()
 
 
+@pytest.mark.slow
 def test_show_takes_a_search_study_and_its_storage(tiny_studies, capsys):
     assert show.main([f"search:{tiny_studies.search}", "--storage", tiny_studies.storage, "--json"]) == 0
     info = json.loads(capsys.readouterr().out)

@@ -118,6 +118,7 @@ def test_workers_and_resumes_never_time_one_genotype_twice(tmp_path):
     assert second(reference("efficientnet_b0")) == Latency(12.5, 0.5, 7) and len(calls) == 1
 
 
+@pytest.mark.slow
 def test_search_on_measured_latency_end_to_end(cli, tmp_path):
     result = cli("nas.search", *args(tmp_path, "objective.cost=latency", "search.n_trials=3"))
     assert result.returncode == 0, result.stderr
@@ -144,6 +145,7 @@ def test_search_on_measured_latency_end_to_end(cli, tmp_path):
     }
 
 
+@pytest.mark.slow
 def test_multi_objective_on_latency(cli, tmp_path):
     extra = ["objective=multi", "objective.cost=latency", "search.sampler=nsga2", "search.n_trials=3"]
     result = cli("nas.search", *args(tmp_path, *extra))
@@ -172,6 +174,7 @@ TINY_SPACE = [
 ]
 
 
+@pytest.mark.slow
 def test_predicted_latency_builds_the_table_once_and_a_wrong_table_is_refused(cli, tmp_path, monkeypatch, capsys):
     table_file = tmp_path / "table.json"
     predicted = ["objective.cost=latency", "objective.latency=predicted", f"objective.latency_table={table_file}"]

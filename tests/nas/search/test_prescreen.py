@@ -26,6 +26,7 @@ def args(tmp_path, *extra, run="run"):
     return [*TINY, f"study.storage=sqlite:///{tmp_path / 'studies.db'}", f"hydra.run.dir={tmp_path / run}", *extra]
 
 
+@pytest.mark.slow
 def test_warm_up_trials_come_first_and_are_the_pools_top(cli, tmp_path):
     result = cli("nas.search", *args(tmp_path, *SCREEN, "search.n_trials=5"))
     assert result.returncode == 0, result.stderr
@@ -48,6 +49,7 @@ def test_warm_up_trials_come_first_and_are_the_pools_top(cli, tmp_path):
     assert resumed.user_attrs[POOL_ATTR] == pool and len(resumed.trials) == 6
 
 
+@pytest.mark.slow
 def test_a_changed_prescreen_setting_on_resume_is_refused_and_the_study_kept(cli, tmp_path):
     first = cli("nas.search", *args(tmp_path, *SCREEN, "search.n_trials=4", "study.name=mine"))
     assert first.returncode == 0, first.stderr
@@ -108,6 +110,7 @@ def test_rl_with_k_proposals_still_learns_from_every_trial(space):
     assert len(sampler._inner.rewards) == 3  # the controller learned from each finished trial before sampling
 
 
+@pytest.mark.slow
 def test_the_pool_is_scored_once_per_study_whoever_starts():
     settings = SearchSettings(prescreen=SearchPrescreen(score="vote", pool=4, top=2))
     proxy = ProxyConfig(epochs=1, batch_size=32, width=0.25)

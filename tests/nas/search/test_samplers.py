@@ -13,6 +13,7 @@ def _toy(trial):
     return sum(trial.suggest_categorical(name, choices) == "c" for name, choices in SPACE.items()) / len(SPACE)
 
 
+@pytest.mark.slow
 def test_controller_learns_a_toy_reward():
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize", sampler=ControllerSampler(SPACE, seed=0))
@@ -26,6 +27,7 @@ def test_controller_learns_a_toy_reward():
     assert favourites.count(2) >= 6, favourites  # "c" is the policy's favourite almost everywhere
 
 
+@pytest.mark.slow
 def test_controller_state_is_rebuilt_from_the_storage(tmp_path):
     storage = f"sqlite:///{tmp_path / 'rl.db'}"
     study = optuna.create_study(

@@ -108,6 +108,7 @@ def test_a_genotype_rejected_before_training_is_not_reused(space, data, fake_tra
     assert "duplicate_of" not in study.trials[1].user_attrs
 
 
+@pytest.mark.slow
 def test_search_cli_end_to_end_then_resume(cli, tmp_path):
     first = cli("nas.search", *search_args(tmp_path, "search.n_trials=3"))
     assert first.returncode == 0, first.stderr
@@ -141,6 +142,7 @@ def test_search_cli_end_to_end_then_resume(cli, tmp_path):
     pd.testing.assert_frame_equal(again.iloc[:3].reset_index(drop=True), trials, check_dtype=False)
 
 
+@pytest.mark.slow
 def test_multi_objective_search_with_nsga2_end_to_end(cli, tmp_path):
     """``objective=multi``: a Pareto front; best.yaml is its most accurate member."""
     args = search_args(tmp_path, "objective=multi", "search.sampler=nsga2", "search.n_trials=4")
@@ -221,6 +223,7 @@ def test_bad_input_from_the_real_command(cli, tmp_path):
     assert result.stderr.strip() == "python -m nas.search: error: objective.w must be <= 0 (a cost penalty), got 0.5"
 
 
+@pytest.mark.slow
 def test_a_study_with_another_objective_is_left_untouched(cli, tmp_path):
     first = cli("nas.search", *search_args(tmp_path, "search.n_trials=1", "study.name=shared"))
     assert first.returncode == 0, first.stderr
@@ -236,6 +239,7 @@ def test_a_study_with_another_objective_is_left_untouched(cli, tmp_path):
     assert [t.number for t in optuna.load_study(study_name="shared", storage=storage).trials] == before
 
 
+@pytest.mark.slow
 def test_other_experiments_with_default_names_never_share_a_study(cli, tmp_path):
     """Another space, dataset or proxy gets its own study; the first one is left exactly as it was."""
     storage = f"sqlite:///{tmp_path / 'studies.db'}"

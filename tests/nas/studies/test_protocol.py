@@ -112,6 +112,7 @@ def test_a_pruned_trial_records_its_partial_score_and_time():
     assert trial.intermediate_values == {1: 0.25} and trial.user_attrs["seconds"] >= 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def test_workers_racing_for_the_last_trials_stop_at_exactly_n_trials(backend, tmp_path, request):
     url = f"sqlite:///{tmp_path / 'race.db'}" if backend == "sqlite" else request.getfixturevalue("postgres_url")
