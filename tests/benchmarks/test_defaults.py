@@ -49,3 +49,12 @@ def test_only_accepts_the_two_commands(capsys):
         defaults.main(["--only", "family"])
     assert exit_info.value.code == 2
     assert "invalid choice: 'family'" in capsys.readouterr().err
+
+
+def test_a_pipeline_section_keeps_its_wall_clock_beside_the_stage_times(results_dir, monkeypatch):
+    summary = {"pipeline": "tiny", "dataset": {"name": "digits"}, "stages": {}, "seconds": {"search": 1.5}}
+    ran = {"run": "python -m scaling.pipeline pipeline=tiny", "seconds": 9.5, "output_tail": [], "summary": summary}
+    monkeypatch.setattr(defaults, "run_command", lambda which, overrides, scratch: ran)
+    defaults.main(["--only", "pipeline_tiny"])
+    section = json.loads((results_dir / "defaults.json").read_text())["pipeline_tiny"]
+    assert section["seconds"] == 9.5 and section["stage_seconds"] == {"search": 1.5}
