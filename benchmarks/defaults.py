@@ -2,11 +2,12 @@
 
 Runs ``python -m nas.search`` (what ``make search`` runs), ``python -m scaling.grid --phi 1``,
 ``python -m scaling.pipeline`` and its smoke run (``pipeline=tiny``) as subprocesses, each on a
-fresh SQLite storage and run directory in a temporary folder, and records their wall-clock seconds, trial counts and results (the best
-genotype and its reward; the best coefficient triple and its accuracy; each pipeline stage) in
-``benchmarks/results/defaults.json``; the pipeline's report and its pictures are kept in
-``benchmarks/results/pipeline_report/``.  About 22 minutes on 2 CPU cores (the pipeline 15 of
-them).  Overrides after ``--`` go to every command run, e.g. a cheap smoke run::
+fresh SQLite storage and run directory in a temporary folder, and records their wall-clock
+seconds, trial counts and results (the best genotype and its reward; the best coefficient triple
+and its accuracy; each pipeline stage) in ``benchmarks/results/defaults.json``; the pipeline's
+report and its pictures are kept in ``benchmarks/results/pipeline_report/``.  About 17 minutes on
+2 CPU cores (the pipeline about 10 of them).  Overrides after ``--`` go to every command run,
+e.g. a cheap smoke run::
 
     python -m benchmarks.defaults --only search -- proxy=tiny search.n_trials=2
 
