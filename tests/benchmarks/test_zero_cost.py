@@ -15,7 +15,7 @@ TINY = ["proxy=tiny", "dataset=digits", "proxy.train_size=256", "proxy.epochs=1"
 
 @pytest.mark.slow
 def test_records_every_score_against_the_proxy_and_the_searches_at_equal_time(results_dir, tmp_path, monkeypatch):
-    argv = ["--candidates", "4", "--budget", "2", "--seeds", "0", "--bootstrap", "100", "--pool", "6", "--top", "2"]
+    argv = ["--candidates", "4", "--budget", "4", "--seeds", "0", "--bootstrap", "100", "--pool", "6", "--top", "2"]
     argv += ["--methods", "random", "rl+prescreen", "--cache", str(tmp_path / "cache.json"), *TINY]
     zero_cost.main(argv)
     record = json.loads((results_dir / "zero_cost.json").read_text())
@@ -33,7 +33,7 @@ def test_records_every_score_against_the_proxy_and_the_searches_at_equal_time(re
     for method in ("random", "rl+prescreen"):
         run = record["search"]["methods"][method]["seeds"]["0"]
         assert run["trials_in_time"] <= run["trials_started"]
-        assert all(t <= 2 for t, _ in run["curve"])
+        assert all(t <= 4 for t, _ in run["curve"])
     assert (results_dir / "zero_cost.png").stat().st_size > 0
     # the cache holds every proxy run: a second run trains nothing and reads the same accuracies
     cache = zero_cost_data.TrainedCache(tmp_path / "cache.json")

@@ -120,15 +120,12 @@ def test_a_table_built_on_a_tiny_space_predicts_the_measured_latency(tiny_table)
     members = [space.sample(rng) for _ in range(12)]
     measured = np.array([meter(g).median_ms for g in members])
     predicted = np.array([table.predict(g) for g in members])
-    errors = np.abs(predicted - measured) / measured
-    calibration = [
-        abs(table.fitted(r["entry_sum_ms"], r["layers"]) - r["measured_ms"]) / r["measured_ms"]
-        for r in table.calibration
-    ]
-    # Millisecond timings on a shared machine are noisy: the benchmark measures the table's accuracy;
-    # this catches a table that sums or fits the wrong thing (off by far more than the noise).
-    assert np.median(errors) <= max(2 * np.median(calibration), 0.5), (errors, calibration)
-    assert kendalltau(predicted, measured).statistic > 0.2
+    # Millisecond timings drift with the process's state (a table built before, members timed after);
+    # a table that sums or fits the wrong thing gets the members' order or their scale wrong. The
+    # benchmark measures its accuracy; the members here span about 5x, so noise keeps their order.
+    tau = kendalltau(predicted, measured).statistic
+    ratio = float(np.median(predicted / measured))
+    assert tau >= 0.5 and 0.5 <= ratio <= 2.0, (tau, ratio, predicted, measured)
     assert all(table.predict(g) == pytest.approx(table.fitted(table.entry_sum(g), g.num_layers)) for g in members)
 
 
