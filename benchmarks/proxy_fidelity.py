@@ -42,6 +42,7 @@ from nas.proxy.datasets import RawDataset
 from nas.proxy.device import use_device
 from nas.proxy.trainer import ProxyConfig, train_proxy
 from search_spaces.codec import format_blocks
+from search_spaces.genotype import Genotype
 from search_spaces.mnasnet import mnasnet_space
 from search_spaces.references import reference
 
@@ -115,35 +116,18 @@ def measure(args: argparse.Namespace) -> None:
     if args.reference_noise:
         reference_noise(args, genotypes, recorded["rows"], big_data, big)
         return
+    runs = {"default": (proxy, data), "default_seed1": (proxy, data)}
+    if recorded is None:
+        runs["big"] = (big, big_data)
     rows = []
     for i, genotype in enumerate(genotypes):
-        row = {"blocks": format_blocks(genotype)}
-        for label, seed in (("default", 0), ("default_seed1", 1), ("big", 0)):
-            if label == "default_seed1" and args.one_seed:
-                row[label], row[f"{label}_seconds"] = float("nan"), 0.0
-                continue
-            if label == "big" and recorded is not None:
-                key = ",".join(row["blocks"])
-                if key not in big_by_blocks:
-                    raise UsageError(f"--reference {args.reference} has no 5x run of {key}; use the same --space-seed")
-                row["big"], row["big_seconds"] = big_by_blocks[key]
-                continue
-            settings, run_data = (big, big_data) if label == "big" else (proxy, data)
-            start = time.perf_counter()
-            result = train_proxy(genotype, run_data, settings, seed=seed)
-            row[label] = result.val_acc if result.ok else 0.0
-            row[f"{label}_seconds"] = time.perf_counter() - start
-        rows.append(row)
+        rows.append(train_row(args, genotype, runs, None if recorded is None else big_by_blocks))
+        row = rows[-1]
         print(
             f"[{i + 1}/{len(genotypes)}] default {row['default']:.4f} (seed 1: {row['default_seed1']:.4f}, "
             f"{row['default_seconds']:.1f} s)  {args.budget}x {row['big']:.4f} ({row['big_seconds']:.1f} s)",
             flush=True,
         )
-    tau, _ = kendalltau([r["default"] for r in rows], [r["big"] for r in rows])
-    tau_seed1, _ = kendalltau([r["default_seed1"] for r in rows], [r["big"] for r in rows])
-    tau_noise, _ = kendalltau([r["default"] for r in rows], [r["default_seed1"] for r in rows])
-    seconds = float(np.mean([r["default_seconds"] for r in rows]))
-    b0_seconds = rows[0]["default_seconds"]
     figures = {
         "candidates": len(rows),
         "budget": args.budget,
@@ -152,18 +136,53 @@ def measure(args: argparse.Namespace) -> None:
         "overrides": args.overrides,
         "proxy": proxy.identity(),
         "data": dataclasses.asdict(proxy.sizes),
-        "kendall_tau": round(float(tau), 3),
-        "kendall_tau_seed1": round(float(tau_seed1), 3),
-        "kendall_tau_between_seeds": round(float(tau_noise), 3),
-        "seconds_per_candidate": round(seconds, 1),
-        "seconds_b0": round(b0_seconds, 1),
+        **rank_figures(rows),
         "rows": rows,
     }
     print(
-        f"Kendall tau default vs {args.budget}x: {tau:.3f} (seed 1: {tau_seed1:.3f}; seed 0 vs 1: {tau_noise:.3f}); "
-        f"{seconds:.1f} s per candidate, B0 {b0_seconds:.1f} s"
+        f"Kendall tau default vs {args.budget}x: {figures['kendall_tau']:.3f} "
+        f"(seed 1: {figures['kendall_tau_seed1']:.3f}; seed 0 vs 1: {figures['kendall_tau_between_seeds']:.3f}); "
+        f"{figures['seconds_per_candidate']:.1f} s per candidate, B0 {figures['seconds_b0']:.1f} s"
     )
     write_figures(args.name, figures, args.command, args.results_dir, args.start)
+
+
+def train_row(
+    args: argparse.Namespace,
+    genotype: Genotype,
+    runs: dict[str, tuple[ProxyConfig, ProxyData]],
+    big_by_blocks: dict[str, tuple[float, float]] | None,
+) -> dict[str, Any]:
+    """One candidate trained at the default budget (seeds 0 and 1) and the larger one (or its recorded run)."""
+    row: dict[str, Any] = {"blocks": format_blocks(genotype)}
+    for label, seed in (("default", 0), ("default_seed1", 1), ("big", 0)):
+        if label == "default_seed1" and args.one_seed:
+            row[label], row[f"{label}_seconds"] = float("nan"), 0.0
+            continue
+        if label == "big" and big_by_blocks is not None:
+            key = ",".join(row["blocks"])
+            if key not in big_by_blocks:
+                raise UsageError(f"--reference {args.reference} has no 5x run of {key}; use the same --space-seed")
+            row["big"], row["big_seconds"] = big_by_blocks[key]
+            continue
+        settings, run_data = runs[label]
+        start = time.perf_counter()
+        result = train_proxy(genotype, run_data, settings, seed=seed)
+        row[label] = result.val_acc if result.ok else 0.0
+        row[f"{label}_seconds"] = time.perf_counter() - start
+    return row
+
+
+def rank_figures(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """Kendall's tau of the default budget (each seed) against the larger one and between seeds; seconds."""
+    default, seed1, big = ([r[k] for r in rows] for k in ("default", "default_seed1", "big"))
+    return {
+        "kendall_tau": round(float(kendalltau(default, big)[0]), 3),
+        "kendall_tau_seed1": round(float(kendalltau(seed1, big)[0]), 3),
+        "kendall_tau_between_seeds": round(float(kendalltau(default, seed1)[0]), 3),
+        "seconds_per_candidate": round(float(np.mean([r["default_seconds"] for r in rows])), 1),
+        "seconds_b0": round(rows[0]["default_seconds"], 1),
+    }
 
 
 def reference_noise(

@@ -10,7 +10,7 @@ competing process that keeps two cores busy with matrix products:
   ``snip``) on ``--candidates`` members of the default space, model construction included;
 * training: images per second of one proxy epoch of B0 on Fashion-MNIST (the search's proxy).
 
-    python -m benchmarks.threads --threads 1 2 0 --candidates 20    # ~12 min on 2 CPU cores
+    python -m benchmarks.threads --threads 1 2 0 --candidates 20    # ~6 min on 2 CPU cores
 
 Writes ``benchmarks/results/threads.json``.
 """
