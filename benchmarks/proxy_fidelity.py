@@ -121,8 +121,8 @@ def measure(args: argparse.Namespace) -> None:
         runs["big"] = (big, big_data)
     rows = []
     for i, genotype in enumerate(genotypes):
-        rows.append(train_row(args, genotype, runs, None if recorded is None else big_by_blocks))
-        row = rows[-1]
+        row = train_row(args, genotype, runs, None if recorded is None else big_by_blocks)
+        rows.append(row)
         print(
             f"[{i + 1}/{len(genotypes)}] default {row['default']:.4f} (seed 1: {row['default_seed1']:.4f}, "
             f"{row['default_seconds']:.1f} s)  {args.budget}x {row['big']:.4f} ({row['big_seconds']:.1f} s)",
