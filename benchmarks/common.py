@@ -2,11 +2,14 @@
 
 Every benchmark writes ``benchmarks/results/<name>.json``: its figures plus the exact command
 line, the git commit (``+dirty`` when the work tree had uncommitted changes), the machine and
-the time.  Tests point :data:`RESULTS_DIR` (or ``--results-dir``) at a temporary folder.
+the time.  Tests point :data:`RESULTS_DIR` (or ``--results-dir``) at a temporary folder.  A
+benchmark refuses to start a record for the committed ``benchmarks/results/`` from a work tree
+with uncommitted changes; ``--allow-dirty`` lets it, and the record says ``allow_dirty: true``.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -23,6 +26,18 @@ from search_spaces.device import cpu_model
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = ROOT / "benchmarks" / "results"
+COMMITTED_RESULTS = RESULTS_DIR
+"""The folder the repository commits records in (tests move :data:`RESULTS_DIR`, never this)."""
+
+
+def add_record_options(parser: argparse.ArgumentParser, record: str) -> None:
+    """``--results-dir`` and ``--allow-dirty``, the options every benchmark's record takes."""
+    parser.add_argument("--results-dir", type=Path, help=f"where {record} goes (default benchmarks/results)")
+    parser.add_argument(
+        "--allow-dirty",
+        action="store_true",
+        help="record into benchmarks/results from uncommitted code (the record says allow_dirty: true)",
+    )
 
 
 def command_line(module: str, argv: Sequence[str]) -> str:
@@ -69,9 +84,22 @@ def now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
-def measurement_start() -> dict[str, Any]:
-    """Commit, time and load when a measurement begins: the code measured is what was checked out then."""
-    return {"commit": git_commit(), "started": now(), "load_start": load_average()}
+def measurement_start(results_dir: Path | None = None, allow_dirty: bool = False) -> dict[str, Any]:
+    """Commit, time and load when a measurement begins: the code measured is what was checked out then.
+
+    A record for the committed results folder is refused here, before anything is measured, when
+    tracked files have uncommitted changes, unless ``allow_dirty`` (then the record says so).
+    """
+    commit = git_commit()
+    dirty = commit is not None and commit.endswith("+dirty")
+    folder = (results_dir or RESULTS_DIR).resolve()
+    if dirty and not allow_dirty and folder == COMMITTED_RESULTS.resolve():
+        raise SystemExit(
+            f"benchmark: error: the work tree has uncommitted changes ({commit}), and a record in "
+            f"{folder} must name the code it measured: commit first, or pass --allow-dirty"
+        )
+    start = {"commit": commit, "started": now(), "load_start": load_average()}
+    return {**start, "allow_dirty": True} if dirty and allow_dirty else start
 
 
 def provenance(command: str, start: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -87,6 +115,7 @@ def provenance(command: str, start: dict[str, Any] | None = None) -> dict[str, A
         "started": start["started"],
         "time": now(),
         "load_average": {"start": start["load_start"], "end": load_average()},
+        **({"allow_dirty": True} if start.get("allow_dirty") else {}),
     }
 
 

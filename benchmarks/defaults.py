@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import ROOT, command_line, measurement_start, provenance, results_path
+from benchmarks.common import ROOT, add_record_options, command_line, measurement_start, provenance, results_path
 
 PROG = "defaults"
 COMMANDS = {
@@ -113,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--only", choices=tuple(COMMANDS), help="run one of the commands")
-    parser.add_argument("--results-dir", type=Path, help="where defaults.json goes (default benchmarks/results)")
+    add_record_options(parser, "defaults.json")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides passed to every command run (after --)")
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
@@ -121,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     record = json.loads(path.read_text()) if path.is_file() else {}
     command = command_line("benchmarks.defaults", argv)
     for which in [args.only] if args.only else list(COMMANDS):
-        start = measurement_start()
+        start = measurement_start(args.results_dir, args.allow_dirty)
         with tempfile.TemporaryDirectory(prefix=f"bench-defaults-{which}-") as scratch:
             ran = run_command(which, args.overrides, Path(scratch))
             if which == "pipeline":

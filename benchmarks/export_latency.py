@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from benchmarks.common import ROOT, command_line, measurement_start, write_figures
+from benchmarks.common import ROOT, add_record_options, command_line, measurement_start, write_figures
 from nas.deploy.formats import check_parity, onnx_runner, write_onnx
 from nas.deploy.model_file import load_model
 
@@ -88,10 +88,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument("--results-dir", type=Path, help="where export_latency.json goes (default benchmarks/results)")
+    add_record_options(parser, "export_latency.json")
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
-    start = measurement_start()
+    start = measurement_start(args.results_dir, args.allow_dirty)
     torch.set_num_threads(args.threads)
     np.random.seed(0)
     results = [measure(p, args.threads, args.warmup, args.runs) for p in (args.models or DEFAULT_MODELS)]

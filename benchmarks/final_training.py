@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import ROOT, command_line, measurement_start, results_path, write_figures
+from benchmarks.common import ROOT, add_record_options, command_line, measurement_start, results_path, write_figures
 from search_spaces.codec import parse_blocks, save_genotype
 from search_spaces.genotype import Genotype
 
@@ -61,11 +61,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--keep", type=Path, default=KEEP, help="where the runs and their model.pt go")
-    parser.add_argument("--results-dir", type=Path, help="where final_training.json goes (default benchmarks/results)")
+    add_record_options(parser, "final_training.json")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides for both runs (after --)")
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
-    start = measurement_start()
+    start = measurement_start(args.results_dir, args.allow_dirty)
     best = search_best(results_path("defaults", args.results_dir), args.keep)
     runs = {}
     for name, model in (("efficientnet_b0", "efficientnet_b0"), ("search_best", str(best))):

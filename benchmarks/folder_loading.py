@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from benchmarks.common import command_line, measurement_start, write_figures
+from benchmarks.common import add_record_options, command_line, measurement_start, write_figures
 from nas.proxy.data import FLOAT_SHARE, DataSizes, float_budget_for, prepare
 from nas.proxy.datasets import load_fashion_mnist
 from nas.proxy.folder import cache_key, list_folder, load_folder
@@ -253,7 +253,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--n", type=int, default=100_000, help="images to write (ignored for a reused --folder)")
     parser.add_argument("--folder", type=Path, help="use this image folder; written first when it has no images")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder and cache")
-    parser.add_argument("--results-dir", type=Path, help="where folder_loading.json goes (default benchmarks/results)")
+    add_record_options(parser, "folder_loading.json")
     parser.add_argument("--train-size", type=int, default=50_000, help="training split of the prepare figures")
     parser.add_argument("--val-size", type=int, default=10_000)
     parser.add_argument("--proxy-train-size", type=int, default=4000, help="training images of the B0 runs")
@@ -269,7 +269,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Write (or reuse) the folder, measure loading, splits and training, write the record."""
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parse(argv)
-    start = measurement_start()
+    start = measurement_start(args.results_dir, args.allow_dirty)
     scratch = Path(tempfile.mkdtemp(prefix="folder_loading-"))
     folder = (args.folder or scratch / "images").expanduser()
     try:

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import kendalltau
 
-from benchmarks.common import command_line, measurement_start, results_path, write_figures
+from benchmarks.common import add_record_options, command_line, measurement_start, results_path, write_figures
 from nas.cli.schema import composed
 from nas.proxy.datasets import DatasetSpec
 from nas.search.latency import open_table
@@ -119,7 +119,7 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     )
     parser.add_argument("--search-trials", type=int, default=20, help="the latency search's trials (0: none)")
     parser.add_argument("--dataset", default="fashion_mnist", help="the latency search's dataset")
-    parser.add_argument("--results-dir", type=Path, help="where latency.json goes (default benchmarks/results)")
+    add_record_options(parser, "latency.json")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides of conf/search.yaml for the latency search")
     return parser.parse_args(argv)
 
@@ -156,7 +156,7 @@ def table_figures(table: LatencyTable) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parse(argv)
-    start = measurement_start()
+    start = measurement_start(args.results_dir, args.allow_dirty)
     baseline = resolve_spec(args.reference)
     target = Target(resolution=args.resolution, threads=args.threads, min_run_time=args.min_run_time)
     space = mnasnet_space(baseline)

@@ -33,7 +33,7 @@ from hydra.errors import HydraException
 from omegaconf.errors import OmegaConfBaseException
 from scipy.stats import kendalltau
 
-from benchmarks.common import command_line, measurement_start, write_figures
+from benchmarks.common import add_record_options, command_line, measurement_start, write_figures
 from nas.cli.app import fail
 from nas.cli.overrides import config_error
 from nas.cli.schema import UsageError, composed
@@ -63,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--space-seed", type=int, default=0)
     parser.add_argument("--name", default="proxy_fidelity", help="the record is <results-dir>/<name>.json")
-    parser.add_argument("--results-dir", type=Path, help="where the record goes (default benchmarks/results)")
+    add_record_options(parser, "the record")
     parser.add_argument("--reference", type=Path, help="reuse the 5x accuracies of this earlier figures file")
     parser.add_argument("--one-seed", action="store_true", help="skip the seed-1 run of the default (the noise floor)")
     parser.add_argument(
@@ -75,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     args.command = command_line("benchmarks.proxy_fidelity", argv)
-    args.start = measurement_start()
+    args.start = measurement_start(args.results_dir, args.allow_dirty)
     try:
         measure(args)
     except (HydraException, OmegaConfBaseException) as err:

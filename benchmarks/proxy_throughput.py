@@ -14,13 +14,12 @@ import statistics
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
-from benchmarks.common import command_line, measurement_start, write_figures
+from benchmarks.common import add_record_options, command_line, measurement_start, write_figures
 from nas.proxy.data import prepare
 from nas.proxy.datasets import load_dataset
 from nas.proxy.device import resolve_device
@@ -68,15 +67,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--dataset", default="fashion_mnist")
-    parser.add_argument(
-        "--results-dir", type=Path, help="where proxy_throughput.json goes (default benchmarks/results)"
-    )
+    add_record_options(parser, "proxy_throughput.json")
     parser.add_argument("--repeats", type=int, default=3, help="measure both loops this many times, alternating")
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.steps < 1:
         parser.error(f"--repeats and --steps must be >= 1, got {args.repeats} and {args.steps}")
-    start = measurement_start()
+    start = measurement_start(args.results_dir, args.allow_dirty)
     device = resolve_device(args.device)
     raw = load_dataset(args.dataset)
     data = prepare(raw, args.resolution, args.batch_size * args.steps, 512, 512, device)

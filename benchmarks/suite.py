@@ -20,7 +20,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from benchmarks.common import ROOT, command_line, measurement_start, write_figures
+from benchmarks.common import ROOT, add_record_options, command_line, measurement_start, write_figures
 
 PROG = "suite"
 TARGETS = ("test", "test-fast")
@@ -68,15 +68,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--targets", nargs="+", choices=TARGETS, default=list(TARGETS), help="make targets to time")
+    add_record_options(parser, "suite.json")
     parser.add_argument("pytest_args", nargs="*", help="arguments for every pytest pass (after --)")
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
-    start = measurement_start()
+    start = measurement_start(args.results_dir, args.allow_dirty)
     figures = {target: run_target(target, args.pytest_args) for target in args.targets}
     failed = [target for target, run in figures.items() if run["returncode"] != 0]
     if failed:
         raise SystemExit(f"{PROG}: error: make {' '.join(failed)} failed; nothing recorded")
-    write_figures(PROG, figures, command_line("benchmarks.suite", argv), start=start)
+    write_figures(PROG, figures, command_line("benchmarks.suite", argv), args.results_dir, start)
     for target, run in figures.items():
         print(f"make {target}: {run['test_seconds']:.1f} s of test time, {run['wall_seconds']:.1f} s in all")
 

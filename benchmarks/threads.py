@@ -22,13 +22,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from benchmarks.common import command_line, measurement_start, write_figures
+from benchmarks.common import add_record_options, command_line, measurement_start, write_figures
 from nas.proxy.data import ProxyDataCache
 from nas.proxy.datasets import DatasetSpec
 from nas.proxy.recipe import ProxyConfig
@@ -76,9 +75,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--candidates", type=int, default=40, help="candidates scored per measurement")
     parser.add_argument("--train-size", type=int, default=4000, help="images of the timed proxy epoch")
     parser.add_argument("--dataset", default="fashion_mnist")
-    parser.add_argument("--results-dir", type=Path, help="where threads.json goes (default benchmarks/results)")
+    add_record_options(parser, "threads.json")
     args = parser.parse_args(argv)
-    start = measurement_start()
+    start = measurement_start(args.results_dir, args.allow_dirty)
     proxy = ProxyConfig(epochs=1, train_size=args.train_size, val_size=1000, test_size=500)
     data = ProxyDataCache(DatasetSpec(args.dataset).load(), proxy.sizes, "cpu").at()
     figures: dict[str, Any] = {"cores": DEFAULT_THREADS, "scores": list(SCORES), "idle": {}, "busy": {}}

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import optuna
 
-from benchmarks.common import ROOT, command_line, measurement_start, write_figures
+from benchmarks.common import ROOT, add_record_options, command_line, measurement_start, write_figures
 
 
 def run_study(workers: int, n_trials: int, extra: list[str], scratch: Path) -> dict[str, float]:
@@ -80,11 +80,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         prog="workers", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--trials", type=int, default=8)
-    parser.add_argument("--results-dir", type=Path, help="where workers.json goes (default benchmarks/results)")
+    add_record_options(parser, "workers.json")
     parser.add_argument("overrides", nargs="*", default=["proxy=tiny"], help="Hydra overrides of conf/search.yaml")
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
-    start = measurement_start()
+    start = measurement_start(args.results_dir, args.allow_dirty)
     with tempfile.TemporaryDirectory(prefix="bench-workers-") as scratch:
         one = run_study(1, args.trials, args.overrides, Path(scratch))
         print(f"1 worker : {one}", flush=True)

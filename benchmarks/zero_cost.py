@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import kendalltau, spearmanr
 
-from benchmarks.common import command_line, measurement_start, results_path, write_figures
+from benchmarks.common import add_record_options, command_line, measurement_start, results_path, write_figures
 from benchmarks.zero_cost_data import CACHE, TrainedCache, load_task, train_candidates
 from benchmarks.zero_cost_search import METHODS, best_so_far, compare_searches
 from nas.cli.app import fail, quiet_libraries
@@ -67,12 +67,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--k", type=int, default=4, help="proposals per RL trial with the pre-screen")
     parser.add_argument("--cache", type=Path, default=CACHE, help="cached proxy results")
     parser.add_argument("--name", default="zero_cost")
-    parser.add_argument("--results-dir", type=Path, help="where the record goes (default benchmarks/results)")
+    add_record_options(parser, "the record")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides of conf/search.yaml")
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     args.command = command_line("benchmarks.zero_cost", argv)
-    args.start = measurement_start()
+    args.start = measurement_start(args.results_dir, args.allow_dirty)
     quiet_libraries()
     try:
         measure(args)

@@ -57,3 +57,31 @@ def test_commit_outside_git_is_none(tmp_path):
 @pytest.mark.parametrize("name", ["platform", "torch", "python"])
 def test_machine_names_its_parts(name):
     assert common.machine()[name]
+
+
+def test_uncommitted_code_cannot_start_a_committed_record(monkeypatch):
+    monkeypatch.setattr(common, "git_commit", lambda root=common.ROOT: "abc1234+dirty")
+    with pytest.raises(
+        SystemExit, match=r"uncommitted changes \(abc1234\+dirty\).*commit first, or pass --allow-dirty"
+    ):
+        common.measurement_start(common.COMMITTED_RESULTS)
+    start = common.measurement_start(common.COMMITTED_RESULTS, allow_dirty=True)
+    assert start["commit"] == "abc1234+dirty" and start["allow_dirty"] is True
+    assert common.provenance("python -m benchmarks.x --allow-dirty", start)["allow_dirty"] is True
+    assert "allow_dirty" not in common.measurement_start()  # tests' own folder: nothing to refuse or mark
+    monkeypatch.setattr(common, "git_commit", lambda root=common.ROOT: "abc1234")
+    clean = common.measurement_start(common.COMMITTED_RESULTS)
+    assert "allow_dirty" not in clean and "allow_dirty" not in common.provenance("x", clean)
+
+
+def test_a_benchmark_refuses_before_it_measures_anything(monkeypatch):
+    from benchmarks import workers
+
+    monkeypatch.setattr(common, "git_commit", lambda root=common.ROOT: "abc1234+dirty")
+    monkeypatch.setattr(workers, "run_study", _never_measured)
+    with pytest.raises(SystemExit, match="--allow-dirty"):
+        workers.main(["--results-dir", str(common.COMMITTED_RESULTS), "--trials", "2"])
+
+
+def _never_measured(*args, **kwargs):
+    raise AssertionError("measured before the refusal")
