@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from nas.search.outputs import against_reference
 from nas.studies.run import StudyRun
 from scaling.compound import PAPER_COEFFICIENTS, flops_constraint
 
@@ -103,7 +104,7 @@ def search_section(run: StudyRun) -> list[str]:
         "",
     ]
     if ref.get("reward") is not None and best.get("reward") is not None:
-        verdict = "beats" if best["reward"] > ref["reward"] else "does not beat"
+        verdict = against_reference(best, ref, (s.get("dataset") or {}).get("n_val"))
         lines += [
             f"The found network {verdict} the reference on the reward: {best['flops'] / ref['flops']:.2f}x its FLOPs, "
             f"{best['val_acc'] - ref['val_acc']:+.4f} proxy accuracy.",

@@ -46,16 +46,24 @@ class DataSizes:
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise ValueError(f"proxy.{name} must be an integer >= 1 or null, got {value!r}")
 
+    def _fits(self, n_train: int) -> bool:
+        return self.val_size + (self.train_size or 0) <= n_train and self.val_size < n_train
+
+    def val_images(self, n_train: int) -> int:
+        """The validation images of a training split of ``n_train`` images (what :meth:`fit` keeps)."""
+        if self._fits(n_train) or self.val_size <= n_train // 2:
+            return self.val_size
+        return max(1, n_train // 5)
+
     def fit(self, n_train: int) -> DataSizes:
         """These sizes shrunk to a training split of ``n_train`` images, when they ask for more.
 
         The default proxy is sized for Fashion-MNIST (60,000 training images); on the small built-in
         datasets (``mnist5k``: 4,000, ``digits``: 1,437) validation takes a fifth and training the rest.
         """
-        wanted = self.val_size + (self.train_size or 0)
-        if wanted <= n_train and self.val_size < n_train:
+        if self._fits(n_train):
             return self
-        val = self.val_size if self.val_size <= n_train // 2 else max(1, n_train // 5)
+        val = self.val_images(n_train)
         train = n_train - val if self.train_size is None else min(self.train_size, n_train - val)
         log.warning(
             "the dataset has %d training images: proxy.train_size %s -> %d, proxy.val_size %d -> %d",

@@ -9,6 +9,7 @@ from typing import Any
 
 import optuna
 
+from nas.proxy.noise import accuracy_interval, gap_margin, small_split_warning, verdict
 from nas.search.best import best_trial
 from nas.search.latency import LATENCY_COLUMNS
 from nas.search.objective import Reward
@@ -96,10 +97,11 @@ def _plot_search(*args: Any, **kwargs: Any) -> None:
 
 
 def describe_best(summary: dict[str, Any]) -> str:
-    """The plain-words ending of a search."""
+    """The plain-words ending of a search: the best, and against the reference only beyond sampling noise."""
     best, ref = summary["best"], summary["reference"]
     if best is None:
         return f"No candidate finished in study {summary['study']!r}."
+    n_val = (summary.get("dataset") or {}).get("n_val")
     latency = f", {best['latency_ms']:.2f} ms" if best.get("latency_ms") is not None else ""
     reward = f", reward {best['reward']:.4f}" if best.get("reward") is not None else ""
     lines = [
@@ -107,21 +109,35 @@ def describe_best(summary: dict[str, Any]) -> str:
         f"({summary['n_trained']} trained, {summary['n_pruned']} pruned, {summary['n_failed']} failed), trial {best['trial']}:",
         *[f"  {b}" for b in best["blocks"]],
         f"  {best['params']:,} params, {best['flops'] / 1e6:.1f} MFLOPs at the target input{latency}, "
-        f"proxy val_acc {best['val_acc']:.4f}{reward}",
+        f"proxy val_acc {best['val_acc']:.4f}{_interval(best['val_acc'], n_val)}{reward}",
     ]
     if ref.get("val_acc") is not None and best.get("reward") is not None:
-        verdict = (
-            "beats"
-            if best["reward"] > ref["reward"]
-            else "matches"
-            if best["reward"] == ref["reward"]
-            else "does not beat"
-        )
         lines.append(
-            f"  It {verdict} the reference {ref['name']} (reward {ref['reward']:.4f}, val_acc {ref['val_acc']:.4f}, "
+            f"  It {against_reference(best, ref, n_val)} the reference {ref['name']} "
+            f"(reward {ref['reward']:.4f}, val_acc {ref['val_acc']:.4f}, "
             f"{ref['params']:,} params, {ref['flops'] / 1e6:.1f} MFLOPs): "
             f"{best['flops'] / ref['flops']:.2f}x its FLOPs, {best['val_acc'] - ref['val_acc']:+.4f} accuracy."
         )
         if best.get("latency_ms") is not None and ref.get("latency_ms"):
             lines[-1] = lines[-1][:-1] + f", {best['latency_ms'] / ref['latency_ms']:.2f}x its latency."
+    warning = small_split_warning(n_val) if n_val else None
+    if warning:
+        lines.append(f"  Note: {warning}.")
     return "\n".join(lines)
+
+
+def _interval(accuracy: float, n_val: int | None) -> str:
+    if not n_val:
+        return ""
+    low, high = accuracy_interval(accuracy, n_val)
+    return f" [{low:.3f}, {high:.3f}] on {n_val:,} validation images"
+
+
+def against_reference(best: dict[str, Any], ref: dict[str, Any], n_val: int | None) -> str:
+    """The verdict on the reward; a gap within the validation split's noise is a tie (``n_val`` unknown: none)."""
+    if best["reward"] == ref["reward"]:
+        return "matches"  # the reference itself (or its equal) is the best
+    if not n_val:
+        return "beats" if best["reward"] > ref["reward"] else "does not beat"
+    scales = (m["reward"] / m["val_acc"] if m["val_acc"] else 0.0 for m in (best, ref))  # the cost factors
+    return verdict(best["reward"], ref["reward"], gap_margin(best["val_acc"], ref["val_acc"], n_val, *scales))

@@ -1,0 +1,50 @@
+"""How far apart two proxy accuracies must be before they differ: the sampling noise of the validation split.
+
+An accuracy measured on ``n`` validation images is a binomial proportion; its 95% interval
+(Wilson's) is what a summary quotes beside it.  Two networks scored on the same ``n`` images
+differ only when the gap between them is beyond 1.96 standard errors of the difference, taken as
+independent (the shared images make that conservative).  A reward ``acc * factor`` carries its
+accuracy's noise times the (exactly known) cost factor.
+"""
+
+from __future__ import annotations
+
+import math
+
+from scipy.stats import binomtest
+
+Z95 = 1.959963984540054
+SEPARATION = 0.03
+"""The gap (in accuracy) a validation split should be able to separate; smaller splits get a warning."""
+
+
+def accuracy_interval(accuracy: float, n: int) -> tuple[float, float]:
+    """The 95% Wilson interval of an accuracy measured on ``n`` images."""
+    correct = min(n, max(0, round(accuracy * n)))
+    interval = binomtest(correct, n).proportion_ci(confidence_level=0.95, method="wilson")
+    return float(interval.low), float(interval.high)
+
+
+def gap_margin(a: float, b: float, n: int, scale_a: float = 1.0, scale_b: float = 1.0) -> float:
+    """The gap two accuracies on ``n`` images each (times their scales) must exceed to differ at 95%."""
+    return Z95 * math.sqrt((scale_a**2 * a * (1 - a) + scale_b**2 * b * (1 - b)) / n)
+
+
+def verdict(value: float, other: float, margin: float) -> str:
+    """``beats``, ``ties within noise with`` or ``does not beat``: ``value`` against ``other`` and the margin."""
+    if value - other > margin:
+        return "beats"
+    if other - value > margin:
+        return "does not beat"
+    return "ties within noise with"
+
+
+def small_split_warning(n: int, accuracy: float = 0.8, gap: float = SEPARATION) -> str | None:
+    """One line when ``n`` validation images cannot separate networks ``gap`` apart (None when they can)."""
+    margin = gap_margin(accuracy, accuracy, n)
+    if margin <= gap:
+        return None
+    return (
+        f"{n:,} validation images cannot separate networks {gap:.0%} apart (two accuracies near "
+        f"{accuracy:.0%} must differ by {margin:.3f}); raise proxy.val_size, or read these rankings as ties"
+    )
