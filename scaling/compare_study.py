@@ -21,6 +21,7 @@ import pandas as pd
 import torch
 
 from nas.proxy.data import ProxyDataCache
+from nas.proxy.noise import gap_margin, interval_text, small_split_warning
 from nas.proxy.recipe import ProxyConfig
 from nas.proxy.task import TaskConfig
 from nas.proxy.trainer import train_proxy
@@ -196,7 +197,7 @@ class CompareJob(StudyJob):
         summary = {
             "study": study.study_name,
             "storage": storage_url,
-            "dataset": self.config.dataset.describe(self.raw),
+            "dataset": self.config.dataset.describe(self.raw, self.config.proxy.sizes),
             "baseline": self.baseline.name,
             "coefficients": list(self.coefficients),
             "n_models": len(self.plan),
@@ -213,8 +214,22 @@ class CompareJob(StudyJob):
     def describe(self, summary: dict[str, Any]) -> str:
         if not summary["n_trained"]:
             return "no model was trained yet"
+        n_val = summary["dataset"].get("n_val")
+        accuracies = summary["val_acc"]
         lines = [f"{summary['n_trained']} of {summary['n_models']} models trained (proxy validation accuracy):"]
-        lines += [f"  {key:<16} {acc:.4f}" for key, acc in summary["val_acc"].items()]
+        lines += [f"  {key:<16} {acc:.4f}{interval_text(acc, n_val)}" for key, acc in accuracies.items()]
+        if n_val and len(accuracies) > 1:
+            top = max(accuracies, key=accuracies.get)
+            ties = [
+                k
+                for k, a in accuracies.items()
+                if k != top and accuracies[top] - a <= gap_margin(accuracies[top], a, n_val)
+            ]
+            lines.append(
+                f"  {top} is best" + (f"; ties within noise with {', '.join(ties)}" if ties else " beyond noise")
+            )
+            warning = small_split_warning(n_val)
+            lines += [f"note: {warning}"] if warning else []
         return "\n".join(lines)
 
 

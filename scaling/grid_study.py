@@ -20,6 +20,7 @@ import torch
 import yaml
 
 from nas.proxy.data import ProxyDataCache
+from nas.proxy.noise import interval_text, small_split_warning
 from nas.proxy.recipe import ProxyConfig
 from nas.proxy.task import TaskConfig
 from nas.proxy.trainer import train_proxy
@@ -214,7 +215,7 @@ class GridJob(StudyJob):
         summary: dict[str, Any] = {
             "study": study.study_name,
             "storage": storage_url,
-            "dataset": self.config.dataset.describe(self.raw),
+            "dataset": self.config.dataset.describe(self.raw, self.config.proxy.sizes),
             "baseline": self.baseline.name,
             "baseline_blocks": format_blocks(self.baseline),
             "phi": self.phi,
@@ -261,11 +262,15 @@ class GridJob(StudyJob):
         if not best:
             return "no point was fully trained yet"
         latency = f", {best['latency_ratio']:.2f}x its latency" if best.get("latency_ratio") is not None else ""
-        return (
+        n_val = summary["dataset"].get("n_val")
+        line = (
             f"best of {summary['n_complete']} fully trained points: alpha={best['alpha']:g}, beta={best['beta']:g}, "
-            f"gamma={best['gamma']:g} (constraint {best['constraint']:.3f}), val_acc {best['val_acc']:.4f}, "
+            f"gamma={best['gamma']:g} (constraint {best['constraint']:.3f}), val_acc {best['val_acc']:.4f}"
+            f"{interval_text(best['val_acc'], n_val)}, "
             f"{best['flops_ratio']:.2f}x the baseline's FLOPs{latency} (2**phi = {2**self.phi:g}) -> coefficients.yaml"
         )
+        warning = small_split_warning(n_val) if n_val else None
+        return line + (f"\nnote: {warning}" if warning else "")
 
 
 @dataclass(frozen=True)

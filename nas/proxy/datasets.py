@@ -12,7 +12,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -251,6 +251,12 @@ def load_dataset(
     return DatasetSpec(name, as_str[0], download, as_str[1], as_str[2], cache_resolution).load()
 
 
+class ValidationSized(Protocol):
+    """What :meth:`describe` asks of the proxy's sizes (``nas.proxy.data.DataSizes``)."""
+
+    def val_images(self, n_train: int) -> int: ...
+
+
 @dataclass(frozen=True)
 class DatasetSpec:
     """Which dataset to load and from where (the ``dataset`` config group, as plain values)."""
@@ -273,11 +279,12 @@ class DatasetSpec:
         source = str(Path(where).expanduser().resolve()) if where else None
         return {"name": self.name, "source": source, "fingerprint": raw.fingerprint}
 
-    def describe(self, raw: RawDataset) -> dict[str, Any]:
+    def describe(self, raw: RawDataset, sizes: ValidationSized | None = None) -> dict[str, Any]:
         """The dataset as every ``summary.json`` records it: identity, classes (sorted names) and sizes.
 
         ``source`` is where it was read from, built-in datasets too (their identity's source is the
-        one given, None for the default place, so that their studies keep their names).
+        one given, None for the default place, so that their studies keep their names).  With the
+        proxy's ``sizes``, ``n_val`` is the validation images every accuracy is measured on.
         """
         identity = self.identity(raw)
         return {
@@ -288,4 +295,5 @@ class DatasetSpec:
             "image_size": list(raw.train_images.shape[2:]),
             "n_train": len(raw.train_labels),
             "n_test": len(raw.test_labels),
+            **({} if sizes is None else {"n_val": sizes.val_images(len(raw.train_labels))}),
         }

@@ -25,6 +25,14 @@ def accuracy_interval(accuracy: float, n: int) -> tuple[float, float]:
     return float(interval.low), float(interval.high)
 
 
+def interval_text(accuracy: float, n: int | None) -> str:
+    """`` [low, high] on N validation images`` (empty when ``n`` is unknown): how a summary quotes an accuracy."""
+    if not n:
+        return ""
+    low, high = accuracy_interval(accuracy, n)
+    return f" [{low:.3f}, {high:.3f}] on {n:,} validation images"
+
+
 def gap_margin(a: float, b: float, n: int, scale_a: float = 1.0, scale_b: float = 1.0) -> float:
     """The gap two accuracies on ``n`` images each (times their scales) must exceed to differ at 95%."""
     return Z95 * math.sqrt((scale_a**2 * a * (1 - a) + scale_b**2 * b * (1 - b)) / n)

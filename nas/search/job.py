@@ -254,8 +254,7 @@ class SearchJob(StudyJob):
     def write_outputs(self, study: optuna.Study, out: Path, storage_url: str) -> dict[str, Any]:
         cost = self.latency_cost(study)
         reference_ms = None if cost is None else cost(self.reference).median_ms
-        dataset = self.config.dataset.describe(self.raw)
-        dataset["n_val"] = self.config.proxy.sizes.val_images(dataset["n_train"])  # every accuracy's sample
+        dataset = self.config.dataset.describe(self.raw, self.config.proxy.sizes)
         reference_cost = self.target.cost(self.reference)
         reward = self.reward(study)
         return write_outputs(study, out, storage_url, self.reference, reference_cost, reward, dataset, reference_ms)

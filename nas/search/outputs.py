@@ -9,7 +9,7 @@ from typing import Any
 
 import optuna
 
-from nas.proxy.noise import accuracy_interval, gap_margin, small_split_warning, verdict
+from nas.proxy.noise import gap_margin, interval_text, small_split_warning, verdict
 from nas.search.best import best_trial
 from nas.search.latency import LATENCY_COLUMNS
 from nas.search.objective import Reward
@@ -109,7 +109,7 @@ def describe_best(summary: dict[str, Any]) -> str:
         f"({summary['n_trained']} trained, {summary['n_pruned']} pruned, {summary['n_failed']} failed), trial {best['trial']}:",
         *[f"  {b}" for b in best["blocks"]],
         f"  {best['params']:,} params, {best['flops'] / 1e6:.1f} MFLOPs at the target input{latency}, "
-        f"proxy val_acc {best['val_acc']:.4f}{_interval(best['val_acc'], n_val)}{reward}",
+        f"proxy val_acc {best['val_acc']:.4f}{interval_text(best['val_acc'], n_val)}{reward}",
     ]
     if ref.get("val_acc") is not None and best.get("reward") is not None:
         lines.append(
@@ -124,13 +124,6 @@ def describe_best(summary: dict[str, Any]) -> str:
     if warning:
         lines.append(f"  Note: {warning}.")
     return "\n".join(lines)
-
-
-def _interval(accuracy: float, n_val: int | None) -> str:
-    if not n_val:
-        return ""
-    low, high = accuracy_interval(accuracy, n_val)
-    return f" [{low:.3f}, {high:.3f}] on {n_val:,} validation images"
 
 
 def against_reference(best: dict[str, Any], ref: dict[str, Any], n_val: int | None) -> str:
