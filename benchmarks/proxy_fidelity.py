@@ -84,8 +84,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         fail(PROG, err)
 
 
-def measure(args: argparse.Namespace) -> None:
-    """Train the candidates as ``args`` say, print Kendall's tau and write the figures."""
+def check_arguments(args: argparse.Namespace) -> None:
+    """Refuse, before any data is loaded, what the measurement cannot be made with."""
     if args.candidates < 2 or args.budget < 2 or args.reference_epochs < 1:
         raise UsageError(
             "--candidates and --budget must be >= 2 and --reference-epochs >= 1, "
@@ -93,6 +93,11 @@ def measure(args: argparse.Namespace) -> None:
         )
     if args.reference_noise and not args.reference:
         raise UsageError("--reference-noise needs --reference FILE (the run whose 5x accuracies to repeat)")
+
+
+def measure(args: argparse.Namespace) -> None:
+    """Train the candidates as ``args`` say, print Kendall's tau and write the figures."""
+    check_arguments(args)
     cfg = composed("train", args.overrides)
     device = use_device(cfg.device, cfg.threads)
     proxy = cfg.proxy

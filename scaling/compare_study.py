@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 
 from nas.proxy.data import ProxyDataCache
-from nas.proxy.noise import gap_margin, interval_text, small_split_warning
+from nas.proxy.noise import gap_margin, interval_text, small_split_warning, verdict
 from nas.proxy.recipe import ProxyConfig
 from nas.proxy.task import TaskConfig
 from nas.proxy.trainer import train_proxy
@@ -220,10 +220,11 @@ class CompareJob(StudyJob):
         lines += [f"  {key:<16} {acc:.4f}{interval_text(acc, n_val)}" for key, acc in accuracies.items()]
         if n_val and len(accuracies) > 1:
             top = max(accuracies, key=accuracies.get)
+            best = accuracies[top]
             ties = [
                 k
                 for k, a in accuracies.items()
-                if k != top and accuracies[top] - a <= gap_margin(accuracies[top], a, n_val)
+                if k != top and verdict(best, a, gap_margin(best, a, n_val)) == "ties within noise with"
             ]
             lines.append(
                 f"  {top} is best" + (f"; ties within noise with {', '.join(ties)}" if ties else " beyond noise")
