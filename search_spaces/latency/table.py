@@ -32,6 +32,7 @@ from search_spaces.latency.measure import LatencyMeter, time_module
 from search_spaces.mnasnet import CONV_OPS, MnasNetSpace
 
 TABLE_VERSION = 1
+MIN_SHARE = 0.5  # the least part of its entries' sum a prediction keeps (see LatencyTable.fitted)
 BUILD_COMMAND = "python -m search_spaces.latency build"
 
 
@@ -154,8 +155,14 @@ class LatencyTable:
         return self.fitted(self.entry_sum(genotype), genotype.num_layers)
 
     def fitted(self, entry_sum_ms: float, num_layers: int) -> float:
-        """The entries' sum plus the fitted overhead of a network of ``num_layers`` layers."""
-        return entry_sum_ms + self.constant_ms + self.per_layer_ms * num_layers
+        """The entries' sum plus the fitted overhead of a network of ``num_layers`` layers.
+
+        Timing noise can fit a negative overhead (the members measured faster than their entries'
+        sum); extrapolated to a small member it could reach zero or below, a latency no reward can
+        take, so a prediction keeps at least ``MIN_SHARE`` of the entries' sum.
+        """
+        overhead = self.constant_ms + self.per_layer_ms * num_layers
+        return max(entry_sum_ms + overhead, MIN_SHARE * entry_sum_ms)
 
     def check(self, space: MnasNetSpace, target: Target, path: Path | str) -> None:
         """``ValueError`` (one line) when this table was built for another space, input or device."""

@@ -174,3 +174,10 @@ def test_cli_bad_input_is_one_line_and_exit_two(args, fragment, capsys):
     assert latency_main(args) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("python -m search_spaces.latency: error: ") and fragment in err[0]
+
+
+def test_a_negative_fitted_overhead_never_predicts_a_latency_at_or_below_zero():
+    """Noise once fitted -2.5 ms on a tiny space: a small member's reward became a complex number."""
+    table = LatencyTable(space="s", target={}, measured_on={}, entries={}, constant_ms=-2.5, per_layer_ms=0.0)
+    assert table.fitted(2.0, 10) == 1.0  # half the entries' sum, not -0.5
+    assert table.fitted(10.0, 10) == 7.5  # a large member: the fitted overhead as it is
