@@ -109,7 +109,7 @@ def measure(args: argparse.Namespace) -> None:
     genotypes = [space.reference] + [space.sample(rng) for _ in range(args.candidates - 1)]
     recorded = recorded_figures(args.reference) if args.reference else None
     if recorded is None or args.reference_noise:
-        train_size, epochs = reference_sizes(args, raw, sizes, proxy)
+        train_size, epochs = reference_sizes(args.budget, args.reference_epochs, raw, sizes, proxy)
         if recorded is not None:
             check_same_reference(args.reference, recorded, train_size, epochs)
         big = dataclasses.replace(proxy, epochs=epochs)
@@ -230,16 +230,16 @@ def reference_noise(
     write_figures(args.name, figures, args.command, args.results_dir, args.start)
 
 
-def reference_sizes(args: argparse.Namespace, raw: RawDataset, sizes: DataSizes, proxy: ProxyConfig) -> tuple[int, int]:
-    """The reference's training images and epochs: ``--budget`` x the images the proxy sees."""
-    train_size = args.budget * sizes.train_size * proxy.epochs // args.reference_epochs
+def reference_sizes(budget: int, epochs: int, raw: RawDataset, sizes: DataSizes, proxy: ProxyConfig) -> tuple[int, int]:
+    """The reference's training images and epochs: ``budget`` x the images the proxy sees, in ``epochs``."""
+    train_size = budget * sizes.train_size * proxy.epochs // epochs
     available = len(raw.train_labels) - sizes.val_size
     if train_size > available:
         raise UsageError(
-            f"a {args.budget}x reference in {args.reference_epochs} epochs needs {train_size} training images; "
+            f"a {budget}x reference in {epochs} epochs needs {train_size} training images; "
             f"{raw.name} has {available} beside the validation set (raise --reference-epochs)"
         )
-    return train_size, args.reference_epochs
+    return train_size, epochs
 
 
 def check_same_reference(path: Path, recorded: dict[str, Any], train_size: int, epochs: int) -> None:
