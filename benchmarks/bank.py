@@ -42,12 +42,13 @@ from benchmarks.bank_members import (
     summary,
 )
 from benchmarks.common import ROOT, add_record_options, command_line, git_commit, measurement_start, write_figures
-from benchmarks.proxy_fidelity import reference_sizes
-from benchmarks.zero_cost_data import Task, load_task
+from benchmarks.task import Task, load_task
 from nas.cli.app import fail, quiet_libraries
 from nas.cli.overrides import config_error
 from nas.cli.schema import UsageError
-from nas.proxy.data import ProxyDataCache
+from nas.proxy.data import DataSizes, ProxyDataCache
+from nas.proxy.datasets import RawDataset
+from nas.proxy.recipe import ProxyConfig
 from nas.proxy.trainer import train_proxy
 from search_spaces.codec import format_blocks
 
@@ -181,6 +182,18 @@ def train_missing(
             f"[bank {n}/{len(todo)}] member {member} ({split_of(member)}) {run}: val_acc {value:.4f} ({seconds:.1f} s)",
             flush=True,
         )
+
+
+def reference_sizes(budget: int, epochs: int, raw: RawDataset, sizes: DataSizes, proxy: ProxyConfig) -> tuple[int, int]:
+    """The reference's training images and epochs: ``budget`` x the images the proxy sees, in ``epochs``."""
+    train_size = budget * sizes.train_size * proxy.epochs // epochs
+    available = len(raw.train_labels) - sizes.val_size
+    if train_size > available:
+        raise UsageError(
+            f"a {budget}x reference in {epochs} epochs needs {train_size} training images; "
+            f"{raw.name} has {available} beside the validation set (raise --reference-epochs)"
+        )
+    return train_size, epochs
 
 
 if __name__ == "__main__":

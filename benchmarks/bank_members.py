@@ -9,6 +9,7 @@ Benchmarks read the record through :func:`load_bank` and :func:`bank_half`: a ch
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -18,9 +19,10 @@ import numpy as np
 import optuna
 from scipy.stats import kendalltau
 
+from benchmarks.task import Task
 from nas.cli.schema import UsageError
 from nas.screening.pool import sample_pool
-from search_spaces.codec import format_blocks
+from search_spaces.codec import format_blocks, parse_blocks
 from search_spaces.cost import Target
 from search_spaces.genotype import Genotype
 from search_spaces.mnasnet import MnasNetSpace
@@ -56,12 +58,13 @@ def candidate_rows(
     members: Sequence[Genotype], trials: Iterable[optuna.trial.FrozenTrial], target: Target
 ) -> list[dict[str, Any]]:
     """One row per member trained at both seeds, in draw order."""
-    value = {(t.params["member"], t.params["run"]): t.value for t in trials if t.value is not None}
+    done = {(t.params["member"], t.params["run"]): t for t in trials if t.value is not None}
     rows = []
     for member, genotype in enumerate(members):
-        accs = [value.get((member, f"seed{s}")) for s in SEEDS]
-        if None in accs:
+        runs = [done.get((member, f"seed{s}")) for s in SEEDS]
+        if None in runs:
             continue
+        big = done.get((member, "5x"))
         params, flops = target.cost(genotype)
         rows.append(
             {
@@ -70,8 +73,10 @@ def candidate_rows(
                 "set": split_of(member),
                 "params": params,
                 "flops": flops,
-                "val_acc": accs,
-                "val_acc_5x": value.get((member, "5x")),
+                "val_acc": [t.value for t in runs],
+                "val_acc_5x": None if big is None else big.value,
+                "seconds": [t.user_attrs.get("seconds") for t in runs],
+                "seconds_5x": None if big is None else big.user_attrs.get("seconds"),
             }
         )
     return rows
@@ -131,4 +136,24 @@ def check_disjoint(genotypes: Iterable[Genotype], record: dict[str, Any], what: 
             f"{what} shares {len(shared)} candidate(s) with the candidate bank (first: "
             f"{','.join(format_blocks(shared[0]))}); measured there, a claim would not be held out: "
             "draw it with another seed"
+        )
+
+
+def member_genotype(space: MnasNetSpace, row: dict[str, Any]) -> Genotype:
+    """A bank row's genotype: the space's reference with the row's blocks."""
+    return dataclasses.replace(space.reference, blocks=parse_blocks(row["blocks"]), name=f"bank{row.get('member', '')}")
+
+
+def check_same_task(
+    record: dict[str, Any], task: Task, path: Path, compare: Sequence[str] = ("dataset", "proxy", "data")
+) -> None:
+    """Refuse to rank against labels that another proxy, data or dataset (those in ``compare``) produced."""
+    mine = {"dataset": task.cfg.dataset.name, "proxy": task.proxy.identity(), "data": dataclasses.asdict(task.sizes)}
+    ours = {key: mine[key] for key in compare}
+    theirs = {key: record.get(key) for key in ours}
+    if theirs != ours:
+        differ = ", ".join(key for key in ours if theirs[key] != ours[key])
+        raise UsageError(
+            f"the bank {path} was trained with another {differ} than these settings: "
+            "rank with the bank's settings (no overrides of the proxy or dataset) or build a bank for these"
         )

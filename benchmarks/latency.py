@@ -9,7 +9,10 @@
    Kendall's tau between FLOPs and measured latency (how much ranking by FLOPs and by time disagree).
 3. The measurement's own noise: ``--repeats`` rounds over ``--noise-candidates`` members, one
    measurement of each per round; coefficient of variation (standard deviation over mean) per
-   member; the median is ``cv``.
+   member; the median is ``cv``.  Between processes: the reference timed once in each of
+   ``--processes`` fresh processes (:mod:`search_spaces.latency.noise`, the same function and
+   ``Target``); the CV of their medians is ``cv_processes``, the noise two records of one network
+   (two commands) are judged by (``latencies_agree``).
 4. With ``--search-trials`` > 0: the default search with ``objective.cost=latency`` (T: the
    reference's latency, predicted by the table), its best next to the reference, measured too;
    trailing Hydra overrides of conf/search.yaml (``proxy.epochs=1``, ...) change that search.
@@ -46,6 +49,7 @@ from search_spaces.codec import format_blocks
 from search_spaces.cost import Target
 from search_spaces.genotype import Genotype
 from search_spaces.latency.measure import LatencyMeter, measure_latency
+from search_spaces.latency.noise import coefficient_of_variation, latencies_agree, measure_in_processes
 from search_spaces.latency.table import LatencyTable
 from search_spaces.mnasnet import mnasnet_space
 from search_spaces.spec import resolve_spec
@@ -77,8 +81,18 @@ def noise(members: Sequence[Genotype], target: Target, repeats: int) -> dict[str
     for _ in range(repeats):
         for genotype, kept in zip(members, times, strict=True):
             kept.append(measure_latency(genotype, target).median_ms)
-    per_member = [statistics.stdev(t) / statistics.mean(t) for t in times]
+    per_member = [coefficient_of_variation(t) for t in times]
     return {"cv": round(statistics.median(per_member), 4), "cv_per_member": [round(c, 4) for c in per_member]}
+
+
+def process_noise(genotype: Genotype, target: Target, processes: int) -> dict[str, Any]:
+    """``genotype`` timed in ``processes`` fresh processes: their medians and the CV between them."""
+    medians = [round(t.median_ms, 4) for t in measure_in_processes(genotype, target, processes)]
+    return {
+        "cv_processes": round(coefficient_of_variation(medians), 4),
+        "process_medians_ms": medians,
+        "process_network": genotype.name,
+    }
 
 
 def latency_search(
@@ -112,6 +126,7 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1, help="which members (the table calibrates on seed 0's)")
     parser.add_argument("--noise-candidates", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=5, help="measurements of each noise candidate")
+    parser.add_argument("--processes", type=int, default=5, help="fresh processes timing the reference (>= 2)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--min-run-time", type=float, default=0.5, help="seconds timed per measurement")
     parser.add_argument(
@@ -121,7 +136,10 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--dataset", default="fashion_mnist", help="the latency search's dataset")
     add_record_options(parser, "latency.json")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides of conf/search.yaml for the latency search")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.processes < 2:
+        parser.error(f"--processes must be >= 2 (a CV between processes), got {args.processes}")
+    return args
 
 
 def measured_rows(members: Sequence[Genotype], table: LatencyTable, target: Target) -> list[dict[str, Any]]:
@@ -167,18 +185,24 @@ def main(argv: Sequence[str] | None = None) -> None:
     rows = measured_rows(members, table, target)
     figures: dict[str, Any] = {"n": len(rows), **accuracy(rows)}
     figures.update(noise(members[: args.noise_candidates], target, args.repeats))
+    figures.update(process_noise(baseline, target, args.processes))
     figures["table"] = table_figures(table)
-    figures["settings"] = {"reference": baseline.name, "threads": args.threads, "batch_size": 1}
-    figures["settings"].update(min_run_time=args.min_run_time, resolution=args.resolution)
+    figures["settings"] = {"reference": baseline.name, **dataclasses.asdict(target)}
     print(
         f"{len(rows)} members: {100 * figures['within_10pct']:.0f}% predicted within 10%, MAPE {100 * figures['mape']:.1f}%, "
         f"tau(predicted, measured) {figures['tau_predicted_measured']:+.3f}, tau(FLOPs, latency) "
-        f"{figures['tau_flops_latency']:+.3f}; measurement CV {100 * figures['cv']:.1f}%; table of "
+        f"{figures['tau_flops_latency']:+.3f}; measurement CV {100 * figures['cv']:.1f}% in one process, "
+        f"{100 * figures['cv_processes']:.1f}% between {args.processes}; table of "
         f"{len(table.entries)} entries built in {table.build_seconds:.0f} s"
     )
     if args.search_trials:
         search = (baseline, table_path, args.search_trials, target, args.dataset, args.overrides)
         figures["search"] = latency_search(*search)
+        reference_ms = figures["search"]["reference"]["measured_latency_ms"]  # timed after training, in this process
+        fresh_ms = statistics.median(figures["process_medians_ms"])
+        figures["search"]["reference"]["agrees_with_processes"] = latencies_agree(
+            reference_ms, fresh_ms, figures["cv_processes"]
+        )
     figures["candidates"] = rows
     plot(rows, results_path(PROG, args.results_dir).with_suffix(".png"), args.resolution)
     write_figures(PROG, figures, command_line("benchmarks.latency", argv), args.results_dir, start)

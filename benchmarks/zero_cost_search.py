@@ -4,7 +4,7 @@ Each run is the real search (``nas.search.job.SearchJob``: reference first, medi
 default proxy) on an in-memory study, started with a clock: no trial starts after ``budget``
 seconds, and only trials finished within it count.  The pre-screened variants spend part of the
 same budget scoring their pool.  Runs are interleaved seed by seed, so a slower stretch of the
-machine falls on every method alike.
+machine falls on every method alike, and methods are compared seed by seed (a paired test).
 """
 
 from __future__ import annotations
@@ -16,12 +16,15 @@ from typing import Any
 
 import numpy as np
 import optuna
+from scipy.stats import ttest_1samp
 
-from benchmarks.zero_cost_data import Task
+from benchmarks.task import Task
+from nas.proxy.noise import verdict
 from nas.search.job import SearchJob
 from nas.search.settings import SearchConfig, SearchPrescreen, SearchSettings
 
 METHODS = ("random", "tpe", "rl", "tpe+prescreen", "rl+prescreen")
+DEFAULT_METHODS = ("random", "tpe", "tpe+prescreen")
 
 
 def method_settings(method: str, prescreen: SearchPrescreen, base: SearchSettings) -> SearchSettings:
@@ -36,8 +39,10 @@ def method_settings(method: str, prescreen: SearchPrescreen, base: SearchSetting
     return dataclasses.replace(base, sampler=sampler, n_trials=10**6, prescreen=prescreen)
 
 
-def timed_search(task: Task, method: str, seed: int, budget: float, prescreen: SearchPrescreen) -> dict[str, Any]:
-    """One search of ``method`` for ``budget`` seconds: its best reward in time and its curve."""
+def timed_search(
+    task: Task, method: str, seed: int, budget: float, prescreen: SearchPrescreen, bank: dict[str, Any]
+) -> dict[str, Any]:
+    """One search of ``method`` for ``budget`` seconds: its best reward in time, its trials and curve."""
     config = SearchConfig(
         task.dataset, task.proxy, task.target, seed, method_settings(method, prescreen, task.search), task.reward
     )
@@ -55,13 +60,30 @@ def timed_search(task: Task, method: str, seed: int, budget: float, prescreen: S
     while time.perf_counter() - start < budget:
         study.optimize(objective, n_trials=1, callbacks=[note], gc_after_trial=False)
     in_time = [(t, r) for t, r in finished if t <= budget]
-    best = max((r for _, r in in_time), default=float("nan"))
+    members = {",".join(r["blocks"]) for r in bank["candidates"]}
+    trained = [t.user_attrs.get("blocks") for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     return {
-        "best_reward": best,
+        "best_reward": max((r for _, r in in_time), default=float("nan")),
         "trials_in_time": len(in_time),
         "trials_started": len(study.trials),
-        "curve": [[round(t, 1), round(r, 5)] for t, r in in_time],
+        "bank_members_trained": sum(_joined(b) in members for b in trained),
+        "trials": [[round(t, 1), round(r, 5)] for t, r in in_time],
+        "curve": improvements(in_time),
     }
+
+
+def _joined(blocks: str | Sequence[str] | None) -> str:
+    return blocks if isinstance(blocks, str) or blocks is None else ",".join(blocks)
+
+
+def improvements(trials: Sequence[tuple[float, float]]) -> list[list[float]]:
+    """The best-so-far curve: (seconds, best reward) at every trial that raised it."""
+    curve, best = [], -np.inf
+    for t, reward in trials:
+        if reward > best:
+            best = reward
+            curve.append([round(t, 1), round(reward, 5)])
+    return curve
 
 
 def best_so_far(curve: Sequence[Sequence[float]], budget: float, step: float) -> list[float]:
@@ -75,13 +97,18 @@ def best_so_far(curve: Sequence[Sequence[float]], budget: float, step: float) ->
 
 
 def compare_searches(
-    task: Task, methods: Sequence[str], seeds: Sequence[int], budget: float, prescreen: SearchPrescreen
+    task: Task,
+    methods: Sequence[str],
+    seeds: Sequence[int],
+    budget: float,
+    prescreen: SearchPrescreen,
+    bank: dict[str, Any],
 ) -> dict[str, Any]:
-    """Every method with every seed for ``budget`` seconds; per method the seeds' results and their spread."""
+    """Every method with every seed for ``budget`` seconds: per method its seeds and spread; paired tests."""
     runs: dict[str, dict[str, Any]] = {m: {} for m in methods}
     for seed in seeds:
         for method in methods:
-            result = timed_search(task, method, seed, budget, prescreen)
+            result = timed_search(task, method, seed, budget, prescreen, bank)
             runs[method][str(seed)] = result
             print(
                 f"[search] {method} seed {seed}: best reward {result['best_reward']:.4f} "
@@ -91,13 +118,42 @@ def compare_searches(
     summary = {}
     for method, by_seed in runs.items():
         best = np.array([r["best_reward"] for r in by_seed.values()], dtype=float)
+        found = best[np.isfinite(best)]
         summary[method] = {
-            "mean_best_reward": round(float(np.nanmean(best)), 5),
-            "std_best_reward": round(float(np.nanstd(best, ddof=1)) if len(best) > 1 else 0.0, 5),
-            "min_best_reward": round(float(np.nanmin(best)), 5),
-            "max_best_reward": round(float(np.nanmax(best)), 5),
+            "mean_best_reward": round(float(found.mean()), 5) if len(found) else None,
+            "std_best_reward": round(float(found.std(ddof=1)), 5) if len(found) > 1 else None,
+            "min_best_reward": round(float(found.min()), 5) if len(found) else None,
+            "max_best_reward": round(float(found.max()), 5) if len(found) else None,
             "mean_trials": round(float(np.mean([r["trials_in_time"] for r in by_seed.values()])), 1),
             "seeds_without_result": int(np.isnan(best).sum()),  # left out of the mean: none trained in time
             "seeds": by_seed,
         }
-    return summary
+    pairs = [(a, b) for i, a in enumerate(methods) for b in methods[:i]]
+    return {"methods": summary, "paired": {f"{a} vs {b}": paired(runs[a], runs[b]) for a, b in pairs}}
+
+
+def paired(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
+    """``first`` minus ``second`` seed by seed: mean, 95% t-interval, paired t-test p, and the verdict.
+
+    ``first`` beats ``second`` only when the whole interval is above zero (``nas.proxy.noise.verdict``).
+    """
+    diffs = np.array([first[s]["best_reward"] - second[s]["best_reward"] for s in first if s in second], dtype=float)
+    diffs = diffs[np.isfinite(diffs)]
+    out: dict[str, Any] = {"n": len(diffs), "differences": [round(float(d), 5) for d in diffs]}
+    if len(diffs) < 2:
+        return {**out, "mean": None, "interval_95": None, "p": None, "verdict": "too few seeds"}
+    if np.ptp(diffs) == 0:  # identical differences: no spread to test
+        low = high = float(diffs[0])
+        p = 0.0 if low else 1.0
+    else:
+        test = ttest_1samp(diffs, 0.0)
+        low, high = test.confidence_interval(0.95)
+        p = float(test.pvalue)
+    mean = float(diffs.mean())
+    return {
+        **out,
+        "mean": round(mean, 5),
+        "interval_95": [round(float(low), 5), round(float(high), 5)],
+        "p": round(p, 4),
+        "verdict": verdict(mean, 0.0, mean - low),  # the t-interval is symmetric about the mean
+    }

@@ -100,7 +100,7 @@ def scaled_candidate(
     """``baseline`` scaled by ``multipliers`` (or the given ``genotype``, e.g. an official member), costed.
 
     ``proxy_resolution`` is the proxy's own resolution, scaled here by ``r`` when given; with a
-    ``latency`` meter, the member and the baseline are timed on its device (each once per cache).
+    ``latency`` meter, the member and the baseline are timed on its device, in this process.
     """
     d, w, r = multipliers
     member = genotype if genotype is not None else scale(baseline, depth=d, width=w, resolution=r)
@@ -121,6 +121,10 @@ def scaled_candidate(
 
 
 def latency_of(member: Genotype, r: float, baseline: Genotype, meter: LatencyMeter) -> dict[str, float]:
-    """The member's measured latency at the target input scaled by ``r``, and its ratio to the baseline's."""
-    ms = meter(member, r).median_ms
-    return {"latency_ms": round(ms, 4), "latency_ratio": ms / meter(baseline).median_ms}
+    """The member's measured latency at the target input scaled by ``r``, and its ratio to the baseline's.
+
+    Both are timed by ``meter`` in this process (:meth:`LatencyMeter.ratio`), so a ratio never
+    divides timings from two processes.
+    """
+    latency, ratio = meter.ratio(member, baseline, r)
+    return {"latency_ms": round(latency.median_ms, 4), "latency_ratio": ratio}

@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 
 from nas.proxy.data import ProxyDataCache
-from nas.proxy.noise import gap_margin, interval_text, small_split_warning, verdict
+from nas.proxy.noise import gap_margin, interval_text, small_split_note, verdict
 from nas.proxy.recipe import ProxyConfig
 from nas.proxy.task import TaskConfig
 from nas.proxy.trainer import train_proxy
@@ -229,8 +229,8 @@ class CompareJob(StudyJob):
             lines.append(
                 f"  {top} is best" + (f"; ties within noise with {', '.join(ties)}" if ties else " beyond noise")
             )
-            warning = small_split_warning(n_val)
-            lines += [f"note: {warning}"] if warning else []
+            note = small_split_note(n_val)
+            lines += [note] if note else []
         return "\n".join(lines)
 
 

@@ -20,7 +20,7 @@ import torch
 import yaml
 
 from nas.proxy.data import ProxyDataCache
-from nas.proxy.noise import interval_text, small_split_warning
+from nas.proxy.noise import interval_text, small_split_note
 from nas.proxy.recipe import ProxyConfig
 from nas.proxy.task import TaskConfig
 from nas.proxy.trainer import train_proxy
@@ -269,8 +269,8 @@ class GridJob(StudyJob):
             f"{interval_text(best['val_acc'], n_val)}, "
             f"{best['flops_ratio']:.2f}x the baseline's FLOPs{latency} (2**phi = {2**self.phi:g}) -> coefficients.yaml"
         )
-        warning = small_split_warning(n_val) if n_val else None
-        return line + (f"\nnote: {warning}" if warning else "")
+        note = small_split_note(n_val)
+        return line + (f"\n{note}" if note else "")
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ import pandas as pd
 from nas.search.outputs import against_reference
 from nas.studies.run import StudyRun
 from scaling.compound import PAPER_COEFFICIENTS, flops_constraint
+from scaling.report_accuracy import against_paper, best_at_phi, interval_words, n_val_of, split_note, with_interval
 
 SINGLE_METHODS = ("depth", "width", "resolution")
 
@@ -89,11 +90,12 @@ def dataset_section(dataset: Mapping[str, Any]) -> list[str]:
 
 
 def search_section(run: StudyRun) -> list[str]:
-    best, ref, s = run.summary["best"], run.summary["reference"], run.summary
+    best, ref, s, n_val = run.summary["best"], run.summary["reference"], run.summary, n_val_of(run)
     rows = [
         (f"reference {ref['name']}", ref["params"], mflops(ref["flops"]), ref.get("val_acc"), ref.get("reward")),
         (f"found (trial {best['trial']})", best["params"], mflops(best["flops"]), best["val_acc"], best.get("reward")),
     ]
+    rows = [(*row[:3], with_interval(row[3], n_val), row[4]) for row in rows]
     lines = [
         "## 2. The baseline found by the search",
         "",
@@ -104,10 +106,9 @@ def search_section(run: StudyRun) -> list[str]:
         "",
     ]
     if ref.get("reward") is not None and best.get("reward") is not None:
-        verdict = against_reference(best, ref, (s.get("dataset") or {}).get("n_val"))
         lines += [
-            f"The found network {verdict} the reference on the reward: {best['flops'] / ref['flops']:.2f}x its FLOPs, "
-            f"{best['val_acc'] - ref['val_acc']:+.4f} proxy accuracy.",
+            f"The found network {against_reference(best, ref, n_val)} the reference on the reward: "
+            f"{best['flops'] / ref['flops']:.2f}x its FLOPs, {best['val_acc'] - ref['val_acc']:+.4f} proxy accuracy.",
             "",
         ]
     lines += [
@@ -143,22 +144,23 @@ def paper_point(frame: pd.DataFrame) -> tuple[Any, str]:
 
 
 def grid_section(run: StudyRun, phi: float) -> list[str]:
-    best = run.best
+    best, n_val = run.best, n_val_of(run)
     paper_acc, note = paper_point(pd.read_csv(run.out / "grid.csv"))
     rows = [
         ("this grid's best", best["alpha"], best["beta"], best["gamma"], best["constraint"], best["val_acc"]),
         ("the paper's (EfficientNet)", *PAPER_COEFFICIENTS, flops_constraint(*PAPER_COEFFICIENTS), paper_acc),
     ]
+    rows = [(*row[:5], with_interval(row[5], n_val)) for row in rows]
     return [
         "## 3. Compound coefficients",
         "",
         f"Study `{run.study}`: {run.summary['n_points']} feasible points with alpha * beta^2 * gamma^2 ≈ 2 at "
         f"phi = {phi:g}; {run.summary['n_complete']} trained in full, {run.summary['n_pruned']} stopped early by "
-        "the pruner.",
+        f"the pruner. Proxy validation accuracy{interval_words(n_val)}.",
         "",
         table(rows, ["", "alpha", "beta", "gamma", "alpha*beta²*gamma²", f"proxy val acc (phi={phi:g})"]),
         "",
-        note,
+        note + against_paper(best, paper_acc, n_val),
         "",
         "![grid](grid/grid.png)",
         "",
@@ -203,16 +205,17 @@ def family_section(family: Path, compare: pd.DataFrame) -> list[str]:
 
 
 def compare_section(run: StudyRun, frame: pd.DataFrame) -> list[str]:
-    scaled = frame[frame["method"] != "baseline"]
+    scaled, n_val = frame[frame["method"] != "baseline"], n_val_of(run)
     pivot = scaled.pivot_table(index="phi", columns="method", values="val_acc", aggfunc="first")
     methods = [m for m in (*SINGLE_METHODS, "compound") if m in pivot.columns]
-    rows = [(f"{phi:g}", *[pivot.loc[phi, m] for m in methods]) for phi in pivot.index]
+    rows = [(f"{phi:g}", *[with_interval(pivot.loc[phi, m], n_val) for m in methods]) for phi in pivot.index]
+    baseline = frame.loc[frame["method"] == "baseline", "val_acc"].max()
     lines = [
         "## 5. Compound against single-dimension scaling",
         "",
         f"Study `{run.study}`: every method scales the baseline to about 2^phi times its FLOPs "
-        "(proxy validation accuracy; the baseline itself: "
-        f"{cell(frame.loc[frame['method'] == 'baseline', 'val_acc'].max())}).",
+        f"(proxy validation accuracy{interval_words(n_val)}; the baseline itself: "
+        f"{cell(with_interval(baseline, n_val))}).",
         "",
         table(rows, ["phi", *methods]),
         "",
@@ -220,7 +223,7 @@ def compare_section(run: StudyRun, frame: pd.DataFrame) -> list[str]:
     for phi in pivot.index:
         row = pivot.loc[phi, methods].dropna()
         if len(row):
-            lines.append(f"- phi = {phi:g}: {row.idxmax()} scores highest ({row.max():.4f}).")
+            lines.append(best_at_phi(phi, row, float(baseline), n_val))
     return [*lines, "", "![compare](compare/compare.png)", ""]
 
 
@@ -246,6 +249,7 @@ def write_report(report: Report, out: Path) -> Path:
         "from the stage folders beside this file (`search/`, `grid/`, `family/`, `compare/`).",
         "",
         *dataset_section(report.dataset),
+        *split_note(report.stages),
         *search_section(report.stages["search"]),
         *grid_section(report.stages["grid"], report.phi),
         *family_section(report.family, compare),

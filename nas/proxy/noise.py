@@ -56,3 +56,9 @@ def small_split_warning(n: int, accuracy: float = 0.8, gap: float = SEPARATION) 
         f"{n:,} validation images cannot separate networks {gap:.0%} apart (two accuracies near "
         f"{accuracy:.0%} must differ by {margin:.3f}); raise proxy.val_size, or read these rankings as ties"
     )
+
+
+def small_split_note(n: int | None) -> str | None:
+    """``Note: ….`` when ``n`` validation images are too few (None otherwise): the one way every summary says it."""
+    warning = small_split_warning(n) if n else None
+    return f"Note: {warning}." if warning else None

@@ -9,7 +9,7 @@ from typing import Any
 
 import optuna
 
-from nas.proxy.noise import gap_margin, interval_text, small_split_warning, verdict
+from nas.proxy.noise import gap_margin, interval_text, small_split_note, verdict
 from nas.search.best import best_trial
 from nas.search.latency import LATENCY_COLUMNS
 from nas.search.objective import Reward
@@ -120,9 +120,9 @@ def describe_best(summary: dict[str, Any]) -> str:
         )
         if best.get("latency_ms") is not None and ref.get("latency_ms"):
             lines[-1] = lines[-1][:-1] + f", {best['latency_ms'] / ref['latency_ms']:.2f}x its latency."
-    warning = small_split_warning(n_val) if n_val else None
-    if warning:
-        lines.append(f"  Note: {warning}.")
+    note = small_split_note(n_val)
+    if note:
+        lines.append(f"  {note}")
     return "\n".join(lines)
 
 

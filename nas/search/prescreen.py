@@ -39,8 +39,7 @@ def warm_up(
     stored = study.user_attrs.get(POOL_ATTR)
     if stored is not None:
         return f"pre-screen: the study's pool of {len(stored['rows'])} was scored by {stored['score']} before"
-    accept = None if max_flops is None else (lambda g: scorer.score(g, "flops") <= max_flops)
-    pool = sample_pool(space, settings.pool, seed, accept)
+    pool = prescreen_pool(space, settings, seed, scorer, max_flops)
     names = list(members(settings.score))
     start = time.perf_counter()
     frame = pool_frame(list(scored_rows(scorer, pool, names)), names, settings.score)
@@ -87,3 +86,11 @@ def record_scores(trial: optuna.Trial, genotype: Genotype, scorer: Scorer, ranki
     for name in members(ranking):
         if name in TRIAL_SCORES and name not in trial.user_attrs:
             trial.set_user_attr(name, scorer.score(genotype, name))
+
+
+def prescreen_pool(
+    space: MnasNetSpace, settings: SearchPrescreen, seed: int, scorer: Scorer, max_flops: float | None
+) -> list[Genotype]:
+    """The pool a search with ``seed`` scores (within ``max_flops`` when set)."""
+    accept = None if max_flops is None else (lambda g: scorer.score(g, "flops") <= max_flops)
+    return sample_pool(space, settings.pool, seed, accept)

@@ -20,3 +20,18 @@ def results_dir(tmp_path, monkeypatch):
 
 def _snapshot(folder):
     return {p.name: p.stat().st_mtime_ns for p in folder.glob("*.json")}
+
+
+TINY_TASK = ["proxy=tiny", "dataset=digits", "proxy.train_size=256", "proxy.epochs=1", "threads=2"]
+"""A task that trains a candidate in a fraction of a second: the tiny bank's and its users'."""
+
+
+@pytest.fixture(scope="session")
+def tiny_bank(tmp_path_factory):
+    """A candidate bank of 6 members (3 per half, all with the 5x budget) built on ``TINY_TASK``."""
+    from benchmarks import bank
+
+    folder = tmp_path_factory.mktemp("bank")
+    argv = ["--size", "6", "--five-x", "3", "--storage", str(folder / "bank.db"), "--results-dir", str(folder)]
+    bank.main([*argv, *TINY_TASK])
+    return folder / "bank.json"

@@ -40,9 +40,10 @@ def test_export_latency_measures_parity_and_both_runtimes(trained):
     pytest.importorskip("onnxruntime")
     keep, results = trained
     model_file = str(keep / "search_best" / "model.pt")  # B0's export would take as long again: one shows the way
-    export_latency.main([model_file, "--runs", "2", "--warmup", "1", "--threads", "1", "--results-dir", str(results)])
+    timing = ["--min-run-time", "0.01", "--warmup", "1", "--threads", "1"]
+    export_latency.main([model_file, *timing, "--results-dir", str(results)])
     record = json.loads((results / "export_latency.json").read_text())
-    assert len(record["models"]) == 1
+    assert len(record["models"]) == 1 and record["min_run_time"] == 0.01
     for model in record["models"]:
         assert model["parity_max_abs_diff"] <= 1e-4
         assert set(model["latency"]) == {"32px", "224px"}

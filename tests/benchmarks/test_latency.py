@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
+import torch
 
-from benchmarks import latency
+from benchmarks import export_latency, latency
+from search_spaces.cost import Target
+from search_spaces.latency import measure
+from search_spaces.latency.measure import Latency
 
 TINY = ["--reference", "ds_r1_k3_s1_e1_c16", "--resolution", "64", "--min-run-time", "0.01"]
 TINY_SEARCH = ["proxy=tiny", "proxy.train_size=256", "proxy.epochs=1"]
@@ -23,6 +28,8 @@ def test_records_noise_predictor_accuracy_and_flops_against_latency(results_dir,
         "2",
         "--repeats",
         "3",
+        "--processes",
+        "2",
         "--search-trials",
         "2",
         "--dataset",
@@ -41,6 +48,7 @@ def test_records_noise_predictor_accuracy_and_flops_against_latency(results_dir,
     search = record["search"]
     assert search["trials"] == 2 and "LAT" in search["objective"]
     assert search["best"]["latency_ms"] > 0 and search["best"]["measured_latency_ms"] > 0
+    assert len(record["process_medians_ms"]) == 2 and isinstance(search["reference"]["agrees_with_processes"], bool)
     assert (results_dir / "latency.png").stat().st_size > 0
     # the table is kept: a second run reuses it
     built = table.stat().st_mtime_ns
@@ -53,6 +61,8 @@ def test_records_noise_predictor_accuracy_and_flops_against_latency(results_dir,
             "1",
             "--repeats",
             "2",
+            "--processes",
+            "2",
             "--search-trials",
             "0",
             "--table",
@@ -60,3 +70,53 @@ def test_records_noise_predictor_accuracy_and_flops_against_latency(results_dir,
         ]
     )
     assert table.stat().st_mtime_ns == built and "search" not in json.loads((results_dir / "latency.json").read_text())
+
+
+class LayerCountTable:
+    """A stand-in lookup table: half a millisecond per layer, nothing to build."""
+
+    def __init__(self) -> None:
+        self.entries, self.measured_on = {"layer": 0.5}, {}
+        self.build_seconds = self.constant_ms = self.per_layer_ms = 0.0
+
+    def predict(self, genotype):
+        return 0.5 * genotype.num_layers
+
+
+@pytest.mark.slow
+def test_noise_between_fresh_processes_is_recorded_beside_the_in_process_one(results_dir, monkeypatch):
+    timed = []
+
+    def fake_time_module(module, shape, target):  # this process's timings; the fresh processes time for real
+        timed.append(target)
+        return Latency(1.0 + 0.1 * (len(timed) % 3), 0.01, 5)
+
+    monkeypatch.setattr(measure, "time_module", fake_time_module)
+    monkeypatch.setattr(latency, "open_table", lambda *args, **kwargs: (LayerCountTable(), Path("table.json")))
+    argv = ["--candidates", "3", "--noise-candidates", "1", "--repeats", "2", "--processes", "2"]
+    latency.main([*TINY, *argv, "--search-trials", "0"])
+    record = json.loads((results_dir / "latency.json").read_text())
+    assert len(record["process_medians_ms"]) == 2 and all(ms > 0 for ms in record["process_medians_ms"])
+    assert 0 <= record["cv_processes"] < 1 and 0 <= record["cv"] < 1
+    assert record["process_network"] == record["settings"]["reference"]
+    target = Target(**{k: v for k, v in record["settings"].items() if k != "reference"})
+    assert set(timed) == {target} and len(timed) == 3 + 2  # candidates, then the in-process noise repeats
+
+
+def test_export_latency_times_both_runtimes_with_the_one_timer_and_the_target(monkeypatch):
+    assert export_latency.time_module is measure.time_module and export_latency.time_call is measure.time_call
+    timed = []
+
+    def fake_time_call(run, target):
+        run()
+        timed.append(target)
+        return Latency(2.0 if len(timed) == 1 else 0.5, 0.01, 5)
+
+    monkeypatch.setattr(measure, "time_call", fake_time_call)  # what time_module times through
+    monkeypatch.setattr(export_latency, "time_call", fake_time_call)
+    target = Target(resolution=32, num_classes=10, in_chans=1, threads=1, min_run_time=0.01, warmup=1)
+    seen = []
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.LazyLinear(10))
+    figures = export_latency.latency(model, lambda x: seen.append(x.shape), (1, 1, 32, 32), target)
+    assert timed == [target, target] and seen == [(1, 1, 32, 32)]
+    assert figures == {"input": [1, 32, 32], "torch_ms": 2.0, "onnxruntime_ms": 0.5, "speedup": 4.0}

@@ -39,7 +39,7 @@ def test_compare_cli(cli, tmp_path):
     assert frame["method"].tolist() == ["baseline", "width", "compound"]
     # every accuracy with its interval; a best within noise of another is said to tie with it
     assert result.stdout.count("on 256 validation images") == 3 and " is best" in result.stdout
-    assert "note: 256 validation images cannot separate networks 3% apart" in result.stdout
+    assert "\nNote: 256 validation images cannot separate networks 3% apart" in result.stdout
     assert frame["val_acc"].notna().all()
     assert all(1.5 < r < 2.8 for r in frame["flops_ratio"][1:])
     assert frame["latency_ratio"][0] == 1.0 and (frame["latency_ms"][1:] > frame["latency_ms"][0]).all()

@@ -108,7 +108,7 @@ def test_grid_cli_end_to_end_and_resume(cli, tmp_path):
     result = cli("scaling.grid", "--phi", "1", *grid_args(tmp_path))
     assert result.returncode == 0, result.stderr
     assert "2 feasible points" in result.stdout
-    assert "on 256 validation images" in result.stdout and "note: 256 validation images cannot" in result.stdout
+    assert "on 256 validation images" in result.stdout and "\nNote: 256 validation images cannot" in result.stdout
     out = tmp_path / "run"
     grid = pd.read_csv(out / "grid.csv")
     assert len(grid) == 2

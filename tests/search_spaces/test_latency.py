@@ -72,6 +72,31 @@ def test_each_genotype_is_measured_once_per_device_threads_and_input():
     assert key.startswith("latency:") and json.dumps(cache[key])
 
 
+def test_timing_settings_are_part_of_the_key():
+    keys = {LatencyMeter(t).key(TINY) for t in (SMALL, dataclasses.replace(SMALL, min_run_time=0.2))}
+    assert len(keys | {LatencyMeter(dataclasses.replace(SMALL, warmup=5)).key(TINY)}) == 3
+
+
+def test_a_ratio_divides_two_timings_of_one_meter_and_keeps_its_denominator():
+    calls = []
+
+    def drifting(genotype, target, multiplier):  # every timing differs, as between processes
+        calls.append((genotype.name, multiplier))
+        return Latency(10.0 * len(calls), 0.1, 10)
+
+    cache: dict = {LatencyMeter(SMALL).key(TINY): [1.0, 0.0, 1]}  # another process's baseline: never a denominator
+    first = LatencyMeter(SMALL, cache, measure=drifting)
+    big = dataclasses.replace(TINY, head=128, name="big")
+    member, ratio = first.ratio(big, TINY, 1.5)
+    assert calls == [("tiny", 1.0), ("big", 1.5)] and member.median_ms == 20.0 and ratio == 2.0
+    assert first.ratio(dataclasses.replace(TINY, name="again"), TINY) == (Latency(10.0, 0.1, 10), 1.0)
+    assert len(calls) == 2  # the baseline against itself is its own timing
+    other = LatencyMeter(SMALL, cache, measure=drifting)  # another worker or a resume on the same store
+    assert other.ratio(big, TINY, 1.5) == (member, ratio) and len(calls) == 2  # a kept pair, its own denominator
+    _, new = other.ratio(dataclasses.replace(TINY, head=96, name="new"), TINY)
+    assert calls[2:] == [("tiny", 1.0), ("new", 1.0)] and new == 40.0 / 30.0  # this meter's own baseline
+
+
 @pytest.mark.parametrize(
     ("settings", "fragment"),
     [

@@ -1,0 +1,92 @@
+"""The figures the READMEs quote are the figures their linked records hold.
+
+Each entry binds one quoted phrase to the record it cites: the phrase is rebuilt from the record
+and must appear, word for word, in the document.  A record remade without its prose (or prose
+edited without its record) fails here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "benchmarks" / "results"
+README, BENCHMARKS = ROOT / "README.md", ROOT / "benchmarks" / "README.md"
+
+
+def record(name: str) -> dict[str, Any]:
+    return json.loads((RESULTS / name).read_text())
+
+
+def search_row(r: dict[str, Any]) -> str:
+    s = r["search"]
+    best, ref = s["best"], s["reference"]
+    return (
+        f"{s['n_trials']} candidates in {s['seconds']:.0f} s; best {best['flops'] / ref['flops']:.2f}× B0's FLOPs, "
+        f"{best['val_acc'] - ref['val_acc']:+.3f} proxy accuracy"
+    )
+
+
+def pipeline_row(r: dict[str, Any]) -> str:
+    s = r["pipeline"]["stage_seconds"]
+    return (
+        f"search {s['search']:.0f} s, grid {s['grid']:.0f} s, family {s['family']:.0f} s, "
+        f"comparison {s['compare']:.0f} s"
+    )
+
+
+def final_row(r: dict[str, Any], key: str, name: str) -> str:
+    run = r["runs"][key]
+    return (
+        f"| {name} | {run['params']:,} | {run['flops'] / 1e6:.1f} | {'**' * (key == 'search_best')}"
+        f"{run['test_acc']:.4f}{'**' * (key == 'search_best')} | {run['val_acc']:.4f} | {run['seconds']:,.0f} s |"
+    )
+
+
+QUOTED: list[tuple[Path, str, Callable[[dict[str, Any]], str]]] = [
+    (README, "defaults.json", search_row),
+    (README, "defaults.json", lambda r: f"`make search` took **{r['search']['seconds']:.0f} s** after set-up"),
+    (
+        README,
+        "defaults.json",
+        lambda r: f"here {r['search']['best']['flops'] / 1e6:.1f} MFLOPs at reward {r['search']['best']['reward']:.4f}",
+    ),
+    (README, "defaults.json", lambda r: f"{r['grid']['n_points']} grid points in {r['grid']['seconds']:.0f} s"),
+    (README, "defaults.json", pipeline_row),
+    (
+        README,
+        "final_training.json",
+        lambda r: (
+            f"{r['runs']['search_best']['test_acc']:.4f} test accuracy against B0's "
+            f"{r['runs']['efficientnet_b0']['test_acc']:.4f}"
+        ),
+    ),
+    (
+        README,
+        "folder_loading.json",
+        lambda r: (
+            f"{r['images']:,} images cached in {r['load']['first']['seconds']:.1f} s, loaded again in "
+            f"{r['load']['cached']['seconds']:.1f} s"
+        ),
+    ),
+    (README, "workers.json", lambda r: f"2 workers on 2 cores: {r['speedup']:.2f}× one worker's trials per minute"),
+    (README, "suite.json", lambda r: f"**{r['test']['test_seconds']:.0f} s** of test time on 2 cores"),
+    (README, "suite.json", lambda r: f"`make test-fast`, the quick tier, {r['test-fast']['test_seconds']:.0f} s"),
+    (BENCHMARKS, "final_training.json", lambda r: final_row(r, "efficientnet_b0", "EfficientNet-B0")),
+    (BENCHMARKS, "final_training.json", lambda r: final_row(r, "search_best", "the default search's best")),
+]
+
+
+@pytest.mark.parametrize(
+    ("document", "name", "phrase"), QUOTED, ids=[f"{d.name}:{n}:{i}" for i, (d, n, _) in enumerate(QUOTED)]
+)
+def test_a_quoted_figure_is_the_one_its_record_holds(document, name, phrase):
+    text = " ".join(document.read_text().split())  # prose wraps anywhere
+    assert f"results/{name}" in text, f"{document.name} quotes {name} without linking it"
+    expected = phrase(record(name))
+    assert expected in text, f"{document.name} should say {expected!r} (from results/{name})"

@@ -1,0 +1,84 @@
+"""The pipeline's report.md from small stage records: accuracies with intervals, ties within noise, one note."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from nas.proxy.noise import small_split_note
+from nas.studies.run import StudyRun
+from scaling.report import Report, write_report
+
+DATASET = {"name": "digits", "classes": [str(i) for i in range(10)], "in_chans": 1, "image_size": [8, 8]}
+
+
+def _search(tmp_path, n_val: int) -> StudyRun:
+    network = {"params": 1000, "flops": 300e6, "val_acc": 0.80, "reward": 0.80}
+    summary = {
+        **{"n_trials": 3, "n_trained": 3, "n_pruned": 0, "n_failed": 0, "objective": "accuracy"},
+        "dataset": {"n_val": n_val},
+        "best": {**network, "trial": 2, "blocks": ["ds_r1_k3_s1_e1_c16"]},
+        "reference": {**network, "name": "efficientnet_b0"},
+    }
+    return StudyRun("s-search", summary, 0, tmp_path / "search")
+
+
+def _grid(tmp_path, n_val: int, best: float, paper: float) -> StudyRun:
+    out = tmp_path / "grid"
+    out.mkdir()
+    frame = pd.DataFrame(
+        {"alpha": [1.4, 1.2], "beta": [1.1, 1.1], "gamma": [1.05, 1.15], "state": "COMPLETE", "val_acc": [best, paper]}
+    )
+    frame.to_csv(out / "grid.csv", index=False)
+    chosen = {"alpha": 1.4, "beta": 1.1, "gamma": 1.05, "constraint": 2.0, "val_acc": best}
+    summary = {"dataset": {"n_val": n_val}, "n_points": 2, "n_complete": 2, "n_pruned": 0, "best": chosen}
+    return StudyRun("s-grid", summary, 0, out)
+
+
+def _compare(tmp_path, n_val: int, compound: float, width: float) -> StudyRun:
+    out = tmp_path / "compare"
+    out.mkdir()
+    frame = pd.DataFrame(
+        {"method": ["baseline", "width", "compound"], "phi": [0.0, 1.0, 1.0], "val_acc": [0.55, width, compound]}
+    )
+    frame.to_csv(out / "compare.csv", index=False)
+    return StudyRun("s-compare", {"dataset": {"n_val": n_val}, "best": None}, 0, out)
+
+
+def _family(tmp_path: Path) -> Path:
+    out = tmp_path / "family"
+    out.mkdir()
+    row = {"name": "b0", "d": 1.0, "w": 1.0, "r": 1.0, "target_resolution": 64, "params": 1000, "flops": 3e8}
+    pd.DataFrame([{**row, "phi": 0.0, "flops_ratio": 1.0, "expected_ratio": 1.0}]).to_csv(out / "family.csv")
+    return out
+
+
+def _report(tmp_path, n_val: int, first: float, second: float) -> str:
+    """A report whose grid's best and compare's compound score ``first``, the runners-up ``second``."""
+    stages = {
+        "search": _search(tmp_path, n_val),
+        "grid": _grid(tmp_path, n_val, first, second),
+        "compare": _compare(tmp_path, n_val, first, second),
+    }
+    report = Report("s", DATASET, stages, _family(tmp_path), 1.0, {"search": "python -m nas.search"})
+    return write_report(report, tmp_path).read_text()
+
+
+def test_a_report_on_a_small_split_says_ties_within_noise_and_notes_it_once(tmp_path):
+    text = _report(tmp_path, 100, 0.80, 0.75)  # 5 points apart on 100 images: within noise
+    assert "This grid's best ties within noise with it (+0.0500 proxy accuracy)." in text
+    compare = "- phi = 1: compound scores highest, 0.8000 [0.711, 0.867]; it beats the baseline; ties within noise with"
+    assert f"{compare} width." in text
+    assert "| this grid's best | 1.4000 | 1.1000 | 1.0500 | 2.0000 | 0.8000 [0.711, 0.867] |" in text
+    assert "| 1 | 0.7500 [0.657, 0.825] | 0.8000 [0.711, 0.867] |" in text
+    assert "with its 95% interval on 100 validation images" in text and " beats it " not in text
+    assert text.count("validation images cannot separate") == 1  # three small stages, one note
+    assert f"\n{small_split_note(100)}\n" in text and small_split_note(100).startswith("Note: 100 validation")
+
+
+def test_a_report_on_a_large_split_says_beats_beyond_noise_without_a_note(tmp_path):
+    text = _report(tmp_path, 20_000, 0.80, 0.75)
+    assert "This grid's best beats it (+0.0500 proxy accuracy)." in text
+    assert "- phi = 1: compound scores highest, 0.8000 [0.794, 0.805]; it beats width and the baseline." in text
+    assert "ties within noise" not in text and "Note:" not in text
