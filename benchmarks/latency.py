@@ -3,7 +3,8 @@
 1. The lookup table of the default space (around ``--reference`` EfficientNet-B0, 224 px, 1000 classes) on this
    device, built as ``python -m search_spaces.latency build`` does (or ``--table`` reused); its
    build time.
-2. ``--candidates`` random members of the space (``--seed``), each measured and predicted: the
+2. ``--candidates`` members of the space, each measured and predicted (around EfficientNet-B0 the
+   candidate bank's held-out half, ``--bank``; around another reference drawn with ``--seed``): the
    share of predictions within +-10% of the measured latency (nn-Meter's metric), the mean
    absolute percentage error, and Kendall's tau between predicted and measured; beside them
    Kendall's tau between FLOPs and measured latency (how much ranking by FLOPs and by time disagree).
@@ -37,6 +38,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import kendalltau
 
+from benchmarks.bank_members import RECORD, bank_half, load_bank, member_genotype
 from benchmarks.common import add_record_options, command_line, measurement_start, results_path, write_figures
 from nas.cli.schema import composed
 from nas.proxy.datasets import DatasetSpec
@@ -51,7 +53,7 @@ from search_spaces.genotype import Genotype
 from search_spaces.latency.measure import LatencyMeter, measure_latency
 from search_spaces.latency.noise import coefficient_of_variation, latencies_agree, measure_in_processes
 from search_spaces.latency.table import LatencyTable
-from search_spaces.mnasnet import mnasnet_space
+from search_spaces.mnasnet import MnasNetSpace, mnasnet_space
 from search_spaces.spec import resolve_spec
 
 PROG = "latency"
@@ -124,6 +126,9 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--resolution", type=int, default=224, help="the target input's side")
     parser.add_argument("--candidates", type=int, default=50, help="random members measured and predicted")
     parser.add_argument("--seed", type=int, default=1, help="which members (the table calibrates on seed 0's)")
+    parser.add_argument(
+        "--bank", type=Path, default=RECORD, help="around its reference, measure the bank's held-out members"
+    )
     parser.add_argument("--noise-candidates", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=5, help="measurements of each noise candidate")
     parser.add_argument("--processes", type=int, default=5, help="fresh processes timing the reference (>= 2)")
@@ -161,6 +166,21 @@ def measured_rows(members: Sequence[Genotype], table: LatencyTable, target: Targ
     return rows
 
 
+def evaluation_members(args: argparse.Namespace, space: MnasNetSpace) -> tuple[list[Genotype], str]:
+    """The members measured and predicted, and where they come from.
+
+    Around the bank's reference, the first ``--candidates`` of the candidate bank's held-out half
+    (the table's overhead is fitted on its own seed-0 members, which the bank never holds);
+    around any other reference, ``--candidates`` drawn with ``--seed``.
+    """
+    bank = load_bank(args.bank) if args.bank.exists() else None
+    if bank is not None and args.reference == bank["space"]:
+        rows = bank_half(bank, "held_out")[: args.candidates]
+        return [member_genotype(space, row) for row in rows], f"{args.bank.name} held_out"
+    rng = np.random.default_rng(args.seed)
+    return [space.sample(rng) for _ in range(args.candidates)], f"seed {args.seed}"
+
+
 def table_figures(table: LatencyTable) -> dict[str, Any]:
     return {
         "entries": len(table.entries),
@@ -180,10 +200,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     space = mnasnet_space(baseline)
     table, table_path = open_table(space, target, None if args.table is None else str(args.table), progress=True)
     print(f"latency table {table_path}: {len(table.entries)} entries, built in {table.build_seconds:.0f} s")
-    rng = np.random.default_rng(args.seed)
-    members = [space.sample(rng) for _ in range(args.candidates)]
+    members, drawn = evaluation_members(args, space)
     rows = measured_rows(members, table, target)
-    figures: dict[str, Any] = {"n": len(rows), **accuracy(rows)}
+    figures: dict[str, Any] = {"n": len(rows), "members": drawn, **accuracy(rows)}
     figures.update(noise(members[: args.noise_candidates], target, args.repeats))
     figures.update(process_noise(baseline, target, args.processes))
     figures["table"] = table_figures(table)

@@ -79,6 +79,8 @@ class Reward:
 
     def __call__(self, accuracy: float, cost: float) -> float:
         """The reward of ``accuracy`` at ``cost`` (FLOPs, or milliseconds when the cost is latency)."""
+        if not cost > 0:  # a power of zero or a negative cost is infinite or complex, never a reward
+            raise ValueError(f"a reward needs a cost ({UNITS[self.cost]}) > 0, got {cost!r}")
         alpha, beta = self.exponents
         target = self.target
         exponent = alpha if cost <= target else beta

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -9,9 +10,12 @@ import pytest
 import torch
 
 from benchmarks import export_latency, latency
+from search_spaces.codec import format_blocks
 from search_spaces.cost import Target
 from search_spaces.latency import measure
 from search_spaces.latency.measure import Latency
+from search_spaces.mnasnet import mnasnet_space
+from search_spaces.spec import resolve_spec
 
 TINY = ["--reference", "ds_r1_k3_s1_e1_c16", "--resolution", "64", "--min-run-time", "0.01"]
 TINY_SEARCH = ["proxy=tiny", "proxy.train_size=256", "proxy.epochs=1"]
@@ -120,3 +124,15 @@ def test_export_latency_times_both_runtimes_with_the_one_timer_and_the_target(mo
     figures = export_latency.latency(model, lambda x: seen.append(x.shape), (1, 1, 32, 32), target)
     assert timed == [target, target] and seen == [(1, 1, 32, 32)]
     assert figures == {"input": [1, 32, 32], "torch_ms": 2.0, "onnxruntime_ms": 0.5, "speedup": 4.0}
+
+
+def test_around_the_banks_reference_the_members_are_its_held_out_half(tiny_bank, tmp_path):
+    bank = json.loads(tiny_bank.read_text())
+    space = mnasnet_space(resolve_spec("efficientnet_b0"))
+    args = argparse.Namespace(bank=tiny_bank, reference="efficientnet_b0", candidates=2, seed=1)
+    members, drawn = latency.evaluation_members(args, space)
+    held_out = [r["blocks"] for r in bank["candidates"] if r["set"] == "held_out"]
+    assert [format_blocks(g) for g in members] == held_out[:2] and drawn == "bank.json held_out"
+    args.bank = tmp_path / "none.json"  # no bank: drawn with --seed, as around any other reference
+    members, drawn = latency.evaluation_members(args, space)
+    assert len(members) == 2 and drawn == "seed 1"

@@ -37,3 +37,9 @@ def test_multi_objective_directions():
 def test_bad_objectives(kwargs, fragment):
     with pytest.raises(ValueError, match=fragment):
         Reward(**kwargs)
+
+
+@pytest.mark.parametrize("cost", [0.0, -1.0, float("nan")])
+def test_a_cost_that_is_not_positive_is_refused_not_rewarded(cost):
+    with pytest.raises(ValueError, match=r"a reward needs a cost \(FLOPS\) > 0"):
+        Reward()(0.8, cost)
