@@ -21,14 +21,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import optuna
-from hydra.errors import HydraException
-from omegaconf.errors import OmegaConfBaseException
 
 from benchmarks.bank_members import (
     DRAW_SEED,
@@ -41,10 +38,14 @@ from benchmarks.bank_members import (
     split_of,
     summary,
 )
-from benchmarks.common import ROOT, add_record_options, command_line, git_commit, measurement_start, write_figures
+from benchmarks.common import (
+    ROOT,
+    add_record_options,
+    git_commit,
+    run_benchmark,
+    write_figures,
+)
 from benchmarks.task import Task, load_task
-from nas.cli.app import fail, quiet_libraries
-from nas.cli.overrides import config_error
 from nas.cli.schema import UsageError
 from nas.proxy.data import DataSizes, ProxyDataCache
 from nas.proxy.datasets import RawDataset
@@ -69,17 +70,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--name", default="bank", help="the record is <results-dir>/<name>.json")
     add_record_options(parser, "the record")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides of conf/search.yaml")
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args = parser.parse_args(argv)
-    args.command = command_line("benchmarks.bank", argv)
-    args.start = measurement_start(args.results_dir, args.allow_dirty)
-    quiet_libraries()
-    try:
-        build(args)
-    except (HydraException, OmegaConfBaseException) as err:
-        fail(PROG, config_error(err))
-    except (UsageError, ValueError, FileNotFoundError) as err:
-        fail(PROG, err)
+    run_benchmark(PROG, parser, argv, build)
 
 
 def check_arguments(args: argparse.Namespace) -> None:

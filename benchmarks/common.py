@@ -15,13 +15,19 @@ import os
 import platform
 import shlex
 import subprocess
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
+from hydra.errors import HydraException
+from omegaconf.errors import OmegaConfBaseException
 
+from nas.cli.app import fail, quiet_libraries
+from nas.cli.overrides import config_error
+from nas.cli.schema import UsageError
 from search_spaces.device import cpu_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -136,3 +142,26 @@ def write_figures(
     path.write_text(json.dumps({**provenance(command, start), **figures}, indent=2) + "\n")
     print(f"wrote {path}")
     return path
+
+
+def run_benchmark(
+    prog: str,
+    parser: argparse.ArgumentParser,
+    argv: Sequence[str] | None,
+    measure: Callable[[argparse.Namespace], None],
+) -> None:
+    """The benchmarks' command skeleton: parse, refuse a dirty record before measuring, ``measure(args)``.
+
+    ``args.command`` and ``args.start`` are set for the record; bad input or config is one line and exit 2.
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parser.parse_args(argv)
+    args.command = command_line(f"benchmarks.{prog}", argv)
+    args.start = measurement_start(args.results_dir, args.allow_dirty)
+    quiet_libraries()
+    try:
+        measure(args)
+    except (HydraException, OmegaConfBaseException) as err:
+        fail(prog, config_error(err))
+    except (UsageError, ValueError, FileNotFoundError) as err:
+        fail(prog, err)

@@ -21,22 +21,17 @@ Writes ``benchmarks/results/<--name>.json`` (``n``, ``tau``, ``tau_interval``, .
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from hydra.errors import HydraException
-from omegaconf.errors import OmegaConfBaseException
 
 from benchmarks.bank_members import RECORD, SEEDS, SETS, bank_half, check_same_task, load_bank, member_genotype
-from benchmarks.common import add_record_options, command_line, measurement_start, write_figures
+from benchmarks.common import add_record_options, run_benchmark, write_figures
 from benchmarks.ranking import correlations, resamples
 from benchmarks.task import Task, load_task
-from nas.cli.app import fail, quiet_libraries
-from nas.cli.overrides import config_error
 from nas.cli.schema import UsageError
 from nas.proxy.trainer import train_proxy
 
@@ -53,17 +48,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--name", default="proxy_fidelity", help="the record is <results-dir>/<name>.json")
     add_record_options(parser, "the record")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides of conf/search.yaml: another proxy to measure")
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args = parser.parse_args(argv)
-    args.command = command_line("benchmarks.proxy_fidelity", argv)
-    args.start = measurement_start(args.results_dir, args.allow_dirty)
-    quiet_libraries()
-    try:
-        measure(args)
-    except (HydraException, OmegaConfBaseException) as err:
-        fail(PROG, config_error(err))
-    except (UsageError, ValueError, FileNotFoundError) as err:
-        fail(PROG, err)
+    run_benchmark(PROG, parser, argv, measure)
 
 
 def measure(args: argparse.Namespace) -> None:

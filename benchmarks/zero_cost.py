@@ -23,7 +23,6 @@ Writes ``benchmarks/results/zero_cost.json`` and ``zero_cost.png``.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -39,11 +38,15 @@ from benchmarks.bank_members import (
     load_bank,
     member_genotype,
 )
-from benchmarks.common import add_record_options, command_line, measurement_start, results_path, write_figures
+from benchmarks.common import (
+    add_record_options,
+    results_path,
+    run_benchmark,
+    write_figures,
+)
 from benchmarks.ranking import best_ranking, correlations, resamples
 from benchmarks.task import Task, load_task
 from benchmarks.zero_cost_search import DEFAULT_METHODS, METHODS, best_so_far, compare_searches
-from nas.cli.app import fail, quiet_libraries
 from nas.cli.schema import UsageError
 from nas.screening.ranking import RANKINGS, ranking_values
 from nas.screening.scorer import Scorer, per_minute_of
@@ -77,15 +80,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--name", default="zero_cost")
     add_record_options(parser, "the record")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides of conf/search.yaml")
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args = parser.parse_args(argv)
-    args.command = command_line("benchmarks.zero_cost", argv)
-    args.start = measurement_start(args.results_dir, args.allow_dirty)
-    quiet_libraries()
-    try:
-        measure(args)
-    except (UsageError, ValueError, FileNotFoundError) as err:
-        fail(PROG, err)
+    run_benchmark(PROG, parser, argv, measure)
 
 
 def check_arguments(args: argparse.Namespace) -> None:
