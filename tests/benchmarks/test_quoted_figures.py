@@ -48,6 +48,11 @@ def final_row(r: dict[str, Any], key: str, name: str) -> str:
     )
 
 
+def fidelity(r: dict[str, Any]) -> str:
+    low, high = r["tau_interval"]
+    return f"Kendall's τ-b {r['tau']:.3f} [{low:.3f}, {high:.3f}] on {r['n']} held-out bank members"
+
+
 QUOTED: list[tuple[Path, str, Callable[[dict[str, Any]], str]]] = [
     (README, "defaults.json", search_row),
     (README, "defaults.json", lambda r: f"`make search` took **{r['search']['seconds']:.0f} s** after set-up"),
@@ -79,6 +84,8 @@ QUOTED: list[tuple[Path, str, Callable[[dict[str, Any]], str]]] = [
     (README, "suite.json", lambda r: f"`make test-fast`, the quick tier, {r['test-fast']['test_seconds']:.0f} s"),
     (BENCHMARKS, "final_training.json", lambda r: final_row(r, "efficientnet_b0", "EfficientNet-B0")),
     (BENCHMARKS, "final_training.json", lambda r: final_row(r, "search_best", "the default search's best")),
+    (README, "proxy_fidelity.json", fidelity),
+    (BENCHMARKS, "proxy_fidelity.json", fidelity),
 ]
 
 
