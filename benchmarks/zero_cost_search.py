@@ -1,51 +1,87 @@
-"""The search at equal wall-clock: random, TPE, the RL controller, and TPE / RL with the pre-screen.
+"""The search at equal wall-clock: random, TPE, the RL controller, TPE / RL with the pre-screen, TPE with a supernet.
 
 Each run is the real search (``nas.search.job.SearchJob``: reference first, median pruning, the
 default proxy) on an in-memory study, started with a clock: no trial starts after ``budget``
 seconds, and only trials finished within it count.  The pre-screened variants spend part of the
-same budget scoring their pool.  Runs are interleaved seed by seed, so a slower stretch of the
+same budget scoring their pool; ``tpe+supernet`` trains its supernet and ranks the space inside the
+budget too, ``tpe+trained_supernet`` only ranks (the supernet was trained before: train once,
+search many).  Runs are interleaved seed by seed, so a slower stretch of the
 machine falls on every method alike, and methods are compared seed by seed (a paired test).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import optuna
 from scipy.stats import ttest_1samp
 
+from benchmarks.common import git_commit
 from benchmarks.task import Task
 from nas.proxy.noise import verdict
 from nas.search.job import SearchJob
 from nas.search.settings import SearchConfig, SearchPrescreen, SearchSettings
+from nas.supernet.settings import SupernetSettings
 
-METHODS = ("random", "tpe", "rl", "tpe+prescreen", "rl+prescreen")
+METHODS = ("random", "tpe", "rl", "tpe+prescreen", "rl+prescreen", "tpe+supernet", "tpe+trained_supernet")
 DEFAULT_METHODS = ("random", "tpe", "tpe+prescreen")
+ADDONS = ("", "prescreen", "supernet", "trained_supernet")
 
 
-def method_settings(method: str, prescreen: SearchPrescreen, base: SearchSettings) -> SearchSettings:
-    """``base`` with ``method``'s sampler, and the pre-screen for ``+prescreen`` (no trial limit: the clock is)."""
-    sampler, _, screened = method.partition("+")
-    if sampler not in ("random", "tpe", "rl") or screened not in ("", "prescreen"):
+@dataclass(frozen=True)
+class SupernetPlan:
+    """How the supernet methods get theirs: ``+supernet`` trains one per run, from nothing, inside its
+    budget; ``+trained_supernet`` uses the one already trained at ``trained`` (train once, search many)."""
+
+    settings: SupernetSettings
+    trained: Path | None = None
+
+
+def method_settings(
+    method: str, prescreen: SearchPrescreen, base: SearchSettings, plan: SupernetPlan | None = None
+) -> SearchSettings:
+    """``base`` with ``method``'s sampler, and its pre-screen or supernet (no trial limit: the clock is)."""
+    sampler, _, addon = method.partition("+")
+    if sampler not in ("random", "tpe", "rl") or addon not in ADDONS:
         raise ValueError(f"unknown method {method!r}; allowed: {', '.join(METHODS)}")
-    if not screened:
+    if addon != "prescreen":
         prescreen = SearchPrescreen()
     elif sampler == "tpe":  # TPE proposes by its own model: the warm-up only
         prescreen = dataclasses.replace(prescreen, k=1)
-    return dataclasses.replace(base, sampler=sampler, n_trials=10**6, prescreen=prescreen)
+    supernet = "none"
+    if addon in ("supernet", "trained_supernet"):
+        if plan is None or (addon == "trained_supernet" and plan.trained is None):
+            raise ValueError(f"method {method!r} needs a supernet plan")
+        supernet = "auto" if addon == "supernet" else str(plan.trained)
+    return dataclasses.replace(base, sampler=sampler, n_trials=10**6, prescreen=prescreen, supernet=supernet)
 
 
 def timed_search(
-    task: Task, method: str, seed: int, budget: float, prescreen: SearchPrescreen, bank: dict[str, Any]
+    task: Task,
+    method: str,
+    seed: int,
+    budget: float,
+    prescreen: SearchPrescreen,
+    bank: dict[str, Any],
+    plan: SupernetPlan | None = None,
 ) -> dict[str, Any]:
     """One search of ``method`` for ``budget`` seconds: its best reward in time, its trials and curve."""
-    config = SearchConfig(
-        task.dataset, task.proxy, task.target, seed, method_settings(method, prescreen, task.search), task.reward
-    )
+    settings = method_settings(method, prescreen, task.search, plan)
+    with tempfile.TemporaryDirectory() as scratch:  # +supernet trains its own, from nothing, inside the budget
+        supernet = SupernetSettings() if plan is None else dataclasses.replace(plan.settings, store=scratch)
+        config = SearchConfig(task.dataset, task.proxy, task.target, seed, settings, task.reward, supernet)
+        return _timed(task, config, budget, bank)
+
+
+def _timed(task: Task, config: SearchConfig, budget: float, bank: dict[str, Any]) -> dict[str, Any]:
     job = SearchJob(task.space.reference, config)
     job.data(task.device)  # loading and preparing the data is not the search's time
     study = optuna.create_study(directions=job.directions, sampler=job.sampler(0, task.device), pruner=job.pruner())
@@ -103,18 +139,33 @@ def compare_searches(
     budget: float,
     prescreen: SearchPrescreen,
     bank: dict[str, Any],
+    plan: SupernetPlan | None = None,
+    kept: Path | None = None,
 ) -> dict[str, Any]:
-    """Every method with every seed for ``budget`` seconds: per method its seeds and spread; paired tests."""
-    runs: dict[str, dict[str, Any]] = {m: {} for m in methods}
+    """Every method with every seed for ``budget`` seconds: per method its seeds and spread; paired tests.
+
+    With ``kept`` (a JSON file), every finished seed (all its methods, run back to back) is stored
+    there with ``kept_as`` (the commit and settings), so a stopped benchmark continues with the next
+    seed; a file of another commit or other settings is started afresh.
+    """
+    kept_as = {"commit": git_commit(), "methods": list(methods), "budget": budget, "prescreen": vars(prescreen)}
+    runs = load_kept(kept, kept_as, methods)
     for seed in seeds:
+        if all(str(seed) in runs[m] for m in methods):
+            print(f"[search] seed {seed}: kept from {kept}", flush=True)
+            continue
         for method in methods:
-            result = timed_search(task, method, seed, budget, prescreen, bank)
+            result = timed_search(task, method, seed, budget, prescreen, bank, plan)
             runs[method][str(seed)] = result
             print(
                 f"[search] {method} seed {seed}: best reward {result['best_reward']:.4f} "
                 f"({result['trials_in_time']} trials in {budget:.0f} s)",
                 flush=True,
             )
+        if kept is not None:
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            kept.write_text(json.dumps({**kept_as, "runs": runs}, default=str) + "\n")
+    runs = {m: {str(s): runs[m][str(s)] for s in seeds} for m in methods}
     summary = {}
     for method, by_seed in runs.items():
         best = np.array([r["best_reward"] for r in by_seed.values()], dtype=float)
@@ -130,6 +181,17 @@ def compare_searches(
         }
     pairs = [(a, b) for i, a in enumerate(methods) for b in methods[:i]]
     return {"methods": summary, "paired": {f"{a} vs {b}": paired(runs[a], runs[b]) for a, b in pairs}}
+
+
+def load_kept(path: Path | None, kept_as: dict[str, Any], methods: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The seeds a stopped run finished, when ``path`` was written by the same commit and settings."""
+    runs: dict[str, dict[str, Any]] = {m: {} for m in methods}
+    if path is None or not path.is_file():
+        return runs
+    stored = json.loads(path.read_text())
+    if {k: stored.get(k) for k in kept_as} != json.loads(json.dumps(kept_as, default=str)):
+        return runs
+    return {m: dict(stored["runs"].get(m, {})) for m in methods}
 
 
 def paired(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """The house's shape: imports point down the layers, nothing imports a command, no module imports itself back.
 
 Layers, lowest first: ``search_spaces``; in ``nas`` the proxy task, then the study machinery,
-then zero-cost screening, then the search (deployment beside them); then ``scaling``'s library;
+then zero-cost screening and the supernet, then the search (deployment beside them); then ``scaling``'s library;
 then the command edge (``nas.cli``, and ``scaling``'s schema).  The commands (``python -m``
 modules, whatever package names them) stand above all of it.  Imports inside functions count.
 """
@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("search_spaces", "nas", "scaling")
 COMMANDS = {
     "nas.search.__main__",
+    "nas.supernet.__main__",
     "nas.train",
     "nas.export",
     "nas.prescreen",
@@ -27,14 +28,15 @@ COMMANDS = {
     "search_spaces.latency.__main__",
 }
 SCALING_EDGE = {"scaling.schema", "scaling.stage_commands"}
-NAS_LIBRARY = ("nas.proxy", "nas.studies", "nas.screening", "nas.search", "nas.deploy")
+NAS_LIBRARY = ("nas.proxy", "nas.studies", "nas.screening", "nas.supernet", "nas.search", "nas.deploy")
 MAY_IMPORT = {  # room: the rooms it may import (besides itself)
     "search_spaces": (),
     "nas.proxy": ("search_spaces",),
     "nas.studies": ("search_spaces", "nas.proxy"),
     "nas.screening": ("search_spaces", "nas.proxy"),
     "nas.deploy": ("search_spaces", "nas.proxy"),
-    "nas.search": ("search_spaces", "nas.proxy", "nas.studies", "nas.screening"),
+    "nas.supernet": ("search_spaces", "nas.proxy", "nas.studies", "nas.deploy"),
+    "nas.search": ("search_spaces", "nas.proxy", "nas.studies", "nas.screening", "nas.supernet"),
     "nas.cli": ("search_spaces", *NAS_LIBRARY),
     "scaling": ("search_spaces", *NAS_LIBRARY, "nas"),
     "scaling.edge": ("search_spaces", *NAS_LIBRARY, "nas", "nas.cli", "scaling"),
@@ -143,7 +145,7 @@ def test_nas_holds_rooms_and_commands_only():
     loose = {p.stem for p in (ROOT / "nas").glob("*.py")} - {"__init__"}
     assert loose == {m.split(".")[1] for m in COMMANDS if m.startswith("nas.") and m.count(".") == 1}
     rooms = sorted(p.name for p in (ROOT / "nas").iterdir() if (p / "__init__.py").is_file())
-    assert rooms == ["cli", "deploy", "proxy", "screening", "search", "studies"]
+    assert rooms == ["cli", "deploy", "proxy", "screening", "search", "studies", "supernet"]
     for name in rooms:  # each room says what it owns
         doc = ast.get_docstring(ast.parse((ROOT / "nas" / name / "__init__.py").read_text()))
         assert doc and len(doc) > 80, name

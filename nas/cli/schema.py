@@ -32,6 +32,7 @@ from nas.screening.pool import PrescreenSettings
 from nas.search.settings import SearchConfig
 from nas.studies.storage import StudySettings
 from nas.studies.workers import WorkerSettings
+from nas.supernet.settings import SupernetSettings
 from search_spaces.spec import split_scheme
 
 TRAIN_MODES = ("proxy", "final")
@@ -121,6 +122,16 @@ class PrescreenCommand(TaskConfig, OnDevice):
 
 
 @dataclass(frozen=True)
+class SupernetCommand(TaskConfig, OnDevice):
+    """``python -m nas.supernet`` (conf/supernet.yaml)."""
+
+    space: Space = field(default_factory=Space)
+    study: StudySettings = field(default_factory=StudySettings)
+    supernet: SupernetSettings = field(default_factory=SupernetSettings)
+    checkpoint: str | None = None  # null: the supernet of these settings in supernet.store (trained or continued)
+
+
+@dataclass(frozen=True)
 class ExportCommand(ExportSettings, NetworkSettings):
     """``python -m nas.export`` (conf/export.yaml)."""
 
@@ -203,6 +214,7 @@ for _name, _schema in (
     ("search", SearchCommand),
     ("train", TrainCommand),
     ("prescreen", PrescreenCommand),
+    ("supernet", SupernetCommand),
     ("export", ExportCommand),
 ):
     store_schema(_name, _schema)

@@ -73,6 +73,11 @@ def save_model(model: ModelFile, path: str | Path) -> Path:
     return save_atomic(model.to_dict(), path)
 
 
+def error_line(err: BaseException, limit: int = 120) -> str:
+    """An exception's first line (its type when it has no message, as an empty file's ``EOFError``)."""
+    return (str(err).splitlines() or [type(err).__name__])[0][:limit]
+
+
 def save_atomic(data: Any, path: str | Path) -> Path:
     """``torch.save`` to a temporary file beside ``path``, then rename: a reader never sees half a file."""
     path = Path(path)
@@ -101,7 +106,7 @@ def load_model(path: str | Path) -> ModelFile:
             f"checkpoint {path} is not readable: torch.load(weights_only=True) found no plain tensors and values in it"
         ) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as err:
-        raise ValueError(f"checkpoint {path} is not readable ({str(err).splitlines()[0][:120]})") from None
+        raise ValueError(f"checkpoint {path} is not readable ({error_line(err)})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ValueError(f"{path} is not a model file written by nas.train (expected format {FORMAT!r})")
     missing = [k for k in REQUIRED if k not in data]

@@ -27,9 +27,12 @@ from nas.search.outputs import describe_best, write_outputs
 from nas.search.prescreen import proposal_chooser, record_scores, warm_up
 from nas.search.samplers import check_sampler, make_pruner, make_sampler
 from nas.search.settings import SearchConfig, SearchSettings
+from nas.search.supernet import supernet_identity, supernet_warm_up
 from nas.studies.job import Started, StudyJob
 from nas.studies.protocol import TrialProtocol
 from nas.studies.study import count_started, experiment_name
+from nas.supernet.store import check_supernet_file
+from nas.supernet.training import task_identity
 from search_spaces.codec import format_blocks, genotype_to_dict
 from search_spaces.cost import Target
 from search_spaces.genotype import Genotype
@@ -127,9 +130,15 @@ class SearchJob(StudyJob):
         self.protocol = search_protocol(self.config)
         # Fail before any storage is touched: an unknown sampler, a wrong lookup table.
         check_sampler(self.config.search.sampler, self.config.objective.multi_objective, self.prescreen.k)
+        choice = self.config.search.supernet
+        if choice not in ("none", "auto"):  # a given supernet must fit this task, before the study is touched
+            check_supernet_file(Path(choice), task_identity(self.space, self.config.proxy, self.dataset_identity()))
         self.table: LatencyTable | None = None  # predicted latency: an existing table, read and checked once
         if self.uses_latency and self.config.objective.latency == "predicted":
             self.table, _ = existing_table(self.space, self.target, self.config.objective.latency_table)
+
+    def dataset_identity(self) -> dict[str, Any]:
+        return self.config.dataset.identity(self.raw)
 
     @property
     def target(self) -> Target:
@@ -163,7 +172,8 @@ class SearchJob(StudyJob):
     def strategy(self) -> dict[str, Any]:
         search = self.config.search
         prescreen = dataclasses.asdict(self.prescreen) if self.prescreen.enabled else None
-        return {"sampler": search.sampler, "pruner": search.pruner, "prescreen": prescreen}
+        strategy = {"sampler": search.sampler, "pruner": search.pruner, "prescreen": prescreen}
+        return {**strategy, "supernet": supernet_identity(self.config)}
 
     def default_name(self) -> str:
         config = self.config
@@ -212,6 +222,9 @@ class SearchJob(StudyJob):
             lines.append(
                 warm_up(study, self.space, scorer, self.prescreen, self.config.seed, self.config.search.max_flops)
             )
+        if self.config.search.supernet != "none":
+            data, reward = self.data(device), self.reward(study)
+            lines.append(supernet_warm_up(study, self.space, data, self.config, reward, cost, self.dataset_identity()))
         evaluator = Evaluator(
             self.space, self.data(device), self.config, self.reward(study), self.protocol, scorer, cost
         )

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from nas.proxy.task import TaskConfig
 from nas.screening.ranking import RANKINGS, check_score_names
 from nas.search.objective import Reward
+from nas.supernet.settings import SupernetSettings
 
 PRUNERS = ("median", "hyperband", "none")
 
@@ -49,8 +50,11 @@ class SearchSettings:
     enqueue_reference: bool = True  # the reference genotype is the study's first trial: the baseline to beat
     max_failures: int = 5  # stop after more than this many failed candidates in a row
     prescreen: SearchPrescreen = field(default_factory=SearchPrescreen)
+    supernet: str = "none"  # none; auto (this task's supernet, trained when missing); or a supernet.pt
 
     def __post_init__(self) -> None:
+        if not isinstance(self.supernet, str) or not self.supernet.strip():
+            raise ValueError(f"search.supernet must be none, auto or a supernet.pt file, got {self.supernet!r}")
         if isinstance(self.n_trials, bool) or not isinstance(self.n_trials, int) or self.n_trials < 1:
             raise ValueError(f"search.n_trials must be an integer >= 1, got {self.n_trials!r}")
         if self.pruner not in PRUNERS:
@@ -69,3 +73,11 @@ class SearchConfig(TaskConfig):
 
     search: SearchSettings = field(default_factory=SearchSettings)
     objective: Reward = field(default_factory=Reward)
+    supernet: SupernetSettings = field(default_factory=SupernetSettings)  # used when search.supernet is not none
+
+    def __post_init__(self) -> None:
+        if self.search.supernet != "none" and self.objective.multi_objective:
+            raise ValueError(
+                "search.supernet ranks candidates by one reward: use objective.mode soft or hard, "
+                "not the multi-objective mode"
+            )

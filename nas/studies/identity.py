@@ -2,9 +2,9 @@
 
 A job describes its experiment whole (``StudyJob.identity``: every setting that changes what is
 trained or how it is scored, and None for a part that is switched off).  A new study stores that
-with ``identity_version`` = :data:`VERSION`.  Studies made before identities carried a version
-(version 1) stored them without the fields added since: each was absent while it had the value
-every run had before it existed.  :data:`LATER_FIELDS` lists those fields, in the groups they were
+with ``identity_version`` = :data:`VERSION`.  A study of an earlier version (version 1: before
+identities carried one) stored its identity without the fields added since: each was absent while
+it had the value every run had before it existed.  :data:`LATER_FIELDS` lists those fields, in the groups they were
 added in; this table is the one place that knows the history:
 
 * :func:`upgrade` reads a stored identity in today's form (a missing field at its earlier value);
@@ -20,7 +20,7 @@ from typing import Any
 
 from search_spaces.genotype import BN_EPS
 
-VERSION = 2
+VERSION = 3
 VERSION_ATTR = "identity_version"
 LATER_FIELDS: tuple[dict[str, Any], ...] = (
     {"space.bn_eps": BN_EPS},  # a genotype's BatchNorm epsilon (timm's networks)
@@ -29,6 +29,7 @@ LATER_FIELDS: tuple[dict[str, Any], ...] = (
     {"strategy.prescreen": None},  # zero-cost pre-screening
     {"proxy.schedule": "one_cycle"},  # the cosine schedule of final training
     {"proxy.ema_decay": 0.0},  # the weight average
+    {"strategy.supernet": None},  # a search's weight-sharing supernet (version 3)
 )
 _ABSENT = object()
 
@@ -43,7 +44,7 @@ def _parent(tree: dict[str, Any], path: str) -> tuple[Any, str]:
 
 
 def upgrade(stored: Mapping[str, Any], version: int | None) -> dict[str, Any]:
-    """A stored identity in today's form: for a version-1 study, each later field it lacks at its earlier value."""
+    """A stored identity in today's form: for an older study, each later field it lacks at its earlier value."""
     current = copy.deepcopy(dict(stored))
     if version is not None and version >= VERSION:
         return current

@@ -53,6 +53,40 @@ def fidelity(r: dict[str, Any]) -> str:
     return f"Kendall's τ-b {r['tau']:.3f} [{low:.3f}, {high:.3f}] on {r['n']} held-out bank members"
 
 
+def zero_cost_screen(r: dict[str, Any]) -> str:
+    """The held-out tau of the pre-screen's ranking (a negated score counts with its sign flipped)."""
+    chosen = r["prescreen"]["score"]
+    sign = -1 if chosen.startswith("-") else 1
+    held = r["rank_agreement"]["held_out"]
+    score = held["scores"][chosen.lstrip("-")]
+    low, high = sorted(sign * v for v in score["tau_val_acc_95"])
+    return (
+        f"the pre-screen chosen on the tuning half ({chosen}) ranks the {held['n']} held-out bank members "
+        f"at τ {sign * score['tau_val_acc']:+.3f} [{low:+.3f}, {high:+.3f}]"
+    )
+
+
+def zero_cost_search(r: dict[str, Any]) -> str:
+    pair = r["search"]["paired"]["tpe+prescreen vs tpe"]
+    low, high = pair["interval_95"]
+    return f"TPE + pre-screen against TPE {pair['mean']:+.4f} [{low:+.4f}, {high:+.4f}] over {pair['n']} seeds"
+
+
+def latency_row(r: dict[str, Any]) -> str:
+    within = round(r["within_10pct"] * r["n"])
+    return (
+        f"lookup table within ±10% for {within} of {r['n']} members; τ with time {r['tau_predicted_measured']:+.3f}, "
+        f"FLOPs' {r['tau_flops_latency']:+.3f}"
+    )
+
+
+def latency_noise(r: dict[str, Any]) -> str:
+    processes = len(r["process_medians_ms"])
+    return (
+        f"{100 * r['cv']:.1f}% within one process, {100 * r['cv_processes']:.1f}% between {processes} fresh processes"
+    )
+
+
 QUOTED: list[tuple[Path, str, Callable[[dict[str, Any]], str]]] = [
     (README, "defaults.json", search_row),
     (README, "defaults.json", lambda r: f"`make search` took **{r['search']['seconds']:.0f} s** after set-up"),
@@ -86,6 +120,13 @@ QUOTED: list[tuple[Path, str, Callable[[dict[str, Any]], str]]] = [
     (BENCHMARKS, "final_training.json", lambda r: final_row(r, "search_best", "the default search's best")),
     (README, "proxy_fidelity.json", fidelity),
     (BENCHMARKS, "proxy_fidelity.json", fidelity),
+    (README, "zero_cost.json", zero_cost_screen),
+    (README, "zero_cost.json", zero_cost_search),
+    (BENCHMARKS, "zero_cost.json", zero_cost_screen),
+    (BENCHMARKS, "zero_cost.json", zero_cost_search),
+    (README, "latency.json", latency_row),
+    (README, "latency.json", latency_noise),
+    (BENCHMARKS, "latency.json", latency_noise),
 ]
 
 

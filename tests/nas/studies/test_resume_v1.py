@@ -1,7 +1,8 @@
 """Studies written by an earlier version resume under their own names and train nothing again.
 
 ``data/studies_v1.db`` was written by the code of commit 1d92d1c (before study identities carried a
-version) with the command lines below (where that code needed ``+proxy.schedule=cosine``, the
+version), ``data/studies_v2.db`` by the code of commit 7002721 (identity version 2, before the
+supernet), with the command lines below (where that code needed ``+proxy.schedule=cosine``, the
 schema now has the key); ``data/mobilenet_eps.yaml`` is MobileNetV2 with timm's BatchNorm epsilon
 (an identity field that older code recorded only when not the default).
 """
@@ -66,19 +67,40 @@ V1_STUDIES = {
 }
 
 
-@pytest.mark.parametrize("name", list(V1_STUDIES))
-def test_a_study_of_the_earlier_version_resumes_under_its_name(name, tmp_path, monkeypatch, capsys):
-    shutil.copy(DATA / "studies_v1.db", tmp_path / "studies.db")
+V2_STUDIES = {
+    "search-efficientnet_b0-digits-tpe-soft-seed0-dd9863f0": V1_STUDIES[
+        "search-efficientnet_b0-digits-tpe-soft-seed0-dd9863f0"
+    ],
+    "search-efficientnet_b0-digits-tpe-hard-seed1-0ed936af": (
+        "nas.search",
+        [
+            "search.n_trials=2",
+            "objective=hard",
+            "search.prescreen.score=synflow",
+            "search.prescreen.pool=4",
+            "search.prescreen.top=1",
+            "search.prescreen.batch_size=16",
+            "seed=1",
+        ],
+    ),
+    "grid-efficientnet_b0-phi1-digits-bb7d8b9c": V1_STUDIES["grid-efficientnet_b0-phi1-digits-bb7d8b9c"],
+}
+EARLIER = {"studies_v1.db": V1_STUDIES, "studies_v2.db": V2_STUDIES}
+
+
+@pytest.mark.parametrize(("db", "name"), [(db, name) for db, studies in EARLIER.items() for name in studies])
+def test_a_study_of_an_earlier_version_resumes_under_its_name(db, name, tmp_path, monkeypatch, capsys):
+    shutil.copy(DATA / db, tmp_path / "studies.db")
     storage = f"sqlite:///{tmp_path / 'studies.db'}"
     before = {t.number: t.state for t in optuna.load_study(study_name=name, storage=storage).trials}
-    module, extra = V1_STUDIES[name]
+    module, extra = EARLIER[db][name]
     argv = [module, *TINY, *extra, f"study.storage={storage}", f"hydra.run.dir={tmp_path / 'run'}"]
     monkeypatch.setattr(sys, "argv", argv)
     entry = "nas.search.__main__" if module == "nas.search" else module  # nas.search is a package
     importlib.import_module(entry).main()
     out = capsys.readouterr().out
     assert f"study {name!r} on {storage} (resumed" in out
-    assert sorted(optuna.get_all_study_names(storage)) == sorted(V1_STUDIES)  # no new study
+    assert sorted(optuna.get_all_study_names(storage)) == sorted(EARLIER[db])  # no new study
     after = {t.number: t.state for t in optuna.load_study(study_name=name, storage=storage).trials}
     assert after == before  # nothing trained again
     assert (tmp_path / "run" / "summary.json").is_file()
