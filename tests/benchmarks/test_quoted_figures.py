@@ -87,6 +87,14 @@ def latency_noise(r: dict[str, Any]) -> str:
     )
 
 
+def workers_row(r: dict[str, Any], key: str) -> str:
+    w = r[key]
+    return (
+        f"| {w['workers']} | {w['seconds']:.1f} s | {w['trials_per_minute']:.1f} | {w['trained']} | "
+        f"{w['training_seconds']:.1f} | {w['repeated_genotypes']} |"
+    )
+
+
 QUOTED: list[tuple[Path, str, Callable[[dict[str, Any]], str]]] = [
     (README, "defaults.json", search_row),
     (README, "defaults.json", lambda r: f"`make search` took **{r['search']['seconds']:.0f} s** after set-up"),
@@ -124,6 +132,19 @@ QUOTED: list[tuple[Path, str, Callable[[dict[str, Any]], str]]] = [
     (README, "zero_cost.json", zero_cost_search),
     (BENCHMARKS, "zero_cost.json", zero_cost_screen),
     (BENCHMARKS, "zero_cost.json", zero_cost_search),
+    (BENCHMARKS, "proxy_throughput.json", lambda r: f"Speed-up **{r['speedup']:.2f}×** (target ≥ 1.5×)"),
+    (BENCHMARKS, "workers.json", lambda r: workers_row(r, "one")),
+    (BENCHMARKS, "workers.json", lambda r: workers_row(r, "two")),
+    (
+        BENCHMARKS,
+        "folder_loading.json",
+        lambda r: f"| write {r['images']:,} JPEGs (setup) | {r['write']['seconds']:.2f} |",
+    ),
+    (
+        BENCHMARKS,
+        "folder_loading.json",
+        lambda r: f"| `load_folder`, cached | **{r['load']['cached']['seconds']:.2f}** |",
+    ),
     (README, "latency.json", latency_row),
     (README, "latency.json", latency_noise),
     (BENCHMARKS, "latency.json", latency_noise),
