@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel
 
-from nas.deploy.model_file import ModelFile, error_line, save_atomic
+from nas.deploy.model_file import ModelFile, differing, read_checkpoint_file, save_atomic
 from nas.proxy.data import ProxyData
 from nas.proxy.evaluation import evaluate
 from nas.proxy.recipe import ProxyConfig
@@ -149,14 +149,8 @@ def open_checkpoint(run: FinalRun, path: Path, resume: bool) -> dict[str, Any] |
             f"{path} already holds a final training run: train.resume=true continues it, "
             "or give another hydra.run.dir to start afresh"
         )
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # any unreadable file is the same one-line error
-        raise ValueError(f"{path} is not readable ({error_line(err, 100)}): remove it to start afresh") from None
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a checkpoint of nas.train (expected format {FORMAT!r})")
-    ours, theirs = run.identity(), state["identity"]
-    differ = sorted(k for k in ours if ours[k] != theirs.get(k))
+    state = read_checkpoint_file(path, FORMAT, "checkpoint of nas.train", ": remove it to start afresh")
+    differ = differing(run.identity(), state["identity"])
     if differ:
         raise ValueError(
             f"{path} was made by another run: {', '.join(differ)} differ; resume with the same settings, "

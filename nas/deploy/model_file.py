@@ -78,6 +78,25 @@ def error_line(err: BaseException, limit: int = 120) -> str:
     return (str(err).splitlines() or [type(err).__name__])[0][:limit]
 
 
+def read_checkpoint_file(path: Path, fmt: str, what: str, fix: str = "") -> dict[str, Any]:
+    """A training checkpoint of format ``fmt`` (a dict); ``ValueError`` in one line for a file that is not one.
+
+    ``what`` names the kind of file in the messages; ``fix`` says what to do about an unreadable one.
+    """
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # a truncated, empty or foreign file: the same one-line error
+        raise ValueError(f"{path} is not readable ({error_line(err, 100)}){fix}") from None
+    if not isinstance(state, dict) or state.get("format") != fmt:
+        raise ValueError(f"{path} is not a {what} (expected format {fmt!r})")
+    return state
+
+
+def differing(ours: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
+    """The keys of ``ours`` whose values ``theirs`` does not share: what makes two runs' identities differ."""
+    return sorted(k for k in ours if ours[k] != theirs.get(k))
+
+
 def save_atomic(data: Any, path: str | Path) -> Path:
     """``torch.save`` to a temporary file beside ``path``, then rename: a reader never sees half a file."""
     path = Path(path)

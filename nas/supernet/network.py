@@ -178,42 +178,28 @@ class Supernet(nn.Module):
 
     def largest(self) -> Genotype:
         """The teacher: MBConv at its largest expansion (the references' op), largest kernel, SE on, widest, deepest."""
-        return self._pick(
-            lambda c: (
-                max(c.ops, key=_teacher_rank),
-                max(c.kernels),
-                max(c.se_ratios),
-                "id",
-                max(c.filters),
-                max(c.layers),
-            )
-        )
+        return self._extreme(max, _teacher_rank, "id")
 
     def smallest(self) -> Genotype:
         """The cheapest member: depthwise-separable, smallest kernel, no SE, no skip, narrowest, shallowest."""
-        return self._pick(
-            lambda c: (
-                min(c.ops, key=_cost_rank),
-                min(c.kernels),
-                min(c.se_ratios),
-                "none",
-                min(c.filters),
-                min(c.layers),
-            )
-        )
+        return self._extreme(min, _cost_rank, "none")
 
     def sample(self, rng: np.random.Generator) -> Genotype:
         """A uniformly random member of the space."""
         return self.space.sample(rng)
 
-    def _pick(self, choose: Callable[[BlockChoices], tuple[Any, ...]]) -> Genotype:
+    def _extreme(self, pick: Callable[..., Any], op_rank: Callable[[str], Any], skip: str) -> Genotype:
+        """Every decision at ``pick`` (max or min) of its choices, ops ordered by ``op_rank``, ``skip`` where allowed."""
         specs = []
         for block, choices in zip(self.space.reference.blocks, self.space.blocks, strict=True):
-            op, kernel, se, skip, filters, layers = choose(choices)
-            family, expand = CONV_OPS[op]
-            skip = skip if skip in choices.skips else choices.skips[0]
-            spec = replace(block, op=family, expand=expand, kernel=kernel, se_ratio=se, skip=skip)
-            specs.append(replace(spec, out_channels=filters, repeats=layers))
+            family, expand = CONV_OPS[pick(choices.ops, key=op_rank)]
+            spec = replace(
+                block, op=family, expand=expand, kernel=pick(choices.kernels), se_ratio=pick(choices.se_ratios)
+            )
+            chosen_skip = skip if skip in choices.skips else choices.skips[0]
+            specs.append(
+                replace(spec, skip=chosen_skip, out_channels=pick(choices.filters), repeats=pick(choices.layers))
+            )
         return replace(self.space.reference, blocks=tuple(specs), name="candidate")
 
 

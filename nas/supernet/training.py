@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from nas.deploy.model_file import error_line, save_atomic
+from nas.deploy.model_file import differing, read_checkpoint_file, save_atomic
 from nas.proxy.data import ProxyData
 from nas.proxy.recipe import SCHEDULES, ProxyConfig, augment, make_optimizer
 from nas.proxy.stopping import StopRequested, check_stop
@@ -202,22 +202,15 @@ def open_supernet(run: SupernetRun, path: Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     state = read_checkpoint(path)
-    ours, theirs = run.identity(), state.get("identity", {})
-    differ = sorted(k for k in ours if ours[k] != theirs.get(k))
+    differ = differing(run.identity(), state.get("identity", {}))
     if differ:
         raise ValueError(
             f"{path} holds a supernet trained with other settings ({', '.join(differ)} differ): "
-            "give another supernet.out, or the settings it was trained with"
+            "give the settings it was trained with, or another supernet.store"
         )
     return state
 
 
 def read_checkpoint(path: Path) -> dict[str, Any]:
     """A supernet checkpoint as saved; ``ValueError`` in one line for a file that is not one (or is cut short)."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # a truncated or foreign file: the same one-line error
-        raise ValueError(f"{path} is not a readable supernet checkpoint ({error_line(err, 100)})") from None
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a supernet checkpoint (expected format {FORMAT!r})")
-    return state
+    return read_checkpoint_file(path, FORMAT, "supernet checkpoint", ": it is no supernet checkpoint, or one cut short")
