@@ -222,12 +222,10 @@ class SearchJob(StudyJob):
             lines.append(
                 warm_up(study, self.space, scorer, self.prescreen, self.config.seed, self.config.search.max_flops)
             )
+        data, reward = self.data(device), self.reward(study)
         if self.config.search.supernet != "none":
-            data, reward = self.data(device), self.reward(study)
             lines.append(supernet_warm_up(study, self.space, data, self.config, reward, cost, self.dataset_identity()))
-        evaluator = Evaluator(
-            self.space, self.data(device), self.config, self.reward(study), self.protocol, scorer, cost
-        )
+        evaluator = Evaluator(self.space, data, self.config, reward, self.protocol, scorer, cost)
         return Started("\n".join(lines), evaluator)
 
     def opening(self, study: optuna.Study) -> str:

@@ -12,7 +12,6 @@ means what it means in any other search.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from collections.abc import Callable
@@ -27,7 +26,6 @@ from nas.search.objective import Reward
 from nas.search.settings import SearchConfig
 from nas.supernet.evaluation import SubnetScore, SubnetScorer
 from nas.supernet.evolution import evolve
-from nas.supernet.settings import TRAINING_FIELDS
 from nas.supernet.store import obtain_supernet
 from nas.supernet.training import SupernetRun
 from search_spaces.codec import format_blocks
@@ -45,14 +43,9 @@ def supernet_identity(config: SearchConfig) -> dict[str, Any] | None:
     choice, settings = config.search.supernet, config.supernet
     if choice == "none":
         return None
-    ranking = {
-        k: v
-        for k, v in dataclasses.asdict(settings).items()
-        if k not in (*TRAINING_FIELDS, "save_every", "pool", "store")
-    }
     if choice == "auto":
-        return {"source": "auto", "training": settings.identity(), "ranking": ranking}
-    return {"source": str(Path(choice).expanduser().resolve()), "ranking": ranking}
+        return {"source": "auto", "training": settings.identity(), "ranking": settings.ranking_identity()}
+    return {"source": str(Path(choice).expanduser().resolve()), "ranking": settings.ranking_identity()}
 
 
 def accuracy_term(score: SubnetScore, kind: str) -> float:
@@ -86,9 +79,8 @@ def supernet_warm_up(
 
     ranked = evolve(space, fitness, settings.evolution, config.seed, allowed)
     for rank, (genotype, value) in enumerate(ranked[: settings.top], start=1):
-        attrs = {RANK_ATTR: rank, "supernet_fitness": value, "supernet": scorer(genotype).value(settings.score)}
+        attrs = {RANK_ATTR: rank, "supernet_fitness": value, "supernet": scorer.value(genotype)}
         study.enqueue_trial(space.encode(genotype), user_attrs=attrs, skip_if_exists=True)
-    rate = 60 * scorer.evaluated / scorer.seconds if scorer.seconds > 0 else None
     study.set_user_attr(
         RANKING_ATTR,
         {
@@ -96,13 +88,13 @@ def supernet_warm_up(
             "supernet_seconds": round(trained.seconds, 1),
             "seconds": round(time.perf_counter() - start, 1),
             "candidates": len(ranked),
-            "subnets_per_minute": None if rate is None else round(rate, 1),
+            "subnets_per_minute": scorer.per_minute,
             "rows": [[",".join(format_blocks(g)), v, cost(g)] for g, v in ranked[:KEPT_ROWS]],
         },
     )
     return (
         f"supernet: {path} ready in {prepared:.0f} s; {len(ranked)} candidates ranked by the reward with its "
-        f"{settings.score} ({rate or 0:.0f}/min); the top {min(settings.top, len(ranked))} follow the reference"
+        f"{settings.score} ({scorer.per_minute or 0:.0f}/min); the top {min(settings.top, len(ranked))} follow the reference"
     )
 
 

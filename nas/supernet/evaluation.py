@@ -84,7 +84,13 @@ class SubnetScorer:
         return cached
 
     def value(self, genotype: Genotype) -> float:
+        """The ranking value of ``genotype`` by ``settings.score`` (higher is better)."""
         return self(genotype).value(self.settings.score)
+
+    @property
+    def per_minute(self) -> float | None:
+        """Members scored per minute so far (None before the first)."""
+        return round(60 * self.evaluated / self.seconds, 1) if self.seconds > 0 else None
 
     @torch.no_grad()
     def _score(self, genotype: Genotype) -> SubnetScore:

@@ -39,12 +39,11 @@ def write_scores(
     frame["rank"] = frame["supernet"].rank(ascending=False, method="first").astype("Int64")
     frame = frame.sort_values("rank", kind="stable")
     frame.to_csv(out / "scores.csv", index=False)
-    rate = 60 * scorer.evaluated / scorer.seconds if scorer.seconds > 0 else None
     summary = {
         **meta,
         "candidates": len(frame),
         "score": scorer.settings.score,
-        "subnets_per_minute": None if rate is None else round(rate, 1),
+        "subnets_per_minute": scorer.per_minute,
         "top": frame.head(5).to_dict("records"),
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")

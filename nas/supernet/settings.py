@@ -11,6 +11,8 @@ from nas.supernet.evolution import Evolution
 SCORES = ("accuracy", "loss")
 TRAINING_FIELDS = ("epochs", "random_subnets", "distill", "lr")
 """What changes the trained weights: the checkpoint's identity holds these, the scoring settings not."""
+NOT_RANKING = (*TRAINING_FIELDS, "save_every", "pool", "store")
+"""What does not change how a search ranks with a given supernet (where it is kept, what a command ranks)."""
 
 
 def _check_int(name: str, value: Any, least: int) -> None:
@@ -59,3 +61,7 @@ class SupernetSettings:
     def identity(self) -> dict[str, Any]:
         """The settings that decide the trained weights."""
         return {k: v for k, v in dataclasses.asdict(self).items() if k in TRAINING_FIELDS}
+
+    def ranking_identity(self) -> dict[str, Any]:
+        """The settings that decide how a search ranks with the supernet: scoring and evolution."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if k not in NOT_RANKING}

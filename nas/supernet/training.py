@@ -11,6 +11,7 @@ uninterrupted run would: on CPU the final weights are the same bit for bit.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -99,6 +100,7 @@ def subnets_of_step(net: Supernet, seed: int, step: int, random_subnets: int) ->
     return [net.largest(), net.smallest(), *(net.sample(rng) for _ in range(random_subnets))]
 
 
+@functools.lru_cache(maxsize=1)  # one permutation per epoch, not one per step
 def batch_order(seed: int, epoch: int, n: int, device: torch.device) -> torch.Tensor:
     return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100_003 + epoch)).to(device)
 
