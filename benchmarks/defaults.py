@@ -90,9 +90,10 @@ def search_figures(summary: dict[str, Any]) -> dict[str, Any]:
 
 
 def grid_figures(summary: dict[str, Any]) -> dict[str, Any]:
-    """What a grid found: counts and the best fully trained triple."""
-    keys = ("study", "baseline", "phi", "n_points", "n_trials", "n_complete", "n_pruned", "paper_point_in_grid")
-    return {**{k: summary.get(k) for k in keys}, "best": summary.get("best")}
+    """What a grid found: counts, the rule, the chosen triple, the top points over seeds, the paper's point."""
+    keys = ("study", "baseline", "phi", "rule", "cost", "n_points", "n_feasible", "n_trials", "n_complete")
+    keys += ("n_pruned", "n_retrained", "paper_point_in_grid", "paper_point", "best", "top", "tie")
+    return {k: summary.get(k) for k in keys}
 
 
 def pipeline_figures(summary: dict[str, Any]) -> dict[str, Any]:

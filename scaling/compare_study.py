@@ -10,6 +10,7 @@ round to the same network).
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -35,7 +36,8 @@ from scaling.candidate import MEMBER_COLUMNS, TRAINED_COLUMNS, scaled_candidate
 from scaling.coefficients import genotype_signature
 from scaling.compound import PAPER_COEFFICIENTS, compound_multipliers, parse_phis
 from scaling.grid_points import GridSettings
-from scaling.grid_study import GRID_PROXY, keys_left
+from scaling.grid_study import GRID_PROXY
+from scaling.grid_trial import keys_left
 from search_spaces.genotype import Genotype
 from search_spaces.latency.measure import LatencyMeter
 from search_spaces.spec import resolve_spec
@@ -70,6 +72,26 @@ def check_methods(methods: Sequence[str]) -> tuple[str, ...]:
 
 def run_key(method: str, phi: float) -> str:
     return f"{method}@{phi:g}"
+
+
+def flat_steps(frame: pd.DataFrame, n_val: int | None) -> list[str]:
+    """Where a method's accuracy does not rise with phi beyond noise (``width 1->2``); empty: scale pays.
+
+    Each step (the baseline to the first phi, then phi to phi) must be beaten beyond the sampling
+    noise of both accuracies on ``n_val`` validation images.  Where scale does not pay, a comparison
+    measures under-training or noise, not scaling, and names no winner.
+    """
+    base = frame.loc[frame["method"] == "baseline", "val_acc"].dropna()
+    flat = []
+    for method in [m for m in METHODS if m in set(frame["method"])]:
+        rows = frame[frame["method"] == method].dropna(subset=["val_acc"]).sort_values("phi")
+        steps = [(0.0, float(base.iloc[0]))] if len(base) else []
+        steps += [(float(p), float(a)) for p, a in zip(rows["phi"], rows["val_acc"], strict=True)]
+        for (low_phi, low), (high_phi, high) in itertools.pairwise(steps):
+            margin = gap_margin(high, low, n_val) if n_val else 0.0
+            if verdict(high, low, margin) != "beats":
+                flat.append(f"{method} {low_phi:g}->{high_phi:g}")
+    return flat
 
 
 @dataclass(frozen=True)
@@ -207,7 +229,9 @@ class CompareJob(StudyJob):
                 for m, p, a in zip(frame["method"], frame["phi"], frame["val_acc"], strict=False)
             },
             "best": best,
+            "flat_steps": [],
         }
+        summary["flat_steps"] = flat_steps(frame, summary["dataset"].get("n_val")) if len(frame) else []
         (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         return summary
 
@@ -218,7 +242,9 @@ class CompareJob(StudyJob):
         accuracies = summary["val_acc"]
         lines = [f"{summary['n_trained']} of {summary['n_models']} models trained (proxy validation accuracy):"]
         lines += [f"  {key:<16} {acc:.4f}{interval_text(acc, n_val)}" for key, acc in accuracies.items()]
-        if n_val and len(accuracies) > 1:
+        if summary.get("flat_steps"):
+            lines.append(cannot_judge(summary["flat_steps"]))
+        elif n_val and len(accuracies) > 1:
             top = max(accuracies, key=accuracies.get)
             best = accuracies[top]
             ties = [
@@ -229,9 +255,16 @@ class CompareJob(StudyJob):
             lines.append(
                 f"  {top} is best" + (f"; ties within noise with {', '.join(ties)}" if ties else " beyond noise")
             )
-            note = small_split_note(n_val)
-            lines += [note] if note else []
-        return "\n".join(lines)
+        note = small_split_note(n_val)
+        return "\n".join(lines + ([note] if note else []))
+
+
+def cannot_judge(flat: Sequence[str]) -> str:
+    """The one sentence a comparison says instead of naming a winner."""
+    return (
+        "Scaling cannot be judged on this proxy: accuracy does not rise with phi beyond noise at "
+        f"{', '.join(flat)}; no method is named best."
+    )
 
 
 def run_compare(

@@ -6,13 +6,20 @@ function sees it: a grid study becomes the coefficients it found, anything else 
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
+import optuna
+
+from nas.studies.identity import VERSION_ATTR, upgrade
 from nas.studies.references import open_reference
 from nas.studies.study import trials_frame
 from scaling.coefficients import Coefficients, genotype_signature, parse_coefficients
-from scaling.grid_study import BASELINE_NAME_ATTR, GRID_COLUMNS, best_point
+from scaling.grid_points import GridSettings
+from scaling.grid_seeds import choose, standings
+from scaling.grid_study import BASELINE_NAME_ATTR, GRID_COLUMNS
+from scaling.grid_summary import N_VAL_ATTR
 from search_spaces.references import REFERENCES, reference
 from search_spaces.spec import split_scheme
 
@@ -31,9 +38,12 @@ def resolve_coefficients(value: Any, storage: str | None = None) -> Coefficients
 def best_coefficients(name: str, *, storage: str | None = None) -> Coefficients:
     """The best point of grid study ``name`` in ``storage`` (a URL; None: the default), with its baseline."""
     study = open_reference(name, "grid", storage)
-    best = best_point(trials_frame(study.get_trials(deepcopy=False), GRID_COLUMNS))
-    if best is None:
+    settings, seed = stored_choice(study)
+    frame = trials_frame(study.get_trials(deepcopy=False), GRID_COLUMNS)
+    choice = choose(standings(frame, seed), settings, seed, study.user_attrs.get(N_VAL_ATTR))
+    if choice is None:
         raise ValueError(f"grid study {name!r} has no fully trained point yet; run it further")
+    best = choice.chosen.row
     signature = study.user_attrs.get("baseline")
     baseline = tuple(signature) if isinstance(signature, list) else None
     return Coefficients(
@@ -44,6 +54,14 @@ def best_coefficients(name: str, *, storage: str | None = None) -> Coefficients:
         baseline_name=study.user_attrs.get(BASELINE_NAME_ATTR) or _reference_named(baseline),
         source=f"grid study {name!r}",
     )
+
+
+def stored_choice(study: optuna.Study) -> tuple[GridSettings, int]:
+    """The grid settings and seed a study was run with (an older study's read in today's form)."""
+    stored = upgrade({"grid": study.user_attrs.get("grid") or {}}, study.user_attrs.get(VERSION_ATTR))["grid"]
+    known = {f.name for f in dataclasses.fields(GridSettings)}
+    settings = GridSettings(**{k: v for k, v in stored.items() if k in known and v is not None})
+    return settings, int(study.user_attrs.get("seed", 0))
 
 
 def _reference_named(signature: tuple[object, ...] | None) -> str | None:

@@ -1,15 +1,16 @@
-"""The compound-scaling grid as a study: one feasible point per trial, scaled, costed, trained.
+"""The compound-scaling grid as a study: one point per trial, scaled, costed, checked, trained; then seed rounds.
 
-Only feasible triples are handed to Optuna's ``GridSampler`` (as one categorical parameter
-``point``), so no infeasible trial is ever created.  Each point scales the baseline by
-``d = alpha**phi``, ``w = beta**phi``, ``r = gamma**phi`` with the reference rounding, trains it
-on the proxy at ``round(proxy.resolution * r)`` and counts its FLOPs at ``target.resolution * r``.
+The points near the constraint are handed to Optuna's ``GridSampler`` (one categorical parameter
+``point``).  Each scales the baseline by ``d = alpha**phi``, ``w = beta**phi``, ``r = gamma**phi``
+with the reference rounding, counts its FLOPs at ``target.resolution * r``, and trains on the proxy
+at ``round(proxy.resolution * r)`` when the grid's rule finds it feasible (``scaling.grid_trial``).
+The best are then trained again at more seeds before one is named (``scaling.grid_seeds``).
 """
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,30 +18,50 @@ from typing import Any
 import optuna
 import pandas as pd
 import torch
-import yaml
 
 from nas.proxy.data import ProxyDataCache
-from nas.proxy.noise import interval_text, small_split_note
 from nas.proxy.recipe import ProxyConfig
 from nas.proxy.task import TaskConfig
-from nas.proxy.trainer import train_proxy
 from nas.studies.job import Started, StudyJob
 from nas.studies.protocol import TrialProtocol
 from nas.studies.run import Progress, StudyRun, run_study
 from nas.studies.storage import StudySettings
-from nas.studies.study import FINISHED, StudyCache, experiment_name, trials_frame
+from nas.studies.study import StudyCache, experiment_name, trials_frame
 from nas.studies.workers import WorkerSettings
-from scaling.candidate import MEMBER_COLUMNS, TRAINED_COLUMNS, scaled_candidate
+from scaling.candidate import MEMBER_COLUMNS, TRAINED_COLUMNS
 from scaling.coefficients import genotype_signature
-from scaling.compound import PAPER_COEFFICIENTS, check_phi, compound_multipliers, flops_constraint
-from scaling.grid_points import GridSettings, Point, feasible_grid, parse_point, point_key
+from scaling.compound import PAPER_COEFFICIENTS, check_phi
+from scaling.grid_points import GridSettings, feasible_grid, point_key
+from scaling.grid_seeds import TIE_RULE, Choice, choose, most_retrains, plan, standings
+from scaling.grid_summary import (
+    N_VAL_ATTR,
+    chosen_record,
+    describe_grid,
+    feasible_points,
+    grid_opening,
+    paper_point_verdict,
+    points_in,
+    write_coefficients,
+)
+from scaling.grid_trial import SEED_ATTR, PointEvaluator, points_left, queue_retrains
 from search_spaces.codec import format_blocks
-from search_spaces.cost import Target
 from search_spaces.genotype import Genotype
 from search_spaces.latency.measure import LatencyMeter
 from search_spaces.spec import resolve_spec
 
-GRID_COLUMNS = ["alpha", "beta", "gamma", "constraint", *MEMBER_COLUMNS, *TRAINED_COLUMNS]
+GRID_COLUMNS = [
+    "alpha",
+    "beta",
+    "gamma",
+    "seed",
+    "constraint",
+    "constraint_ok",
+    "cost_ratio",
+    "cost_ok",
+    "feasible",
+    *MEMBER_COLUMNS,
+    *TRAINED_COLUMNS,
+]
 
 
 GRID_PROXY = ProxyConfig(epochs=3, train_size=4000)
@@ -48,85 +69,6 @@ GRID_PROXY = ProxyConfig(epochs=3, train_size=4000)
 
 BASELINE_NAME_ATTR = "baseline_name"
 """The study attribute a grid records its baseline's name in (the identity holds the network, not its name)."""
-
-
-class PointEvaluator:
-    """The grid's Optuna objective: take a point, scale the baseline; the protocol does the rest."""
-
-    def __init__(
-        self,
-        baseline: Genotype,
-        phi: float,
-        proxy: ProxyConfig,
-        data: ProxyDataCache,
-        target: Target,
-        seed: int,
-        grid: Sequence[Point],
-        protocol: TrialProtocol,
-        latency: LatencyMeter | None = None,
-    ) -> None:
-        self.baseline, self.phi, self.proxy, self.data = baseline, phi, proxy, data
-        self.target, self.seed, self.grid, self.protocol = target, seed, list(grid), protocol
-        self.latency = latency
-
-    def __call__(self, trial: optuna.Trial) -> float:
-        key = trial.suggest_categorical("point", [point_key(p) for p in self.grid])
-        alpha, beta, gamma = parse_point(key)
-        multipliers = compound_multipliers(alpha, beta, gamma, self.phi)
-        resolution = self.data.sizes.resolution
-        member = scaled_candidate(self.baseline, self.phi, multipliers, self.target, resolution, latency=self.latency)
-        attrs = {
-            "point": key,
-            "alpha": alpha,
-            "beta": beta,
-            "gamma": gamma,
-            "constraint": flops_constraint(alpha, beta, gamma),
-            **{k: v for k, v in member.row().items() if k not in ("name", "phi", "blocks")},
-            "blocks": member.blocks,
-        }
-        for name, value in attrs.items():
-            trial.set_user_attr(name, value)
-        data = self.data.at(member.proxy_resolution)
-        return self.protocol.run(
-            trial,
-            member.model_key,
-            lambda on_epoch: train_proxy(member.genotype, data, self.proxy, self.seed, on_epoch=on_epoch),
-            lambda val_acc: (val_acc, {}),
-        )
-
-
-def points_left(study: optuna.Study, grid: Sequence[Point]) -> int:
-    """Grid points no trial has finished, failed in training or is running (0: this worker is done)."""
-    return keys_left(study, "point", [point_key(p) for p in grid])
-
-
-def keys_left(study: optuna.Study, param: str, keys: Sequence[str]) -> int:
-    """Values of the categorical ``param`` that no trial has finished, failed in training or is running.
-
-    A value whose trial was interrupted or lost its worker is left, so it is trained again.  A
-    running trial that has not suggested ``param`` yet (another worker's trial, just created)
-    holds one of the values left, so it is counted too: otherwise a second worker would see that
-    value free, create one trial too many, and train some value twice.
-    """
-    taken, pending = set(), 0
-    for t in study.get_trials(deepcopy=False):
-        key = t.params.get(param, t.system_attrs.get("fixed_params", {}).get(param))
-        failed_here = t.state == optuna.trial.TrialState.FAIL and "reason" in t.user_attrs
-        if t.state == optuna.trial.TrialState.RUNNING and key is None:
-            pending += 1
-        elif t.state in (*FINISHED, optuna.trial.TrialState.RUNNING) or (
-            failed_here and not t.user_attrs.get("interrupted")
-        ):
-            taken.add(key)
-    return max(0, sum(key not in taken for key in keys) - pending)
-
-
-def best_point(frame: pd.DataFrame) -> pd.Series | None:
-    """Highest validation accuracy among fully trained points; ties go to fewer FLOPs."""
-    done = frame[(frame["state"] == "COMPLETE") & frame["val_acc"].notna()]
-    if done.empty:
-        return None
-    return done.sort_values(["val_acc", "flops"], ascending=[False, True]).iloc[0]
 
 
 @dataclass(frozen=True)
@@ -140,6 +82,8 @@ class GridConfig(TaskConfig):
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "phi", check_phi(self.phi))
+        if self.grid.by_cost and self.grid.cost == "latency" and not self.latency:
+            raise ValueError("grid.cost=latency judges points by measured latency: it needs latency=true")
 
 
 @dataclass
@@ -179,98 +123,109 @@ class GridJob(StudyJob):
             return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
         return optuna.pruners.NopPruner()
 
+    @functools.cached_property
+    def n_val(self) -> int | None:
+        return self.config.dataset.describe(self.raw, self.config.proxy.sizes).get("n_val")
+
     def start(self, study: optuna.Study, created: bool, device: torch.device) -> Started:
         if created:
             study.set_user_attr(BASELINE_NAME_ATTR, self.baseline.name)
+        study.set_user_attr(N_VAL_ATTR, self.n_val)
         meter = LatencyMeter(self.target, StudyCache(study)) if self.config.latency else None
         config, data = self.config, ProxyDataCache(self.raw, self.config.proxy.sizes, device)
         evaluator = PointEvaluator(
-            self.baseline, self.phi, config.proxy, data, self.target, config.seed, self.grid, self.protocol, meter
+            self.baseline,
+            self.phi,
+            config.proxy,
+            data,
+            self.target,
+            config.seed,
+            self.grid,
+            self.settings,
+            self.protocol,
+            meter,
         )
-        s = self.settings
-        opening = (
-            f"{len(self.grid)} feasible points (alpha<={s.alpha_max}, beta<={s.beta_max}, gamma<={s.gamma_max}, "
-            f"step {s.step}, |alpha*beta^2*gamma^2-2|<={s.tolerance}); phi={self.phi:g}; "
-            f"baseline {self.baseline.name}; pruner {s.pruner}"
+        return Started(
+            f"{grid_opening(self.settings, len(self.grid), self.phi)}; baseline {self.baseline.name}", evaluator
         )
-        return Started(opening, evaluator)
+
+    def queue(self, study: optuna.Study) -> bool:
+        """Once every point has its first result, queue the seed round that is due (``scaling.grid_seeds``).
+
+        True (wait) while other workers' trials decide the next round: every worker then ends with
+        the same choice, not one made before the rounds were done.
+        """
+        if self.settings.max_seeds == 1 or points_left(study, self.grid):
+            return False
+        first, running = self.config.seed, optuna.trial.TrialState.RUNNING
+        if any(
+            t.state == running and t.user_attrs.get(SEED_ATTR, first) == first for t in study.get_trials(deepcopy=False)
+        ):
+            return True  # a first-pass point is still training: the ranking is not known yet
+        due = plan(standings(self.frame(study), first), self.settings, first, self.n_val).due
+        queue_retrains(study, due)
+        return bool(due)
 
     def remaining(self, study: optuna.Study) -> int:
-        return points_left(study, self.grid)
+        waiting = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,))
+        return points_left(study, self.grid) + len(waiting)
 
     def total(self) -> int:
-        return len(self.grid)
+        return len(self.grid) + (most_retrains(self.settings) if self.settings.max_seeds > 1 else 0)
+
+    def frame(self, study: optuna.Study) -> pd.DataFrame:
+        return trials_frame(study.get_trials(deepcopy=False), GRID_COLUMNS)
+
+    def choice(self, frame: pd.DataFrame, n_val: int | None) -> Choice | None:
+        return choose(standings(frame, self.config.seed), self.settings, self.config.seed, n_val)
 
     def status(self, study: optuna.Study) -> str | None:
-        best = best_point(trials_frame(study.get_trials(deepcopy=False), GRID_COLUMNS))
-        if best is None:
+        choice = self.choice(self.frame(study), self.n_val)
+        if choice is None:
             return None
-        return f"best {point_key((best['alpha'], best['beta'], best['gamma']))} acc {best['val_acc']:.4f}"
+        return f"best {choice.chosen.key} acc {choice.chosen.mean:.4f} ({len(choice.chosen.accs)} seeds)"
 
     def write_outputs(self, study: optuna.Study, out: Path, storage_url: str) -> dict[str, Any]:
         """grid.csv, coefficients.yaml, grid.png and summary.json in ``out``."""
         out.mkdir(parents=True, exist_ok=True)
-        frame = trials_frame(study.get_trials(deepcopy=False), GRID_COLUMNS)
+        frame = self.frame(study)
         frame.to_csv(out / "grid.csv", index=False)
+        dataset = self.config.dataset.describe(self.raw, self.config.proxy.sizes)
+        choice = self.choice(frame, dataset.get("n_val"))
+        first_pass = frame[frame["seed"].isna() | (frame["seed"] == self.config.seed)]
         summary: dict[str, Any] = {
             "study": study.study_name,
             "storage": storage_url,
-            "dataset": self.config.dataset.describe(self.raw, self.config.proxy.sizes),
+            "dataset": dataset,
             "baseline": self.baseline.name,
             "baseline_blocks": format_blocks(self.baseline),
             "phi": self.phi,
+            "rule": self.settings.rule,
+            "cost": self.settings.cost if self.settings.by_cost else None,
             "n_points": len(self.grid),
             "n_trials": len(frame),
-            "n_complete": int((frame["state"] == "COMPLETE").sum()),
-            "n_pruned": int((frame["state"] == "PRUNED").sum()),
+            "n_feasible": feasible_points(frame),
+            "n_complete": points_in(first_pass, "COMPLETE"),  # points, each counted once
+            "n_pruned": points_in(first_pass, "PRUNED"),
+            "n_retrained": len(frame) - len(first_pass),  # trials at a further seed
             "paper_point_in_grid": tuple(PAPER_COEFFICIENTS) in {tuple(p) for p in self.grid},
-            "best": self._write_best(best_point(frame), study.study_name, out),
+            "paper_point": paper_point_verdict(frame),
+            "best": None if choice is None else chosen_record(choice),
+            "top": None if choice is None else choice.top(),
+            "tie": None if choice is None else choice.tie,
+            "tie_rule": TIE_RULE,
         }
+        if choice is not None:
+            write_coefficients(out / "coefficients.yaml", summary, self.baseline, study.study_name)
         (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         title = f"{study.study_name}: proxy accuracy, phi={self.phi:g}"
         from scaling.plots import plot_grid  # matplotlib loads when a figure is drawn, not when a command starts
 
-        plot_grid(frame, out / "grid.png", PAPER_COEFFICIENTS, title=title)
+        plot_grid(first_pass, out / "grid.png", PAPER_COEFFICIENTS, title=title)
         return summary
 
-    def _write_best(self, best: pd.Series | None, study_name: str, out: Path) -> dict[str, Any] | None:
-        """The chosen point (None if none finished), also written as ``coefficients.yaml``."""
-        if best is None:
-            return None
-        keys = (
-            "alpha",
-            "beta",
-            "gamma",
-            "val_acc",
-            "flops",
-            "flops_ratio",
-            "latency_ms",
-            "latency_ratio",
-            "constraint",
-        )
-        chosen: dict[str, Any] = {k: None if pd.isna(best[k]) else float(best[k]) for k in keys}
-        chosen["trial"] = int(best["number"])
-        coefficients = {k: chosen[k] for k in ("alpha", "beta", "gamma")}
-        coefficients.update(phi=self.phi, val_acc=chosen["val_acc"], flops_ratio=chosen["flops_ratio"])
-        coefficients.update(baseline=self.baseline.name, baseline_genotype=genotype_signature(self.baseline))
-        coefficients.update(study=study_name)
-        (out / "coefficients.yaml").write_text(yaml.safe_dump(coefficients, sort_keys=False))
-        return chosen
-
     def describe(self, summary: dict[str, Any]) -> str:
-        best = summary["best"]
-        if not best:
-            return "no point was fully trained yet"
-        latency = f", {best['latency_ratio']:.2f}x its latency" if best.get("latency_ratio") is not None else ""
-        n_val = summary["dataset"].get("n_val")
-        line = (
-            f"best of {summary['n_complete']} fully trained points: alpha={best['alpha']:g}, beta={best['beta']:g}, "
-            f"gamma={best['gamma']:g} (constraint {best['constraint']:.3f}), val_acc {best['val_acc']:.4f}"
-            f"{interval_text(best['val_acc'], n_val)}, "
-            f"{best['flops_ratio']:.2f}x the baseline's FLOPs{latency} (2**phi = {2**self.phi:g}) -> coefficients.yaml"
-        )
-        note = small_split_note(n_val)
-        return line + (f"\n{note}" if note else "")
+        return describe_grid(summary, self.phi)
 
 
 @dataclass(frozen=True)

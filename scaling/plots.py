@@ -37,6 +37,9 @@ def plot_grid(frame: pd.DataFrame, path: Path, paper: Sequence[float], title: st
         # Stopped points sit on empty (white) cells: dark marks, with the accuracy they stopped at.
         for _, row in points[(points["alpha"] == alpha) & (points["state"] != "COMPLETE")].iterrows():
             x, y = betas.index(row["beta"]), gammas.index(row["gamma"])
+            if str(row.get("feasible")) == "False":  # costed, not trained
+                ax.plot(x, y, ".", color="0.6", ms=4)
+                continue
             ax.plot(x, y + 0.12, "x", color="0.35", ms=5)
             if pd.notna(row["val_acc"]):
                 ax.text(x, y - 0.18, f"{row['val_acc']:.3f}", ha="center", va="center", fontsize=5, color="0.35")
@@ -52,7 +55,9 @@ def plot_grid(frame: pd.DataFrame, path: Path, paper: Sequence[float], title: st
     axes[0][0].set_ylabel("gamma (resolution)")
     if image is not None:
         fig.colorbar(
-            image, ax=axes[0].tolist(), label="proxy val. accuracy (x: stopped early, at that epoch's accuracy)"
+            image,
+            ax=axes[0].tolist(),
+            label="proxy val. accuracy (x: stopped early, at that epoch's accuracy; dot: infeasible)",
         )
     fig.suptitle(fitted(title, fig, 10), fontsize=10)
     fig.savefig(path, dpi=110, bbox_inches="tight")

@@ -7,7 +7,6 @@ exactly what the stage folders beside it hold.
 from __future__ import annotations
 
 import json
-import math
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,8 +18,10 @@ import pandas as pd
 
 from nas.search.outputs import against_reference
 from nas.studies.run import StudyRun
-from scaling.compound import PAPER_COEFFICIENTS, flops_constraint
-from scaling.report_accuracy import against_paper, best_at_phi, interval_words, n_val_of, split_note, with_interval
+from scaling.compare_study import cannot_judge, flat_steps
+from scaling.markdown import cell, mflops, table
+from scaling.report_accuracy import best_at_phi, interval_words, n_val_of, split_note, with_interval
+from scaling.report_grid import grid_section
 
 SINGLE_METHODS = ("depth", "width", "resolution")
 
@@ -51,27 +52,6 @@ class Report:
             "seconds": self.seconds,
             "commands": dict(self.commands),
         }
-
-
-def table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
-    """A Markdown table (numbers formatted by :func:`cell`)."""
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def cell(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.4f}" if abs(value) < 10 else f"{value:,.1f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
-
-
-def mflops(value: Any) -> float | None:
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value) / 1e6
 
 
 def dataset_section(dataset: Mapping[str, Any]) -> list[str]:
@@ -124,49 +104,6 @@ def search_section(run: StudyRun) -> list[str]:
     return lines
 
 
-def paper_point(frame: pd.DataFrame) -> tuple[Any, str]:
-    """The paper's (1.2, 1.1, 1.15) in this grid: (its accuracy cell, a sentence on how it fared)."""
-    rows = frame[
-        (frame["alpha"].round(4) == PAPER_COEFFICIENTS[0])
-        & (frame["beta"].round(4) == PAPER_COEFFICIENTS[1])
-        & (frame["gamma"].round(4) == PAPER_COEFFICIENTS[2])
-    ]
-    if rows.empty:
-        return None, "The paper's point is not in this grid (see `grid.*` to widen it)."
-    done = rows[rows["state"] == "COMPLETE"]
-    if len(done):
-        return float(done["val_acc"].iloc[-1]), "Both were trained in full on the same proxy task, at the same phi."
-    row = rows.iloc[-1]
-    if row["state"] == "PRUNED":
-        acc = cell(row["val_acc"]) if pd.notna(row["val_acc"]) else "–"
-        return f"stopped early ({acc})", "The pruner stopped the paper's point before its last epoch."
-    return None, f"The paper's point did not finish ({row['state']})."
-
-
-def grid_section(run: StudyRun, phi: float) -> list[str]:
-    best, n_val = run.best, n_val_of(run)
-    paper_acc, note = paper_point(pd.read_csv(run.out / "grid.csv"))
-    rows = [
-        ("this grid's best", best["alpha"], best["beta"], best["gamma"], best["constraint"], best["val_acc"]),
-        ("the paper's (EfficientNet)", *PAPER_COEFFICIENTS, flops_constraint(*PAPER_COEFFICIENTS), paper_acc),
-    ]
-    rows = [(*row[:5], with_interval(row[5], n_val)) for row in rows]
-    return [
-        "## 3. Compound coefficients",
-        "",
-        f"Study `{run.study}`: {run.summary['n_points']} feasible points with alpha * beta^2 * gamma^2 ≈ 2 at "
-        f"phi = {phi:g}; {run.summary['n_complete']} trained in full, {run.summary['n_pruned']} stopped early by "
-        f"the pruner. Proxy validation accuracy{interval_words(n_val)}.",
-        "",
-        table(rows, ["", "alpha", "beta", "gamma", "alpha*beta²*gamma²", f"proxy val acc (phi={phi:g})"]),
-        "",
-        note + against_paper(best, paper_acc, n_val),
-        "",
-        "![grid](grid/grid.png)",
-        "",
-    ]
-
-
 def family_section(family: Path, compare: pd.DataFrame) -> list[str]:
     frame = pd.read_csv(family / "family.csv")
     timed = "latency_ms" in frame and frame["latency_ms"].notna().all()
@@ -210,9 +147,11 @@ def compare_section(run: StudyRun, frame: pd.DataFrame) -> list[str]:
     methods = [m for m in (*SINGLE_METHODS, "compound") if m in pivot.columns]
     rows = [(f"{phi:g}", *[with_interval(pivot.loc[phi, m], n_val) for m in methods]) for phi in pivot.index]
     baseline = frame.loc[frame["method"] == "baseline", "val_acc"].max()
+    flat = flat_steps(frame, n_val)
     lines = [
         "## 5. Compound against single-dimension scaling",
         "",
+        *([cannot_judge(flat), ""] if flat else []),
         f"Study `{run.study}`: every method scales the baseline to about 2^phi times its FLOPs "
         f"(proxy validation accuracy{interval_words(n_val)}; the baseline itself: "
         f"{cell(with_interval(baseline, n_val))}).",
@@ -222,7 +161,7 @@ def compare_section(run: StudyRun, frame: pd.DataFrame) -> list[str]:
     ]
     for phi in pivot.index:
         row = pivot.loc[phi, methods].dropna()
-        if len(row):
+        if len(row) and not flat:
             lines.append(best_at_phi(phi, row, float(baseline), n_val))
     return [*lines, "", "![compare](compare/compare.png)", ""]
 

@@ -145,7 +145,11 @@ class Stages:
         if result.status:
             raise _Stopped(stage, result.status)
         if result.best is None:
-            raise ValueError(f"the {stage} stage (study {result.study!r}) finished no candidate, so the pipeline stops")
+            hint = "; widen grid.band or grid.cost_tolerance" if result.summary.get("n_feasible") == 0 else ""
+            raise ValueError(
+                f"the {stage} stage (study {result.study!r}) finished no candidate{hint}, so the pipeline stops "
+                "(finished stages are kept)"
+            )
         self.seconds[stage] = round(time.perf_counter() - start, 1)
         return result
 

@@ -224,7 +224,9 @@ def tiny_studies(tmp_path_factory) -> TinyStudies:
     config = SearchConfig(dataset=data, proxy=proxy, search=SearchSettings(n_trials=3))
     found = run_search("efficientnet_b0", config, study=study, out=base / "s")
     grid = GridConfig(
-        dataset=data, proxy=proxy, grid=GridSettings(step=0.1, alpha_max=1.2, beta_max=1.1, gamma_max=1.2)
+        dataset=data,
+        proxy=proxy,
+        grid=GridSettings(step=0.1, alpha_max=1.2, beta_max=1.1, gamma_max=1.2, rule="constraint", max_seeds=1),
     )
     baseline = best_genotype(found.study, storage=study.storage)  # search:STUDY, as the commands resolve it
     coefficients = run_grid(baseline, grid, study=study, out=base / "g")

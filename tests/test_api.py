@@ -16,7 +16,7 @@ data = DatasetSpec("digits")
 tiny = ProxyConfig(epochs=1, width=0.25, train_size=512, val_size=256, test_size=256)
 found = run_search(reference("efficientnet_b0"), SearchConfig(data, tiny, search=SearchSettings(n_trials=3)))
 print(found.best)  # the best genotype, its params, FLOPs, val_acc, reward
-small = GridSettings(step=0.1, alpha_max=1.2)  # 5 feasible points instead of the default 29
+small = GridSettings(step=0.1, alpha_max=1.2, rule="constraint", max_seeds=1)  # the paper's rule, one seed: 5 points
 grid = GridConfig(data, tiny, phi=1, grid=small, latency=False)  # latency=True (the default) also times each point
 coefficients = run_grid(found.genotype, grid, out="runs/api/grid")
 for member in make_family(found.genotype, coefficients.triple, phis=[1, 2], latency=False):

@@ -10,8 +10,11 @@ accuracy's noise times the (exactly known) cost factor.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
+import numpy as np
 from scipy.stats import binomtest
+from scipy.stats import t as student_t
 
 Z95 = 1.959963984540054
 SEPARATION = 0.03
@@ -31,6 +34,17 @@ def interval_text(accuracy: float, n: int | None) -> str:
         return ""
     low, high = accuracy_interval(accuracy, n)
     return f" [{low:.3f}, {high:.3f}] on {n:,} validation images"
+
+
+def mean_interval(values: Sequence[float]) -> tuple[float, float] | None:
+    """The 95% t-interval of the mean of repeated measurements (e.g. one network over seeds); None below two."""
+    array = np.asarray(values, dtype=float)
+    if len(array) < 2:
+        return None
+    mean, half = float(array.mean()), 0.0
+    if np.ptp(array) > 0:
+        half = float(student_t.ppf(0.975, len(array) - 1) * array.std(ddof=1) / math.sqrt(len(array)))
+    return mean - half, mean + half
 
 
 def gap_margin(a: float, b: float, n: int, scale_a: float = 1.0, scale_b: float = 1.0) -> float:

@@ -20,7 +20,7 @@ from typing import Any
 
 from search_spaces.genotype import BN_EPS
 
-VERSION = 3
+VERSION = 4
 VERSION_ATTR = "identity_version"
 LATER_FIELDS: tuple[dict[str, Any], ...] = (
     {"space.bn_eps": BN_EPS},  # a genotype's BatchNorm epsilon (timm's networks)
@@ -30,6 +30,9 @@ LATER_FIELDS: tuple[dict[str, Any], ...] = (
     {"proxy.schedule": "one_cycle"},  # the cosine schedule of final training
     {"proxy.ema_decay": 0.0},  # the weight average
     {"strategy.supernet": None},  # a search's weight-sharing supernet (version 3)
+    # the grid's real-cost rule and seed rounds (version 4)
+    {"grid.rule": "constraint", "grid.band": None, "grid.cost": None, "grid.cost_tolerance": None},
+    {"grid.top": None, "grid.max_seeds": 1},
 )
 _ABSENT = object()
 

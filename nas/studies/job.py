@@ -70,6 +70,13 @@ class StudyJob(ABC):
     @abstractmethod
     def total(self) -> int: ...
 
+    def queue(self, study: optuna.Study) -> bool:
+        """Enqueue the trials that finished ones call for (under the study's creation lock; by default none).
+
+        True while trials other workers are running still decide what comes next (the worker waits).
+        """
+        return False
+
     def status(self, study: optuna.Study) -> str | None:
         """A short progress note (e.g. the best so far)."""
         return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -22,6 +23,10 @@ from nas.proxy.stopping import StopRequested, check_stop
 from nas.studies.protocol import TrialProtocol
 from nas.studies.storage import TrialCreationLock
 
+WAIT_SECONDS = 2.0  # how often a worker waiting for other workers' trials looks again
+QUEUED_ATTRS = ("seed",)
+"""Attributes a queued trial was given that its retry keeps (a grid's re-training at another seed)."""
+
 
 def run_trials(
     study: optuna.Study,
@@ -32,10 +37,14 @@ def run_trials(
     lock: TrialCreationLock | None = None,
     progress: bool = True,
     status: Callable[[], str | None] | None = None,
+    queue: Callable[[], bool] | None = None,
 ) -> None:
     """Run trials while ``remaining()`` (which counts other workers' running trials) is positive.
 
-    ``lock`` is the study's creation lock (default: one only this process honours).
+    ``lock`` is the study's creation lock (default: one only this process honours); ``queue``,
+    called under it before each count, enqueues the trials that finished ones call for, and says
+    True while trials other workers are running still decide what comes next: with nothing left
+    to start, this worker then waits for them instead of ending.
     """
     lock = lock or TrialCreationLock(None, study.study_name)
     protocol.interrupted, protocol.lock = None, lock
@@ -47,16 +56,21 @@ def run_trials(
                 lock.acquire()
                 try:
                     _fail_stale_trials(study)  # a killed worker's trial is failed (and re-queued) before counting
+                    waiting = queue() if queue is not None else False
                     left = remaining()
                     bar.update(max(0, total - left) - bar.n)
-                    if left <= 0:
+                    if left <= 0 and not waiting:
                         break
-                    study.optimize(_releasing(lock, objective), n_trials=1, gc_after_trial=False)
+                    if left > 0:
+                        study.optimize(_releasing(lock, objective), n_trials=1, gc_after_trial=False)
                 except StopRequested:
                     _queue_again(study, protocol.interrupted)
                     raise
                 finally:
                     lock.release()
+                if left <= 0:
+                    time.sleep(WAIT_SECONDS)
+                    continue
                 text = status() if status else None
                 if text:
                     bar.set_postfix_str(text)
@@ -104,7 +118,8 @@ def _queue_again(study: optuna.Study, number: int | None) -> None:
     if number is None:
         return
     trial = study.get_trials(deepcopy=False)[number]
-    study.enqueue_trial(trial.params, user_attrs={"retry_of": number}, skip_if_exists=False)
+    kept = {name: trial.user_attrs[name] for name in QUEUED_ATTRS if name in trial.user_attrs}
+    study.enqueue_trial(trial.params, user_attrs={"retry_of": number, **kept}, skip_if_exists=False)
 
 
 def _fail_stale_trials(study: optuna.Study) -> None:

@@ -55,8 +55,11 @@ class TrialProtocol:
         self.interrupted: int | None = None  # the number of the trial a stop signal ended
         self.lock: TrialCreationLock | None = None  # the study's lock, set by the worker loop
 
-    def run(self, trial: optuna.Trial, key: Any, train: Train, score: Score) -> Value:
-        """The trial's value, from a twin or from training ``train``; raises ``TrialPruned``."""
+    def run(self, trial: optuna.Trial, key: Any, train: Train, score: Score, prune: bool = True) -> Value:
+        """The trial's value, from a twin or from training ``train``; raises ``TrialPruned``.
+
+        ``prune`` False: every epoch is reported, but the pruner is not asked (a re-training at another seed).
+        """
         trial.set_user_attr(self.key_attr, key)
         running, previous = self._claim(trial, key)
         if running is not None:
@@ -66,7 +69,7 @@ class TrialProtocol:
             return reuse_result(trial, previous, self.copy_attrs)
         start = time.perf_counter()
         try:
-            result = train(self._reporter(trial, score))
+            result = train(self._reporter(trial, score, prune))
         except StopRequested as stop:
             self.interrupted = trial.number
             trial.set_user_attr("reason", f"interrupted by {stop}")
@@ -112,11 +115,11 @@ class TrialProtocol:
                 f"last reason: {last_failure(study)}"
             )
 
-    def _reporter(self, trial: optuna.Trial, score: Score) -> EpochCallback:
+    def _reporter(self, trial: optuna.Trial, score: Score, prune: bool) -> EpochCallback:
         def on_epoch(epoch: int, val_acc: float) -> None:
             if len(trial.study.directions) > 1:
                 return  # Optuna prunes single-objective studies only
-            if report_epoch(trial, epoch, self.epochs, val_acc):
+            if report_epoch(trial, epoch, self.epochs, val_acc) and prune:
                 trial.set_user_attr("val_acc", val_acc)
                 for name, attr in score(val_acc)[1].items():
                     trial.set_user_attr(name, attr)

@@ -106,8 +106,12 @@ def _run_study(
     (out / "config.json").write_text(json.dumps(job.record(), indent=2, default=str) + "\n")
 
     def work() -> None:
-        remaining, status = (lambda: job.remaining(opened)), (lambda: job.status(opened))
-        run_trials(opened, started.objective, job.protocol, remaining, job.total(), lock, progress.bar, status)
+        remaining, status, queue = (
+            (lambda: job.remaining(opened)),
+            (lambda: job.status(opened)),
+            (lambda: job.queue(opened)),
+        )
+        run_trials(opened, started.objective, job.protocol, remaining, job.total(), lock, progress.bar, status, queue)
 
     summary, status = guarded(work, lambda: job.write_outputs(opened, out, settings.storage), tell=progress.stopped)
     progress.line(job.describe(summary))

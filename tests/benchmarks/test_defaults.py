@@ -10,6 +10,7 @@ from benchmarks import defaults
 
 TINY = ["proxy=tiny", "proxy.train_size=256", "proxy.epochs=1", "dataset=digits", "threads=2"]
 ONE_POINT = ["grid.step=0.1", "grid.alpha_max=1.1", "grid.beta_max=1.1", "grid.gamma_max=1.0", "grid.tolerance=0.7"]
+ONE_POINT += ["grid.rule=constraint", "grid.max_seeds=1"]
 
 
 @pytest.mark.slow

@@ -48,6 +48,20 @@ def final_row(r: dict[str, Any], key: str, name: str) -> str:
     )
 
 
+def short_e(value: float) -> str:
+    """``3.9e-6`` (Python writes ``3.9e-06``)."""
+    return f"{value:.1e}".replace("e-0", "e-")
+
+
+def export_row(r: dict[str, Any], model: str, name: str) -> str:
+    m = next(m for m in r["models"] if m["model"] == model)
+    small, large = m["latency"]["32px"], m["latency"]["224px"]
+    return (
+        f"| {name} | {short_e(m['parity_max_abs_diff'])} | {small['torch_ms']:.2f} / {small['onnxruntime_ms']:.2f} ms | "
+        f"{large['torch_ms']:.2f} / {large['onnxruntime_ms']:.2f} ms ({large['speedup']:.2f}x) |"
+    )
+
+
 def fidelity(r: dict[str, Any]) -> str:
     low, high = r["tau_interval"]
     return f"Kendall's τ-b {r['tau']:.3f} [{low:.3f}, {high:.3f}] on {r['n']} held-out bank members"
@@ -126,6 +140,13 @@ QUOTED: list[tuple[Path, str, Callable[[dict[str, Any]], str]]] = [
     (README, "suite.json", lambda r: f"`make test-fast`, the quick tier, {r['test-fast']['test_seconds']:.0f} s"),
     (BENCHMARKS, "final_training.json", lambda r: final_row(r, "efficientnet_b0", "EfficientNet-B0")),
     (BENCHMARKS, "final_training.json", lambda r: final_row(r, "search_best", "the default search's best")),
+    (BENCHMARKS, "export_latency.json", lambda r: export_row(r, "efficientnet_b0", "EfficientNet-B0")),
+    (BENCHMARKS, "export_latency.json", lambda r: export_row(r, "search_best", "the default search's best")),
+    (
+        README,
+        "export_latency.json",
+        lambda r: f"largest logit difference {short_e(r['models'][0]['parity_max_abs_diff'])} for B0",
+    ),
     (README, "proxy_fidelity.json", fidelity),
     (BENCHMARKS, "proxy_fidelity.json", fidelity),
     (README, "zero_cost.json", zero_cost_screen),

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import scaling.compare_study as compare_study
-import scaling.grid_study as grid_study
+import scaling.grid_trial as grid_trial
 from nas.proxy.datasets import DatasetSpec
 from nas.proxy.trainer import ProxyConfig, ProxyResult
 from scaling.compare_study import CompareConfig, run_compare
@@ -22,7 +22,9 @@ from search_spaces.latency.measure import Latency
 TARGET = Target(resolution=64, num_classes=10, min_run_time=0.05, warmup=1)
 BASELINE = Genotype(parse_blocks("ds_r1_k3_s1_e1_c16,ir_r1_k3_s2_e6_c24"), stem=16, head=64, name="tiny")
 POINT = (1.0, 1.2, 1.1)  # the only feasible point of ONE_POINT
-ONE_POINT = GridSettings(step=0.1, alpha_max=1.0, beta_max=1.2, gamma_max=1.1, tolerance=0.4, pruner="none")
+ONE_POINT = GridSettings(
+    step=0.1, alpha_max=1.0, beta_max=1.2, gamma_max=1.1, rule="constraint", tolerance=0.4, max_seeds=1, pruner="none"
+)
 PROXY = ProxyConfig(epochs=1, resolution=32, train_size=256, val_size=128, test_size=128)
 
 
@@ -54,7 +56,7 @@ def test_the_family_times_its_baseline_once_and_every_member_with_the_target(tim
 @pytest.mark.slow
 def test_grid_family_and_compare_record_one_network_alike(timed, monkeypatch, tmp_path):
     """Same network, same target, same clock: the same milliseconds and ratio in every record."""
-    monkeypatch.setattr(grid_study, "train_proxy", fake_training)
+    monkeypatch.setattr(grid_trial, "train_proxy", fake_training)
     monkeypatch.setattr(compare_study, "train_proxy", fake_training)
     grid = run_grid(BASELINE, GridConfig(DatasetSpec("digits"), PROXY, TARGET, grid=ONE_POINT), out=tmp_path / "grid")
     family = make_family(BASELINE, POINT, [1], TARGET)

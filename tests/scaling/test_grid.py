@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import threading
@@ -10,7 +11,7 @@ import pandas as pd
 import pytest
 import torch
 
-import scaling.grid_study as grid_study
+import scaling.grid_trial as grid_trial
 from nas.proxy.datasets import DatasetSpec
 from nas.proxy.trainer import ProxyConfig, ProxyResult
 from nas.studies.loop import run_trials
@@ -20,7 +21,9 @@ from scaling.compound import PAPER_COEFFICIENTS, flops_constraint, parse_phi
 from scaling.grid import main as grid_main
 from scaling.grid import rewrite_phi_flag
 from scaling.grid_points import GridSettings, axis, feasible_grid, point_key
-from scaling.grid_study import GridConfig, GridJob, best_point, keys_left
+from scaling.grid_seeds import choose, standings
+from scaling.grid_study import GridConfig, GridJob
+from scaling.grid_trial import keys_left
 from search_spaces.codec import format_blocks, parse_blocks
 from search_spaces.genotype import Genotype
 
@@ -32,6 +35,8 @@ TINY_GRID = [
     "grid.alpha_max=1.2",
     "grid.beta_max=1.1",
     "grid.gamma_max=1.2",
+    "grid.rule=constraint",  # the paper's rule and one seed: the cost rule and the seed rounds have their own tests
+    "grid.max_seeds=1",
     "threads=2",
     "progress=false",
     "target.min_run_time=0.05",
@@ -44,27 +49,32 @@ def test_axis_has_no_float_drift():
     assert axis(1.0, 0.1) == [1.0]
 
 
-def test_default_grid_contains_the_paper_point_and_only_feasible_points():
+def test_default_grid_costs_the_points_near_the_constraint_and_holds_the_paper_point():
     grid = feasible_grid(GridSettings())
-    assert len(grid) == 29
-    assert tuple(PAPER_COEFFICIENTS) in grid
-    assert all(abs(flops_constraint(*p) - 2) <= 0.1 + 1e-12 for p in grid)
+    assert len(grid) == 73 and tuple(PAPER_COEFFICIENTS) in grid
+    assert all(abs(flops_constraint(*p) - 2) <= 0.3 + 1e-12 for p in grid)
+    papers_rule = feasible_grid(GridSettings(rule="constraint"))
+    assert len(papers_rule) == 29 and tuple(PAPER_COEFFICIENTS) in papers_rule
+    assert all(abs(flops_constraint(*p) - 2) <= 0.1 + 1e-12 for p in papers_rule)
+    assert feasible_grid(GridSettings(rule="both")) == papers_rule  # both: the constraint's points, then the cost
 
 
 def test_paper_sized_grid_has_63_points():
-    grid = feasible_grid(GridSettings(alpha_max=1.4, beta_max=1.3, gamma_max=1.3, step=0.05, tolerance=0.1))
+    grid = feasible_grid(GridSettings(alpha_max=1.4, beta_max=1.3, gamma_max=1.3, rule="constraint", tolerance=0.1))
     assert len(grid) == 63 and (1.2, 1.1, 1.15) in grid
 
 
 def test_no_feasible_point_says_which_settings_would_work():
     with pytest.raises(ValueError) as err:
-        feasible_grid(GridSettings(step=0.1, tolerance=0.05))
+        feasible_grid(GridSettings(step=0.1, rule="constraint", tolerance=0.05))
     message = str(err.value)
     assert message.startswith("no feasible grid point")
     tolerance = float(message.split("grid.tolerance>=")[1].split()[0])
-    assert feasible_grid(GridSettings(step=0.1, tolerance=tolerance))
+    assert feasible_grid(GridSettings(step=0.1, rule="constraint", tolerance=tolerance))
+    with pytest.raises(ValueError, match=r"grid.band>=0.\d+ would include"):
+        feasible_grid(GridSettings(step=0.1, band=0.05))
     with pytest.raises(ValueError, match="raise grid.alpha_max/beta_max/gamma_max"):
-        feasible_grid(GridSettings(alpha_max=1.0, beta_max=1.0, gamma_max=1.1, tolerance=0.05))
+        feasible_grid(GridSettings(alpha_max=1.0, beta_max=1.0, gamma_max=1.1, band=0.05))
 
 
 @pytest.mark.parametrize(
@@ -75,6 +85,13 @@ def test_no_feasible_point_says_which_settings_would_work():
         ({"alpha_max": 0.9}, "grid.alpha_max must be a number >= 1"),
         ({"gamma_max": 0.5}, "grid.gamma_max must be a number >= 1"),
         ({"pruner": "asha"}, "unknown grid.pruner"),
+        ({"rule": "paper"}, "unknown grid.rule 'paper'; allowed: cost, constraint, both"),
+        ({"cost": "params"}, "unknown grid.cost 'params'; allowed: flops, latency"),
+        ({"cost_tolerance": 0}, "grid.cost_tolerance must be a number > 0"),
+        ({"cost_tolerance": -0.1}, "grid.cost_tolerance must be a number > 0"),
+        ({"band": -1}, "grid.band must be a number >= 0"),
+        ({"max_seeds": 0}, "grid.max_seeds must be an integer >= 1"),
+        ({"top": 0}, "grid.top must be an integer >= 1"),
     ],
 )
 def test_bad_grid_settings(kwargs, fragment):
@@ -107,7 +124,7 @@ def grid_args(tmp_path, *extra, run="run"):
 def test_grid_cli_end_to_end_and_resume(cli, tmp_path):
     result = cli("scaling.grid", "--phi", "1", *grid_args(tmp_path))
     assert result.returncode == 0, result.stderr
-    assert "2 feasible points" in result.stdout
+    assert "2 points (" in result.stdout
     assert "on 256 validation images" in result.stdout and "\nNote: 256 validation images cannot" in result.stdout
     out = tmp_path / "run"
     grid = pd.read_csv(out / "grid.csv")
@@ -148,6 +165,10 @@ def test_grid_cli_end_to_end_and_resume(cli, tmp_path):
         (["--phi", "1", "grid.step=0"], "grid.step must be a number > 0"),
         (["--phi", "1", "grid.tolerance=0.0001"], "no feasible grid point"),
         (["--phi", "1", "grid.beta_max=0.8"], "grid.beta_max must be a number >= 1"),
+        (["--phi", "1", "grid.cost_tolerance=0"], "grid.cost_tolerance must be a number > 0"),
+        (["--phi", "1", "grid.max_seeds=0"], "grid.max_seeds must be an integer >= 1"),
+        (["--phi", "1", "grid.rule=cost", "grid.cost=latency", "latency=false"], "grid.cost=latency judges points"),
+        (["--phi", "1", "target.device=cuda:0"], "target.device 'cuda:0' is not present here"),
         (["--phi", "1", "baseline=efficientnet_b42"], "unknown SPEC"),
         (["--phi", "1", "study.storage=postgresql://x@127.0.0.1:9/none"], "cannot reach study.storage"),
     ],
@@ -186,15 +207,40 @@ def test_a_sweep_at_phi_2_with_the_flag_after_the_overrides(cli, tmp_path):
     assert summary["phi"] == 2 and summary["best"]["flops_ratio"] == pytest.approx(row["flops_ratio"])
 
 
-def test_ties_go_to_the_network_with_fewer_flops():
+def test_equal_accuracy_at_one_seed_goes_to_the_lower_cost_and_a_pruned_point_is_never_chosen():
     rows = [
-        {"number": 0, "state": "COMPLETE", "alpha": 1.2, "beta": 1.1, "gamma": 1.15, "val_acc": 0.80, "flops": 900},
-        {"number": 1, "state": "COMPLETE", "alpha": 1.1, "beta": 1.2, "gamma": 1.1, "val_acc": 0.80, "flops": 800},
-        {"number": 2, "state": "PRUNED", "alpha": 1.3, "beta": 1.0, "gamma": 1.2, "val_acc": 0.90, "flops": 100},
-        {"number": 3, "state": "COMPLETE", "alpha": 1.0, "beta": 1.2, "gamma": 1.2, "val_acc": 0.79, "flops": 10},
+        {
+            "number": 0,
+            "state": "COMPLETE",
+            "alpha": 1.2,
+            "beta": 1.1,
+            "gamma": 1.15,
+            "val_acc": 0.80,
+            "flops_ratio": 2.1,
+        },
+        {
+            "number": 1,
+            "state": "COMPLETE",
+            "alpha": 1.1,
+            "beta": 1.2,
+            "gamma": 1.1,
+            "val_acc": 0.80,
+            "flops_ratio": 1.9,
+        },
+        {"number": 2, "state": "PRUNED", "alpha": 1.3, "beta": 1.0, "gamma": 1.2, "val_acc": 0.90, "flops_ratio": 1.0},
+        {
+            "number": 3,
+            "state": "COMPLETE",
+            "alpha": 1.0,
+            "beta": 1.2,
+            "gamma": 1.2,
+            "val_acc": 0.79,
+            "flops_ratio": 1.8,
+        },
     ]
-    assert best_point(pd.DataFrame(rows))["number"] == 1
-    assert best_point(pd.DataFrame(rows[2:3])) is None  # a pruned point is never chosen
+    settings = GridSettings(max_seeds=1)
+    assert choose(standings(pd.DataFrame(rows), 0), settings, 0, None).chosen.row["number"] == 1
+    assert choose(standings(pd.DataFrame(rows[2:3]), 0), settings, 0, None) is None
 
 
 def test_a_trial_that_has_not_taken_its_point_yet_still_holds_one():
@@ -220,14 +266,15 @@ def test_two_workers_split_a_grid_and_train_no_network_twice(tmp_path, monkeypat
 
     def fake_training(genotype, data, proxy, seed, on_epoch=None, **kwargs):
         with lock:
-            trained.append((tuple(format_blocks(genotype)), data.resolution))
+            trained.append((tuple(format_blocks(genotype)), data.resolution, seed))
         time.sleep(0.05)  # long enough for the other worker to pick a point meanwhile
         return ProxyResult("ok", val_acc=0.8, val_accs=[0.8])  # all tied: the fewest FLOPs must win
 
-    monkeypatch.setattr(grid_study, "train_proxy", fake_training)
+    monkeypatch.setattr(grid_trial, "train_proxy", fake_training)
     url = f"sqlite:///{tmp_path / 'studies.db'}"
     baseline = Genotype(parse_blocks("ds_r1_k3_s1_e1_c16,ir_r2_k3_s2_e6_c24_se0.25,ir_r2_k5_s2_e6_c40"), name="small")
-    settings = GridSettings(step=0.1, alpha_max=1.3, beta_max=1.2, gamma_max=1.2, tolerance=0.15, pruner="none")
+    settings = GridSettings(step=0.1, alpha_max=1.3, beta_max=1.2, gamma_max=1.2, rule="constraint", tolerance=0.15)
+    settings = dataclasses.replace(settings, pruner="none", top=2, max_seeds=2)  # then the best two at a second seed
     proxy = ProxyConfig(epochs=1, resolution=32, train_size=256, val_size=128, test_size=128)
 
     def job() -> GridJob:
@@ -241,7 +288,8 @@ def test_two_workers_split_a_grid_and_train_no_network_twice(tmp_path, monkeypat
         )
         objective = this.start(study, False, cpu).objective
         lock_ = TrialCreationLock(storage, "grid")
-        run_trials(study, objective, this.protocol, lambda: this.remaining(study), this.total(), lock_, progress=False)
+        left, queue = (lambda: this.remaining(study)), (lambda: this.queue(study))
+        run_trials(study, objective, this.protocol, left, this.total(), lock_, progress=False, queue=queue)
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(2)]
     for thread in threads:
@@ -250,8 +298,10 @@ def test_two_workers_split_a_grid_and_train_no_network_twice(tmp_path, monkeypat
         thread.join()
     study = optuna.load_study(study_name="grid", storage=url)
     finished = [t for t in study.trials if t.state in FINISHED]
-    assert sorted(t.params["point"] for t in finished) == sorted(point_key(p) for p in job().grid)
-    assert len(study.trials) == len(finished) == 8
+    first = [t for t in finished if t.user_attrs["seed"] == 0]
+    assert sorted(t.params["point"] for t in first) == sorted(point_key(p) for p in job().grid)
+    assert len(study.trials) == len(finished) == 8 + 2
+    assert len({t.params["point"] for t in finished if t.user_attrs["seed"] == 1}) == 2
     assert len(trained) == len(set(trained)), "a network was trained twice"
     assert len(trained) == len({t.user_attrs["model"] for t in finished})
     summary = job().write_outputs(study, tmp_path / "out", url)

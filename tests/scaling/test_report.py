@@ -82,3 +82,46 @@ def test_a_report_on_a_large_split_says_beats_beyond_noise_without_a_note(tmp_pa
     assert "This grid's best beats it (+0.0500 proxy accuracy)." in text
     assert "- phi = 1: compound scores highest, 0.8000 [0.794, 0.805]; it beats width and the baseline." in text
     assert "ties within noise" not in text and "Note:" not in text
+
+
+def test_a_cost_ruled_grid_lists_every_point_its_seed_rounds_and_says_the_paper_point_was_not_trained(tmp_path):
+    stages = {"search": _search(tmp_path, 2000), "compare": _compare(tmp_path, 2000, 0.8, 0.75)}
+    out = tmp_path / "grid"
+    out.mkdir()
+    reason = "not trained: its flops cost is 2.55x the baseline's, outside 2x +- 10% (grid.cost_tolerance)"
+    rows = [
+        (1.2, 1.1, 1.15, "PRUNED", None, 1.92, True, 2.55, False, False, reason),
+        (1.3, 1.1, 1.05, "COMPLETE", 0.81, 1.73, False, 2.13, True, True, None),
+        (1.0, 1.15, 1.15, "COMPLETE", 0.80, 1.75, False, 2.02, True, True, None),
+    ]
+    columns = ["alpha", "beta", "gamma", "state", "val_acc", "constraint", "constraint_ok", "cost_ratio", "cost_ok"]
+    pd.DataFrame(rows, columns=[*columns, "feasible", "reason"]).to_csv(out / "grid.csv", index=False)
+    top = [
+        {"alpha": 1.3, "beta": 1.1, "gamma": 1.05, "mean": 0.81, "interval": [0.79, 0.83], "seeds": 3},
+        {"alpha": 1.0, "beta": 1.15, "gamma": 1.15, "mean": 0.805, "interval": [0.78, 0.83], "seeds": 3},
+    ]
+    top = [{**t, "cost_ratio": c, "tie": True} for t, c in zip(top, (2.13, 2.02), strict=True)]
+    chosen = {"alpha": 1.0, "beta": 1.15, "gamma": 1.15, "constraint": 1.75, "val_acc": 0.805}
+    summary = {"dataset": {"n_val": 2000}, "n_points": 3, "n_feasible": 2, "n_complete": 2, "n_pruned": 1}
+    summary.update(rule="cost", cost="flops", best=chosen, top=top, tie=True)
+    stages["grid"] = StudyRun("s-grid", summary, 0, out)
+    report = Report("s", DATASET, stages, _family(tmp_path), 1.0, {"search": "python -m nas.search"})
+    text = write_report(report, tmp_path).read_text()
+    assert "feasible when their real FLOPs at the target input lie within the tolerance of 2x" in text
+    assert "2 feasible, 2 trained in full, 1 pruned" in text
+    assert "| 1.2000 | 1.1000 | 1.1500 | 1.9200 | yes | 2.5500 | no | pruned |" in text
+    assert "| the paper's (EfficientNet) | 1.2000 | 1.1000 | 1.1500 | 1.9203 | not trained |" in text
+    assert f"The paper's point was {reason}." in text
+    assert "| 1.3000 | 1.1000 | 1.0500 | 0.8100 | [0.7900, 0.8300] | 3 | 2.1300 | tie |" in text
+    assert "It ties within noise with (1.3, 1.1, 1.05); a tie goes to the lower real cost" in text
+
+
+def test_a_comparison_where_scale_does_not_pay_says_so_first_and_names_no_winner(tmp_path):
+    text = _report(tmp_path, 20_000, 0.55, 0.75)  # compound at phi 1 no better than the baseline's 0.55
+    section = text.split("## 5. Compound against single-dimension scaling", 1)[1]
+    first = section.strip().splitlines()[0]
+    assert first == (
+        "Scaling cannot be judged on this proxy: accuracy does not rise with phi beyond noise at "
+        "compound 0->1; no method is named best."
+    )
+    assert "scores highest" not in section

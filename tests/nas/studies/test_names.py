@@ -30,8 +30,11 @@ PINNED = {
     ("search", ("search.max_latency_ms=20",)): "search-efficientnet_b0-fashion_mnist-tpe-soft-seed0-92f6a0f0",
     ("search", ("search.prescreen.score=-snip",)): "search-efficientnet_b0-fashion_mnist-tpe-soft-seed0-8d296bab",
     ("search", ("space=mobilenet_v2",)): "search-mobilenet_v2-fashion_mnist-tpe-soft-seed0-d1bfeb06",
-    ("grid", ()): "grid-efficientnet_b0-phi1-fashion_mnist-953628d6",
-    ("grid", ("phi=2", "dataset=digits")): "grid-efficientnet_b0-phi2-digits-eb02a980",
+    ("grid", ("grid.rule=constraint", "grid.max_seeds=1")): "grid-efficientnet_b0-phi1-fashion_mnist-953628d6",
+    (
+        "grid",
+        ("phi=2", "dataset=digits", "grid.rule=constraint", "grid.max_seeds=1"),
+    ): "grid-efficientnet_b0-phi2-digits-eb02a980",
     ("compare", ()): "compare-efficientnet_b0-fashion_mnist-abf698ee",
     ("compare", ("phis=[1]", "methods=[depth,width]")): "compare-efficientnet_b0-fashion_mnist-5719f0f5",
 }

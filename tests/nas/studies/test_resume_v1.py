@@ -57,6 +57,8 @@ V1_STUDIES = {
             "grid.gamma_max=1.1",
             "grid.step=0.1",
             "grid.tolerance=0.3",
+            "grid.rule=constraint",  # the rule and the single seed every grid had before version 4
+            "grid.max_seeds=1",
             "latency=false",
         ],
     ),

@@ -1,0 +1,186 @@
+"""Does scale pay on the grid's proxy?  The family at phi = 0, 1, 2 and each method alone, over seeds.
+
+For each dataset (a name and its Hydra overrides of ``conf/compare.yaml``, e.g. a proxy budget),
+runs ``scaling.compare`` (the baseline, then depth, width, resolution and compound scaling to about
+``2**phi`` times its FLOPs) at ``--seeds`` proxy seeds, in memory, and records each (method, phi)
+accuracy's mean and 95% t-interval over seeds (EfficientNet's Table 3 on the proxy).  Scale *pays*
+for a method when phi = 1 beats phi = 0 and phi = 2 beats phi = 1 seed by seed beyond noise (the
+paired t-interval of the difference excludes zero).  ``--grid-seeds N`` also runs the default
+grid (plus ``--grid-override``) at N seeds and records how often its chosen triple repeats
+(``grid_stability``).
+
+Run: ``python -m benchmarks.scaling``; writes ``benchmarks/results/scaling.json``.  A dataset is
+``NAME`` or ``NAME:OVERRIDE,OVERRIDE``, e.g. ``fashion_mnist:proxy.train_size=12000,proxy.epochs=4``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from benchmarks.common import add_record_options, run_benchmark, write_figures
+from nas.cli.references import resolve_model
+from nas.cli.schema import composed
+from nas.proxy.noise import gap_margin, mean_interval
+from scaling.coefficients import parse_coefficients
+from scaling.compare_study import METHODS, run_compare
+from scaling.grid_study import run_grid
+
+PROG = "scaling"
+PHIS = (1.0, 2.0)
+
+
+def parse_dataset(text: str) -> tuple[str, list[str]]:
+    """``NAME`` or ``NAME:KEY=VALUE,KEY=VALUE`` -> (label, overrides); the name is the dataset config's."""
+    name, _, rest = text.partition(":")
+    overrides = [o for o in rest.split(",") if o]
+    if not name or any("=" not in o for o in overrides):
+        raise ValueError(f"dataset {text!r}: expected NAME or NAME:KEY=VALUE,KEY=VALUE")
+    return text, [f"dataset={name}", *overrides]
+
+
+def summary_of(values: Sequence[float]) -> dict[str, Any]:
+    """Mean, 95% t-interval and count of one cell's accuracies over seeds."""
+    interval = mean_interval(values)
+    return {
+        "mean": round(sum(values) / len(values), 5),
+        "interval": None if interval is None else [round(v, 5) for v in interval],
+        "seeds": len(values),
+        "values": [round(v, 5) for v in values],
+    }
+
+
+def rises(lower: Sequence[float], upper: Sequence[float], n_val: int | None) -> dict[str, Any]:
+    """``upper`` against ``lower``, seed by seed: the mean difference, its interval, and whether it beats noise.
+
+    A step rises (or falls) when the seed-by-seed t-interval excludes zero and the mean gap is
+    beyond the validation split's sampling noise too (equal differences give a zero-width interval).
+    """
+    interval = mean_interval([u - v for u, v in zip(upper, lower, strict=True)])
+    high, low = sum(upper) / len(upper), sum(lower) / len(lower)
+    difference = high - low
+    beyond = abs(difference) > (gap_margin(high, low, n_val) if n_val else 0.0)
+    verdict = "tie"
+    if interval is not None and beyond and not interval[0] <= 0 <= interval[1]:
+        verdict = "rises" if interval[0] > 0 else "falls"
+    return {
+        "difference": round(difference, 5),
+        "interval": None if interval is None else [round(v, 5) for v in interval],
+        "verdict": verdict,
+    }
+
+
+def compare_once(
+    overrides: list[str], seed: int, baseline: str, coefficients: Any, scratch: Path
+) -> tuple[pd.DataFrame, int | None]:
+    """One comparison at one seed: its table (method, phi, val_acc, flops_ratio) and validation split size."""
+    fixed = [f"seed={seed}", "phis=[1,2]", "latency=false", "progress=false"]
+    cfg = composed("compare", [*overrides, *fixed])
+    out = scratch / f"compare-{seed}"
+    run = run_compare(resolve_model(baseline, None), coefficients, cfg, worker=cfg.worker_settings(), out=out)
+    return pd.read_csv(out / "compare.csv"), run.summary["dataset"].get("n_val")
+
+
+def measure_dataset(label: str, overrides: list[str], args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
+    """The family and the single methods at every phi, over seeds, and whether each rises with phi."""
+    start = time.perf_counter()
+    runs = [compare_once(overrides, s, args.baseline, args.coefficients, scratch) for s in range(args.seeds)]
+    tables, n_val = [table for table, _ in runs], runs[0][1]
+    accuracy: dict[tuple[str, float], list[float]] = {}
+    flops: dict[tuple[str, float], float] = {}
+    for table in tables:
+        for _, row in table.iterrows():
+            key = ("baseline", 0.0) if row["method"] == "baseline" else (row["method"], float(row["phi"]))
+            accuracy.setdefault(key, []).append(float(row["val_acc"]))
+            flops[key] = float(row["flops_ratio"])
+    base = accuracy[("baseline", 0.0)]
+    methods: dict[str, dict[str, Any]] = {}
+    verdicts: dict[str, dict[str, Any]] = {}
+    for method in METHODS:
+        steps = [base] + [accuracy[(method, phi)] for phi in PHIS]
+        methods[method] = {
+            f"{phi:g}": {**summary_of(accuracy[(method, phi)]), "flops_ratio": round(flops[(method, phi)], 3)}
+            for phi in PHIS
+        }
+        verdicts[method] = {f"{i + 1}>{i}": rises(steps[i], steps[i + 1], n_val) for i in range(len(PHIS))}
+        print(f"{label} {method}: " + ", ".join(f"{k} {v['verdict']}" for k, v in verdicts[method].items()), flush=True)
+    family = {"0": summary_of(base), **{k: v for k, v in methods["compound"].items()}}
+    return {
+        "overrides": overrides,
+        "n_val": n_val,
+        "family": family,
+        "methods": methods,
+        "rises": verdicts,
+        "scale_pays": all(v["verdict"] == "rises" for v in verdicts["compound"].values()),
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+
+
+def grid_stability(overrides: list[str], args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
+    """The default grid at ``args.grid_seeds`` seeds: the triple each chose, and how often the commonest repeats."""
+    triples, ties, seeds = [], [], []
+    for k in range(args.grid_seeds):
+        fixed = [*overrides, *args.grid_override, "latency=false", "progress=false"]
+        seed = k * composed("grid", fixed).grid.max_seeds  # a grid at seed s re-trains at s+1, ...: none shared
+        cfg = composed("grid", [*fixed, f"seed={seed}"])
+        seeds.append(seed)
+        baseline = resolve_model(args.baseline, None)
+        result = run_grid(baseline, cfg, worker=cfg.worker_settings(), out=scratch / f"grid-{seed}")
+        triples.append(list(result.triple))
+        ties.append(result.summary["tie"])
+        print(f"grid seed {seed}: {result.triple} (tie: {result.summary['tie']})", flush=True)
+    common, count = Counter(map(tuple, triples)).most_common(1)[0]
+    return {
+        "seeds": seeds,
+        "triples": triples,
+        "ties": ties,
+        "most_common": list(common),
+        "same": f"{count}/{len(triples)}",
+    }
+
+
+def measure(args: argparse.Namespace) -> None:
+    if args.seeds < 2:
+        raise ValueError(f"--seeds must be at least 2 (an interval needs two), got {args.seeds}")
+    args.coefficients = parse_coefficients(args.coefficients).triple
+    datasets: dict[str, Any] = {}
+    stability: dict[str, Any] = {}
+    parsed = [parse_dataset(text) for text in args.dataset or ["fashion_mnist"]]  # all checked before any runs
+    with tempfile.TemporaryDirectory(prefix="bench-scaling-") as scratch:
+        for label, overrides in parsed:
+            datasets[label] = measure_dataset(label, overrides, args, Path(scratch) / label.replace(":", "_"))
+            if args.grid_seeds:
+                stability[label] = grid_stability(overrides, args, Path(scratch) / label.replace(":", "_"))
+    figures = {
+        "baseline": args.baseline,
+        "coefficients": list(args.coefficients),
+        "seeds": args.seeds,
+        "datasets": datasets,
+        "grid_stability": stability or None,
+    }
+    write_figures(PROG, figures, args.command, args.results_dir, args.start)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--dataset", action="append", help="NAME or NAME:OVERRIDE,... (repeat; default fashion_mnist)")
+    parser.add_argument("--seeds", type=int, default=3, help="proxy seeds per model (default 3)")
+    parser.add_argument("--baseline", default="efficientnet_b0", help="SPEC of the network scaled")
+    parser.add_argument("--coefficients", default="1.2,1.1,1.15", help="compound (alpha, beta, gamma)")
+    parser.add_argument("--grid-seeds", type=int, default=0, help="also run the default grid at N seeds")
+    parser.add_argument("--grid-override", action="append", default=[], help="a Hydra override for the grid only")
+    add_record_options(parser, "scaling.json")
+    run_benchmark(PROG, parser, argv, measure)
+
+
+if __name__ == "__main__":
+    main()

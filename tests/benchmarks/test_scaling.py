@@ -1,0 +1,52 @@
+"""benchmarks.scaling on a tiny task: every method at every phi over seeds, the verdicts, the grid's stability."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks import scaling
+
+TINY = "digits:proxy=tiny,proxy.train_size=256,proxy.val_size=128,proxy.test_size=128,proxy.epochs=1,threads=2"
+TINY_GRID = ["grid.rule=constraint", "grid.step=0.1", "grid.alpha_max=1.2", "grid.beta_max=1.1", "grid.max_seeds=1"]
+
+
+@pytest.mark.slow
+def test_records_the_family_and_each_method_over_seeds_and_the_grids_choices(results_dir):
+    grid = [f"--grid-override={o}" for o in TINY_GRID]
+    scaling.main(["--dataset", TINY, "--seeds", "2", "--grid-seeds", "2", *grid, "--results-dir", str(results_dir)])
+    record = json.loads((results_dir / "scaling.json").read_text())
+    assert record["command"].startswith("python -m benchmarks.scaling --dataset digits:")
+    (dataset,) = record["datasets"].values()
+    assert set(dataset["family"]) == {"0", "1", "2"} and set(dataset["methods"]) == {
+        "depth",
+        "width",
+        "resolution",
+        "compound",
+    }
+    for cell in [*dataset["family"].values(), *dataset["methods"]["width"].values()]:
+        assert cell["seeds"] == 2 and len(cell["values"]) == 2
+        low, high = cell["interval"]
+        assert low <= cell["mean"] <= high
+    assert dataset["methods"]["compound"]["1"] == dataset["family"]["1"]
+    assert 1.6 < dataset["methods"]["depth"]["1"]["flops_ratio"] < 2.6
+    for verdicts in dataset["rises"].values():
+        assert set(verdicts) == {"1>0", "2>1"}
+        assert all(v["verdict"] in ("rises", "falls", "tie") for v in verdicts.values())
+    pays = all(v["verdict"] == "rises" for v in dataset["rises"]["compound"].values())
+    assert dataset["scale_pays"] is pays
+    (stability,) = record["grid_stability"].values()
+    assert len(stability["triples"]) == 2 and stability["same"] in ("1/2", "2/2")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [(["--seeds", "1"], "--seeds must be at least 2"), (["--dataset", "digits:proxy.epochs"], "expected NAME or")],
+)
+def test_bad_input_is_one_line_and_status_2(capsys, results_dir, argv, message):
+    with pytest.raises(SystemExit) as exit_info:
+        scaling.main([*argv, "--results-dir", str(results_dir)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]

@@ -1,0 +1,134 @@
+"""The grid's seed rounds and its choice: who is trained again, when it stops, who is named, and ties."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from scaling.grid_points import GridSettings, point_key
+from scaling.grid_seeds import TIE_RULE, choose, most_retrains, plan, separated, standings
+
+POINTS = [(1.2, 1.1, 1.15), (1.3, 1.05, 1.1), (1.0, 1.2, 1.1), (1.25, 1.1, 1.1), (1.1, 1.15, 1.1), (1.0, 1.15, 1.2)]
+
+
+def frame(results: dict[tuple[float, float, float], dict[int, float]], costs=None, **extra_rows) -> pd.DataFrame:
+    """A grid.csv-like frame: one COMPLETE trial per (point, seed)."""
+    rows, number = [], 0
+    for point, accs in results.items():
+        for seed, acc in accs.items():
+            cost = (costs or {}).get(point, 2.0)
+            row = dict(zip(("alpha", "beta", "gamma"), point, strict=True))
+            row.update(number=number, state="COMPLETE", seed=seed, val_acc=acc, cost_ratio=cost, flops_ratio=cost)
+            row.update(feasible=True, constraint=1.9, flops=1e8)
+            rows.append(row)
+            number += 1
+    return pd.DataFrame(rows + list(extra_rows.get("rows", [])))
+
+
+def first_pass() -> dict[tuple[float, float, float], dict[int, float]]:
+    return {p: {0: acc} for p, acc in zip(POINTS, (0.80, 0.83, 0.81, 0.82, 0.79, 0.78), strict=True)}
+
+
+def test_the_first_pass_best_are_trained_again_at_the_next_seed():
+    settings = GridSettings(top=4, max_seeds=3)
+    table = standings(frame(first_pass()), seed=0)
+    due = plan(table, settings, seed=0, n_val=None).due
+    assert due == [(point_key(p), 1) for p in (POINTS[1], POINTS[3], POINTS[2], POINTS[0])]
+    assert most_retrains(settings) == 4 + 2
+    assert most_retrains(GridSettings(top=8, max_seeds=4)) == 8 + 4 + 2
+    assert plan(table, GridSettings(max_seeds=1), seed=0, n_val=None).due == []
+
+
+def test_the_better_half_goes_on_and_a_separated_leader_ends_the_rounds():
+    results = first_pass()
+    for point, second in zip((POINTS[1], POINTS[3], POINTS[2], POINTS[0]), (0.835, 0.80, 0.825, 0.79), strict=True):
+        results[point][1] = second
+    settings = GridSettings(top=4, max_seeds=3)
+    due = plan(standings(frame(results), 0), settings, 0, None).due
+    # Means over two seeds: (1.3,1.05,1.1) 0.8325, (1.0,1.2,1.1) 0.8175, (1.25,1.1,1.1) 0.81: the first two go on,
+    # and their differences (0.02, 0.01) do not separate them at two seeds.
+    assert due == [(point_key(POINTS[1]), 2), (point_key(POINTS[2]), 2)]
+    # Seed by seed the leader is ahead by 0.02 and 0.02: no spread, so the rounds stop at two seeds.
+    results[POINTS[2]] = {0: 0.81, 1: 0.815}
+    results[POINTS[1]] = {0: 0.83, 1: 0.835}
+    current = plan(standings(frame(results), 0), settings, 0, None)
+    assert current.due == [] and [s.key for s in current.group] == [point_key(POINTS[1]), point_key(POINTS[2])]
+    choice = choose(standings(frame(results), 0), settings, 0, None)
+    assert choice.chosen.point == POINTS[1] and not choice.tie
+    assert [t["seeds"] for t in choice.top()] == [2, 2, 2, 2]
+
+
+def test_a_tie_within_seed_noise_goes_to_the_lower_real_cost():
+    results = {POINTS[0]: {0: 0.82, 1: 0.80, 2: 0.83}, POINTS[1]: {0: 0.83, 1: 0.79, 2: 0.825}}
+    costs = {POINTS[0]: 2.05, POINTS[1]: 1.95}
+    table = standings(frame(results, costs), 0)
+    assert not separated(table[point_key(POINTS[0])], table[point_key(POINTS[1])], n_val=None)
+    choice = choose(table, GridSettings(top=2, max_seeds=3), 0, None)
+    assert choice.tie and choice.chosen.point == POINTS[1]  # the lower cost, though not the higher mean
+    top = choice.top()
+    assert all(t["tie"] for t in top) and all(t["seeds"] == 3 for t in top)
+    assert top[0]["interval"][0] < top[0]["mean"] < top[0]["interval"][1]
+    assert "lower real cost" in TIE_RULE
+
+
+def test_equal_cost_ties_go_to_the_point_nearest_the_papers():
+    results = {POINTS[2]: {0: 0.80, 1: 0.82}, POINTS[3]: {0: 0.81, 1: 0.80}}
+    choice = choose(standings(frame(results), 0), GridSettings(top=2, max_seeds=2), 0, None)
+    assert choice.tie and choice.chosen.point == (1.25, 1.1, 1.1)  # nearer (1.2, 1.1, 1.15) than (1.0, 1.2, 1.1)
+
+
+def test_with_one_seed_only_the_validation_split_can_separate_two_points():
+    results = {POINTS[0]: {0: 0.90}, POINTS[1]: {0: 0.80}}
+    table = standings(frame(results), 0)
+    first, second = table[point_key(POINTS[0])], table[point_key(POINTS[1])]
+    assert separated(first, second, n_val=2000)
+    assert not separated(first, second, n_val=50)  # 0.10 apart on 50 images is within sampling noise
+    assert separated(first, second, n_val=None)  # no split size known (an older study): any gap counts
+    choice = choose(table, GridSettings(max_seeds=1), 0, 2000)
+    assert choice.chosen.point == POINTS[0] and not choice.tie
+
+
+def test_infeasible_or_unfinished_trials_and_repeated_seeds_do_not_count():
+    rows = [
+        {"number": 9, "state": "PRUNED", "alpha": 1.3, "beta": 1.2, "gamma": 1.2, "val_acc": None, "feasible": False},
+        {
+            "number": 10,
+            "state": "COMPLETE",
+            "alpha": 1.3,
+            "beta": 1.2,
+            "gamma": 1.1,
+            "val_acc": 0.99,
+            "feasible": False,
+        },
+        {"number": 11, "state": "COMPLETE", "alpha": 1.2, "beta": 1.1, "gamma": 1.15, "val_acc": 0.5, "seed": 0},
+    ]
+    table = standings(frame({POINTS[0]: {0: 0.8}}, rows=rows), 0)
+    assert list(table) == [point_key(POINTS[0])] and table[point_key(POINTS[0])].accs == {0: 0.8}
+
+
+def test_a_trial_without_a_seed_is_the_first_pass_and_an_empty_grid_names_nothing():
+    old = frame(first_pass()).drop(columns=["seed", "cost_ratio", "feasible"])
+    table = standings(old, seed=3)
+    assert all(s.accs.keys() == {3} for s in table.values())
+    assert table[point_key(POINTS[0])].cost_ratio == pytest.approx(2.0)  # the FLOPs ratio stands in
+    assert choose({}, GridSettings(), 0, None) is None
+
+
+def test_a_retraining_that_ended_without_a_result_does_not_hold_up_the_rounds():
+    results = first_pass()
+    for point in (POINTS[1], POINTS[3], POINTS[2]):
+        results[point][1] = results[point][0]
+    results[POINTS[1]][1] = 0.835  # ahead of the runner-up by 0.01 and 0.015: not separated at two seeds
+    failed = dict(zip(("alpha", "beta", "gamma"), POINTS[0], strict=True))
+    failed.update(number=99, state="PRUNED", seed=1, val_acc=None, reason="same candidate as running trial 7")
+    table = standings(frame(results, rows=[failed]), 0)
+    assert table[point_key(POINTS[0])].tried == {1}
+    due = plan(table, GridSettings(top=4, max_seeds=3), 0, None).due
+    assert due == [(point_key(POINTS[1]), 2), (point_key(POINTS[3]), 2)]  # on to seed 2 without it
+
+
+def test_equal_differences_at_every_seed_still_need_to_beat_the_splits_noise():
+    results = {POINTS[0]: {0: 0.81, 1: 0.82}, POINTS[1]: {0: 0.80, 1: 0.81}}
+    table = standings(frame(results), 0)
+    first, second = table[point_key(POINTS[0])], table[point_key(POINTS[1])]
+    assert separated(first, second, n_val=None) and not separated(first, second, n_val=1000)
