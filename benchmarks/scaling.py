@@ -32,6 +32,7 @@ from nas.proxy.noise import gap_margin, mean_interval
 from scaling.coefficients import parse_coefficients
 from scaling.compare_study import METHODS, run_compare
 from scaling.grid_study import run_grid
+from scaling.schema import CompareCommand  # noqa: F401  (registers the scaling commands' schemas)
 
 PROG = "scaling"
 PHIS = (1.0, 2.0)

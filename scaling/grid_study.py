@@ -32,7 +32,7 @@ from scaling.candidate import MEMBER_COLUMNS, TRAINED_COLUMNS
 from scaling.coefficients import genotype_signature
 from scaling.compound import PAPER_COEFFICIENTS, check_phi
 from scaling.grid_points import GridSettings, feasible_grid, point_key
-from scaling.grid_seeds import TIE_RULE, Choice, choose, most_retrains, plan, standings
+from scaling.grid_seeds import TIE_RULE, Choice, choose, plan, standings
 from scaling.grid_summary import (
     N_VAL_ATTR,
     chosen_record,
@@ -171,7 +171,8 @@ class GridJob(StudyJob):
         return points_left(study, self.grid) + len(waiting)
 
     def total(self) -> int:
-        return len(self.grid) + (most_retrains(self.settings) if self.settings.max_seeds > 1 else 0)
+        """The first pass's points (the seed rounds' trials come on top, as many as the rounds need)."""
+        return len(self.grid)
 
     def frame(self, study: optuna.Study) -> pd.DataFrame:
         return trials_frame(study.get_trials(deepcopy=False), GRID_COLUMNS)

@@ -12,7 +12,7 @@ from nas.proxy.noise import interval_text, small_split_note
 from scaling.coefficients import genotype_signature
 from scaling.compound import PAPER_COEFFICIENTS
 from scaling.grid_points import GridSettings
-from scaling.grid_seeds import TIE_RULE, Choice
+from scaling.grid_seeds import TIE_RULE, Choice, most_retrains
 from search_spaces.genotype import Genotype
 
 N_VAL_ATTR = "n_val"
@@ -29,7 +29,9 @@ def grid_opening(settings: GridSettings, n_points: int, phi: float) -> str:
     if s.rule == "both":
         line += f" and |alpha*beta^2*gamma^2-2|<={s.tolerance:g}"
     if s.max_seeds > 1:
-        line += f"; the best {s.top} trained again, up to {s.max_seeds} seeds"
+        line += (
+            f"; then the best {s.top} trained again, up to {s.max_seeds} seeds ({most_retrains(s)} trainings at most)"
+        )
     return f"{line}; phi={phi:g}; pruner {s.pruner}"
 
 

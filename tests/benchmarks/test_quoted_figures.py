@@ -117,7 +117,14 @@ QUOTED: list[tuple[Path, str, Callable[[dict[str, Any]], str]]] = [
         "defaults.json",
         lambda r: f"here {r['search']['best']['flops'] / 1e6:.1f} MFLOPs at reward {r['search']['best']['reward']:.4f}",
     ),
-    (README, "defaults.json", lambda r: f"{r['grid']['n_points']} grid points in {r['grid']['seconds']:.0f} s"),
+    (
+        README,
+        "defaults.json",
+        lambda r: (
+            f"{r['grid']['n_points']} points costed, {r['grid']['n_feasible']} within 10% of 2× B0's real FLOPs, "
+            f"in {r['grid']['seconds']:.0f} s; the choice {'a tie within seed noise' if r['grid']['tie'] else 'separated'}"
+        ),
+    ),
     (README, "defaults.json", pipeline_row),
     (
         README,

@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pytest
 
 from benchmarks import scaling
 
 TINY = "digits:proxy=tiny,proxy.train_size=256,proxy.val_size=128,proxy.test_size=128,proxy.epochs=1,threads=2"
-TINY_GRID = ["grid.rule=constraint", "grid.step=0.1", "grid.alpha_max=1.2", "grid.beta_max=1.1", "grid.max_seeds=1"]
+TINY_GRID = ["grid.rule=constraint", "grid.step=0.1", "grid.alpha_max=1.2", "grid.beta_max=1.1", "grid.max_seeds=2"]
 
 
 @pytest.mark.slow
-def test_records_the_family_and_each_method_over_seeds_and_the_grids_choices(results_dir):
+def test_records_the_family_and_each_method_over_seeds_and_the_grids_choices(results_dir, monkeypatch):
+    grids = []
+
+    def grid_at(baseline, cfg, **kwargs):  # the grid has its own tests: here, which seeds it is run at
+        grids.append((cfg.seed, cfg.grid.rule, cfg.grid.max_seeds))
+        return SimpleNamespace(triple=(1.2, 1.1, 1.15 if cfg.seed else 1.1), summary={"tie": bool(cfg.seed)})
+
+    monkeypatch.setattr(scaling, "run_grid", grid_at)
     grid = [f"--grid-override={o}" for o in TINY_GRID]
     scaling.main(["--dataset", TINY, "--seeds", "2", "--grid-seeds", "2", *grid, "--results-dir", str(results_dir)])
+    assert grids == [(0, "constraint", 2), (2, "constraint", 2)]  # a grid at seed s also trains s+1: none shared
     record = json.loads((results_dir / "scaling.json").read_text())
     assert record["command"].startswith("python -m benchmarks.scaling --dataset digits:")
     (dataset,) = record["datasets"].values()
@@ -37,7 +46,8 @@ def test_records_the_family_and_each_method_over_seeds_and_the_grids_choices(res
     pays = all(v["verdict"] == "rises" for v in dataset["rises"]["compound"].values())
     assert dataset["scale_pays"] is pays
     (stability,) = record["grid_stability"].values()
-    assert len(stability["triples"]) == 2 and stability["same"] in ("1/2", "2/2")
+    assert stability["triples"] == [[1.2, 1.1, 1.1], [1.2, 1.1, 1.15]] and stability["same"] == "1/2"
+    assert stability["seeds"] == [0, 2] and stability["ties"] == [False, True]
 
 
 @pytest.mark.parametrize(
