@@ -62,6 +62,17 @@ def export_row(r: dict[str, Any], model: str, name: str) -> str:
     )
 
 
+def scaling_row(r: dict[str, Any], method: str) -> str:
+    d = r["datasets"]["fashion_mnist"]
+    cells = [
+        f"{c['mean']:.4f} [{c['interval'][0]:.4f}, {c['interval'][1]:.4f}] ({c['flops_ratio']:.2f}×)"
+        for c in (d["methods"][method][k] for k in ("1", "2"))
+    ]
+    verdicts = [d["rises"][method][k]["verdict"] for k in ("1>0", "2>1")]
+    verdicts = [f"**{v}**" if v == "rises" else v for v in verdicts]
+    return f"| {method} | {d['family']['0']['mean']:.4f} | {cells[0]} | {cells[1]} | {verdicts[0]} | {verdicts[1]} |"
+
+
 def fidelity(r: dict[str, Any]) -> str:
     low, high = r["tau_interval"]
     return f"Kendall's τ-b {r['tau']:.3f} [{low:.3f}, {high:.3f}] on {r['n']} held-out bank members"
@@ -154,6 +165,14 @@ QUOTED: list[tuple[Path, str, Callable[[dict[str, Any]], str]]] = [
         "export_latency.json",
         lambda r: f"largest logit difference {short_e(r['models'][0]['parity_max_abs_diff'])} for B0",
     ),
+    (README, "scaling.json", lambda r: f"(`scale_pays: {str(r['datasets']['fashion_mnist']['scale_pays']).lower()}`"),
+    (
+        BENCHMARKS,
+        "scaling.json",
+        lambda r: f"(`scale_pays: {str(r['datasets']['fashion_mnist']['scale_pays']).lower()}`)",
+    ),
+    (BENCHMARKS, "scaling.json", lambda r: scaling_row(r, "resolution")),
+    (BENCHMARKS, "scaling.json", lambda r: scaling_row(r, "compound")),
     (README, "proxy_fidelity.json", fidelity),
     (BENCHMARKS, "proxy_fidelity.json", fidelity),
     (README, "zero_cost.json", zero_cost_screen),
