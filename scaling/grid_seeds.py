@@ -13,7 +13,6 @@ to the point nearest the paper's.  With one seed (``grid.max_seeds=1``) every po
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -166,10 +165,6 @@ def choose(table: dict[str, Standing], settings: GridSettings, seed: int, n_val:
         return None
     leader = current.group[0]
     tied = [s for s in current.group if s is leader or not separated(leader, s, n_val)]
-    chosen = min(tied, key=lambda s: (s.cost_ratio, _distance(s.point, PAPER_COEFFICIENTS)))
+    chosen = min(tied, key=lambda s: (s.cost_ratio, math.dist(s.point, PAPER_COEFFICIENTS)))
     shown = current.first + [s for s in tied if s not in current.first]
     return Choice(chosen, shown, frozenset(s.key for s in tied))
-
-
-def _distance(point: Sequence[float], other: Sequence[float]) -> float:
-    return math.dist(point, other)

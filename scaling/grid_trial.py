@@ -123,6 +123,11 @@ def points_left(study: optuna.Study, grid: Sequence[Point]) -> int:
     return keys_left(study, "point", [point_key(p) for p in grid])
 
 
+def trial_param(trial: optuna.trial.FrozenTrial, name: str) -> object:
+    """A trial's parameter: suggested, or fixed when it was enqueued and not yet suggested (None: neither)."""
+    return trial.params.get(name, trial.system_attrs.get("fixed_params", {}).get(name))
+
+
 def keys_left(study: optuna.Study, param: str, keys: Sequence[str]) -> int:
     """Values of the categorical ``param`` that no trial has finished, failed in training or is running.
 
@@ -133,7 +138,7 @@ def keys_left(study: optuna.Study, param: str, keys: Sequence[str]) -> int:
     """
     taken, pending = set(), 0
     for t in study.get_trials(deepcopy=False):
-        key = t.params.get(param, t.system_attrs.get("fixed_params", {}).get(param))
+        key = trial_param(t, param)
         failed_here = t.state == optuna.trial.TrialState.FAIL and "reason" in t.user_attrs
         if t.state == optuna.trial.TrialState.RUNNING and key is None:
             pending += 1
@@ -154,7 +159,7 @@ def queue_retrains(study: optuna.Study, due: Sequence[tuple[str, int]]) -> int:
     for t in study.get_trials(deepcopy=False):
         if SEED_ATTR not in t.user_attrs:
             continue
-        pair = (t.params.get("point", t.system_attrs.get("fixed_params", {}).get("point")), t.user_attrs[SEED_ATTR])
+        pair = (trial_param(t, "point"), t.user_attrs[SEED_ATTR])
         failed = t.state == optuna.trial.TrialState.FAIL
         if not failed or ("reason" in t.user_attrs and not t.user_attrs.get("interrupted")):
             held.add(pair)

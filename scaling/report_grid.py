@@ -8,18 +8,14 @@ import pandas as pd
 
 from nas.studies.run import StudyRun
 from scaling.compound import PAPER_COEFFICIENTS, flops_constraint
-from scaling.grid_summary import tie_sentence
+from scaling.grid_summary import paper_rows, tie_sentence
 from scaling.markdown import cell, table
 from scaling.report_accuracy import against_paper, interval_words, n_val_of, with_interval
 
 
 def paper_point(frame: pd.DataFrame) -> tuple[Any, str]:
     """The paper's (1.2, 1.1, 1.15) in this grid: (its accuracy cell, a sentence on how it fared)."""
-    rows = frame[
-        (frame["alpha"].round(4) == PAPER_COEFFICIENTS[0])
-        & (frame["beta"].round(4) == PAPER_COEFFICIENTS[1])
-        & (frame["gamma"].round(4) == PAPER_COEFFICIENTS[2])
-    ]
+    rows = paper_rows(frame)
     if rows.empty:
         return None, "The paper's point is not in this grid (see `grid.*` to widen it)."
     first = rows.iloc[0]
