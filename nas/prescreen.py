@@ -34,7 +34,7 @@ def run(cfg: PrescreenCommand) -> dict[str, Any]:
     settings, proxy = cfg.prescreen, cfg.proxy
     space = mnasnet_space(resolve_model(cfg.space.reference, cfg.study.storage))
     device = use_device(cfg.device, cfg.threads)
-    raw = cfg.dataset.load()
+    raw = cfg.dataset.load(cfg.proxy.sizes.resolution)
     data = ProxyDataCache(raw, proxy.sizes, device).at()
     scorer = Scorer(data, proxy, cfg.target, settings.batch_size, cfg.seed)
     cap = settings.max_flops

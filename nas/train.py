@@ -98,7 +98,7 @@ def run(cfg: TrainCommand) -> dict[str, Any]:
     """Train one genotype (the proxy task, or ``train=final``) and write ``summary.json`` in the run directory."""
     genotype = resolve_model(cfg.model, cfg.study.storage)
     device = use_device(cfg.device, cfg.threads)
-    raw = cfg.dataset.load()
+    raw = cfg.dataset.load(cfg.proxy.sizes.resolution)
     data = ProxyDataCache(raw, cfg.proxy.sizes, device).at()
     out = run_dir()
     out.mkdir(parents=True, exist_ok=True)

@@ -144,6 +144,9 @@ class CompareJob(StudyJob):
             return method, phi, (1.0, 1.0, 1.0)
         return method, phi, method_multipliers(method, phi, self.coefficients)
 
+    def largest_multiplier(self) -> float:
+        return max(self.multipliers(key)[2][2] for key in self.keys)
+
     def identity(self) -> dict[str, Any]:
         return {
             "command": "scaling.compare",

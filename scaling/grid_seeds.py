@@ -53,29 +53,50 @@ class Standing:
 
 
 def standings(frame: pd.DataFrame, seed: int) -> dict[str, Standing]:
-    """Every feasible, fully trained point's accuracies by seed (a trial without a seed is the first pass's).
+    """Every feasible, fully trained network's accuracies by seed (a trial without a seed is the first pass's).
 
-    A re-training that ended without a result (it failed, or stood down for a twin) is noted in
-    ``tried``: the rounds go on without it rather than wait for it.
+    Points that round to one network (twins) are one standing, under the twin nearest the paper's
+    point, so the seed rounds never spend two places on one network.  A re-training that ended
+    without a result (it failed, or stood down for a twin) is noted in ``tried``: the rounds go on
+    without it rather than wait for it.
     """
     done = frame[(frame["state"] == "COMPLETE") & frame["val_acc"].notna()]
     if "feasible" in done:
         done = done[done["feasible"].fillna(True).astype(bool)]
+    rows = [row for _, row in done.sort_values("number").iterrows()]
+    stands_for = _representatives(rows)
     table: dict[str, Standing] = {}
-    for _, row in done.sort_values("number").iterrows():
-        key = point_key((row["alpha"], row["beta"], row["gamma"]))
-        trial_seed = seed if pd.isna(row.get("seed")) else int(row["seed"])
+    for row in sorted(rows, key=lambda r: stands_for[_key(r)] != _key(r)):  # a representative's own row first
+        key = stands_for[_key(row)]
         if key not in table:
             cost = row.get("cost_ratio")
             cost = float(row["flops_ratio"]) if cost is None or pd.isna(cost) else float(cost)
             table[key] = Standing(key, {}, cost, {k: v for k, v in row.items() if not _missing(v)})
-        table[key].accs.setdefault(trial_seed, float(row["val_acc"]))
+        table[key].accs.setdefault(seed if pd.isna(row.get("seed")) else int(row["seed"]), float(row["val_acc"]))
     for _, row in frame[frame["state"].isin(["PRUNED", "FAIL"])].iterrows():
-        key = point_key((row["alpha"], row["beta"], row["gamma"])) if pd.notna(row.get("alpha")) else None
+        key = stands_for.get(_key(row)) if pd.notna(row.get("alpha")) else None
         interrupted = str(row.get("reason")).startswith("interrupted")
         if key in table and pd.notna(row.get("seed")) and pd.notna(row.get("reason")) and not interrupted:
             table[key].tried.add(int(row["seed"]))
     return table
+
+
+def _key(row: pd.Series) -> str:
+    return point_key((row["alpha"], row["beta"], row["gamma"]))
+
+
+def _representatives(rows: list[pd.Series]) -> dict[str, str]:
+    """Point key -> the key of the twin that stands for its network (the nearest the paper's point)."""
+    networks: dict[str, set[tuple[float, float, float]]] = {}
+    for row in rows:
+        blocks, side = row.get("blocks"), row.get("proxy_resolution")
+        network = _key(row) if _missing(blocks) else f"{blocks}@{side}"
+        networks.setdefault(network, set()).add((float(row["alpha"]), float(row["beta"]), float(row["gamma"])))
+    return {
+        point_key(point): point_key(min(points, key=lambda p: (math.dist(p, PAPER_COEFFICIENTS), p)))
+        for points in networks.values()
+        for point in points
+    }
 
 
 def _missing(value: Any) -> bool:

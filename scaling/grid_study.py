@@ -101,6 +101,9 @@ class GridJob(StudyJob):
         epochs, failures = self.config.proxy.epochs, self.settings.max_failures
         self.protocol = TrialProtocol("model", copied, epochs, failures, "grid.max_failures")
 
+    def largest_multiplier(self) -> float:
+        return max(g for _, _, g in self.grid) ** self.phi
+
     def identity(self) -> dict[str, Any]:
         return {
             "command": "scaling.grid",

@@ -214,24 +214,24 @@ def _download(url: str, target: Path) -> Path:
     return target
 
 
-def _load_folder(spec: DatasetSpec) -> RawDataset:
+def _load_folder(spec: DatasetSpec, need: int | None) -> RawDataset:
     from nas.proxy.folder import load_folder
 
-    return load_folder(spec.root, spec.cache_dir, spec.cache_resolution)
+    return load_folder(spec.root, spec.cache_dir, spec.cache_resolution, need=need)
 
 
-def _load_npz(spec: DatasetSpec) -> RawDataset:
+def _load_npz(spec: DatasetSpec, need: int | None) -> RawDataset:
     from nas.proxy.npz import load_npz
 
     return load_npz(spec.path)
 
 
-DATASETS: dict[str, Callable[[DatasetSpec], RawDataset]] = {
-    "fashion_mnist": lambda spec: load_fashion_mnist(spec.root, spec.download, spec.cache_dir),
-    "mnist5k": lambda spec: load_mnist5k(),
-    "digits": lambda spec: load_digits(),
-    "cifar10": lambda spec: load_cifar(CIFAR10, spec.root, spec.download, spec.cache_dir),
-    "cifar100": lambda spec: load_cifar(CIFAR100, spec.root, spec.download, spec.cache_dir),
+DATASETS: dict[str, Callable[[DatasetSpec, int | None], RawDataset]] = {
+    "fashion_mnist": lambda spec, need: load_fashion_mnist(spec.root, spec.download, spec.cache_dir),
+    "mnist5k": lambda spec, need: load_mnist5k(),
+    "digits": lambda spec, need: load_digits(),
+    "cifar10": lambda spec, need: load_cifar(CIFAR10, spec.root, spec.download, spec.cache_dir),
+    "cifar100": lambda spec, need: load_cifar(CIFAR100, spec.root, spec.download, spec.cache_dir),
     "folder": _load_folder,
     "npz": _load_npz,
 }
@@ -266,12 +266,14 @@ class DatasetSpec:
     download: bool = False
     cache_dir: str | None = None
     path: str | None = None  # dataset=npz: the .npz file
-    cache_resolution: int | None = None  # dataset=folder: side of the cached images; None: min(64, their size)
+    cache_resolution: int | None = None  # dataset=folder: side of the cached images; None: see load()
 
-    def load(self) -> RawDataset:
+    def load(self, need: int | None = None) -> RawDataset:
+        """The dataset; ``need``: the largest side the command trains or scores at, which a folder's
+        default cache keeps when its images are that large (``dataset.cache_resolution`` null)."""
         if self.name not in DATASETS:
             raise ValueError(f"unknown dataset {self.name!r}; known: {', '.join(DATASETS)}")
-        return DATASETS[self.name](self)
+        return DATASETS[self.name](self, need)
 
     def identity(self, raw: RawDataset) -> dict[str, Any]:
         """What makes two runs' data the same: the name, where it was read from, and its fingerprint."""

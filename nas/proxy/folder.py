@@ -28,7 +28,7 @@ from nas.proxy.raw import DEFAULT_CACHE, RawDataset, hash_arrays, hold_out_test
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1  # part of the cache key: bump it when the decoded arrays would change
-MAX_DEFAULT_RESOLUTION = 64
+MIN_DEFAULT_RESOLUTION = 64  # the default cache's side unless a command needs more (and the images have it)
 LAYOUTS = (
     "one sub-folder of images per class (DIR/<class>/*.png|jpg|jpeg|bmp|webp), "
     "or DIR/train/<class>/ with DIR/test/<class>/ (or DIR/val/<class>/)"
@@ -53,8 +53,13 @@ def load_folder(
     cache_dir: str | Path | None = None,
     cache_resolution: int | None = None,
     workers: int | None = None,
+    need: int | None = None,
 ) -> RawDataset:
-    """An image folder, decoded at ``cache_resolution`` (None: the smallest of 64 and the images' shorter sides)."""
+    """An image folder, decoded at ``cache_resolution``.
+
+    None: the largest side the command will train or score at (``need``, at least 64, so that commands
+    needing less share one cache), but never more than the images' own shorter sides.
+    """
     if root is None:
         raise ValueError(f"dataset=folder needs dataset.root=DIR: {LAYOUTS}")
     if cache_resolution is not None and (
@@ -63,9 +68,10 @@ def load_folder(
         raise ValueError(f"dataset.cache_resolution must be an integer >= 1 or null, got {cache_resolution!r}")
     listing = list_folder(Path(root).expanduser())
     cache = Path(cache_dir).expanduser() if cache_dir else DEFAULT_CACHE / "folder"
-    entry = cache / cache_key(listing, cache_resolution)
+    wanted = cache_resolution or default_resolution(need)
+    entry = cache / cache_key(listing, cache_resolution or (None if wanted == MIN_DEFAULT_RESOLUTION else -wanted))
     if not (entry / "meta.json").is_file():
-        build_cache(listing, entry, cache_resolution, workers)
+        build_cache(listing, entry, cache_resolution, workers, wanted)
     return open_cache(entry, listing.root)
 
 
@@ -133,8 +139,16 @@ def _image_files(folder: Path) -> list[str]:
     return sorted(found)
 
 
+def default_resolution(need: int | None) -> int:
+    """The cache's side when none is given: what the command needs, at least 64 (capped by the images later)."""
+    return max(MIN_DEFAULT_RESOLUTION, need or 0)
+
+
 def cache_key(listing: Listing, cache_resolution: int | None) -> str:
-    """A hash of the file list, each file's size and modification time (ns), and the requested resolution."""
+    """A hash of the file list, each file's size and modification time (ns), and the requested resolution.
+
+    ``cache_resolution`` None is the default of 64 px (capped by the images), ``-R`` a default raised to R px.
+    """
     digest = hashlib.sha256(f"effnas-folder v{FORMAT_VERSION} resolution={cache_resolution}\n".encode())
     for name in listing.files:
         stat = os.stat(listing.root / name)
@@ -142,8 +156,11 @@ def cache_key(listing: Listing, cache_resolution: int | None) -> str:
     return digest.hexdigest()[:24]
 
 
-def build_cache(listing: Listing, entry: Path, cache_resolution: int | None, workers: int | None) -> None:
-    """Decode the folder into ``entry``: written under a temporary name and renamed into place when complete."""
+def build_cache(listing: Listing, entry: Path, cache_resolution: int | None, workers: int | None, wanted: int) -> None:
+    """Decode the folder into ``entry``: written under a temporary name and renamed into place when complete.
+
+    At ``cache_resolution`` when one is given, else at ``wanted`` or the images' shortest side if smaller.
+    """
     paths = [str(listing.root / f) for f in listing.files]
     with contextlib.closing(
         images.map_chunks(images.probe_chunk, paths, workers=workers, desc="reading headers")
@@ -153,7 +170,7 @@ def build_cache(listing: Listing, entry: Path, cache_resolution: int | None, wor
     keep = np.array([not isinstance(p, str) for p in probes])
     _check_classes(listing, keep, "readable ")
     sizes = [p for p in probes if not isinstance(p, str)]
-    resolution = cache_resolution or min(MAX_DEFAULT_RESOLUTION, *(min(w, h) for w, h, _ in sizes))
+    resolution = cache_resolution or min(wanted, *(min(w, h) for w, h, _ in sizes))
     channels = 1 if all(grey for _, _, grey in sizes) else 3
     kept = np.flatnonzero(keep)
     if listing.test_dir is None:

@@ -41,5 +41,5 @@ def train_genotype(
     """Train one genotype on the proxy task and score it on the test split too; what ``nas.train`` runs."""
     task = task or TaskConfig()
     on = use_device(device, threads)
-    data = ProxyDataCache(task.dataset.load(), task.proxy.sizes, on).at()
+    data = ProxyDataCache(task.dataset.load(task.proxy.sizes.resolution), task.proxy.sizes, on).at()
     return train_proxy(genotype, data, task.proxy, task.seed, evaluate_test=True)

@@ -33,8 +33,17 @@ class StudyJob(ABC):
 
     @functools.cached_property
     def raw(self) -> RawDataset:
-        """The dataset as loaded from disk (once: its fingerprint is part of the identity)."""
-        return self.config.dataset.load()
+        """The dataset as loaded from disk (once: its fingerprint is part of the identity).
+
+        An image folder's cache keeps the largest side any candidate trains at, so a scaled point
+        sees the stored pixels rather than an enlarged small copy.
+        """
+        side = self.config.proxy.sizes.resolution
+        return self.config.dataset.load(None if side is None else round(side * self.largest_multiplier()))
+
+    def largest_multiplier(self) -> float:
+        """The largest resolution multiplier any candidate of the study trains at (scaled points: above 1)."""
+        return 1.0
 
     def task_identity(self) -> dict[str, Any]:
         """The proxy task's part of every study's identity: target, dataset, proxy, data sizes, seed."""

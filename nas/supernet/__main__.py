@@ -35,7 +35,7 @@ def run(cfg: SupernetCommand) -> dict[str, Any]:
     settings = cfg.supernet
     space = mnasnet_space(resolve_model(cfg.space.reference, cfg.study.storage))
     device = use_device(cfg.device, cfg.threads)
-    raw = cfg.dataset.load()
+    raw = cfg.dataset.load(cfg.proxy.sizes.resolution)
     data = ProxyDataCache(raw, cfg.proxy.sizes, device).at()
     job = SupernetRun(space, data, cfg.proxy, settings, cfg.seed, cfg.dataset.identity(raw))
     print(

@@ -2,10 +2,14 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
+from PIL import Image
 
-from scaling.compare_study import flat_steps, method_multipliers
+from nas.proxy.datasets import DatasetSpec
+from scaling.compare_study import CompareConfig, CompareJob, flat_steps, method_multipliers
+from search_spaces.references import reference
 
 
 def test_each_method_targets_the_same_flops():
@@ -15,6 +19,18 @@ def test_each_method_targets_the_same_flops():
     assert method_multipliers("compound", 1, (1.2, 1.1, 1.15)) == pytest.approx((1.2, 1.1, 1.15))
     with pytest.raises(ValueError, match="unknown method"):
         method_multipliers("magic", 1, (1.2, 1.1, 1.15))
+
+
+def test_a_scaled_point_trains_on_the_stored_pixels_of_a_large_folder(tmp_path):
+    rng = np.random.default_rng(0)
+    for c in ("a", "b"):
+        (tmp_path / "photos" / c).mkdir(parents=True)
+        for i in range(5):
+            Image.fromarray(rng.integers(0, 256, (120, 120, 3), np.uint8)).save(tmp_path / "photos" / c / f"{i}.png")
+    dataset = DatasetSpec("folder", str(tmp_path / "photos"), cache_dir=str(tmp_path / "cache"))
+    job = CompareJob(reference("efficientnet_b0"), config=CompareConfig(dataset, phis=[3], methods=["resolution"]))
+    assert job.largest_multiplier() == pytest.approx(2**1.5)
+    assert job.raw.train_images.shape[-1] == round(32 * 2**1.5)  # 91 px stored, not 64 px enlarged
 
 
 @pytest.mark.slow

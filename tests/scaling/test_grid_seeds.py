@@ -132,3 +132,19 @@ def test_equal_differences_at_every_seed_still_need_to_beat_the_splits_noise():
     table = standings(frame(results), 0)
     first, second = table[point_key(POINTS[0])], table[point_key(POINTS[1])]
     assert separated(first, second, n_val=None) and not separated(first, second, n_val=1000)
+
+
+def test_twin_points_are_one_network_in_the_rounds_and_in_top():
+    results = first_pass()
+    results[(1.25, 1.1, 1.1)] = {0: 0.83}  # rounds to the same network as (1.3, 1.05, 1.1) below
+    rows = frame(results)
+    rows["blocks"] = [f"net{i}" for i in range(len(rows))]
+    rows["proxy_resolution"] = 35
+    twins = rows["alpha"].isin([1.3, 1.25])
+    rows.loc[twins, "blocks"] = "same"
+    table = standings(rows, 0)
+    assert point_key((1.3, 1.05, 1.1)) not in table  # (1.25, 1.1, 1.1) is nearer the paper's point
+    due = plan(table, GridSettings(top=4, max_seeds=2), 0, None).due
+    assert [key for key, _ in due].count(point_key((1.25, 1.1, 1.1))) == 1 and len(due) == 4
+    choice = choose(table, GridSettings(top=4, max_seeds=1), 0, None)
+    assert len({(t["alpha"], t["beta"], t["gamma"]) for t in choice.top()}) == len(choice.top())

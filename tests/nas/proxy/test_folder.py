@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nas.proxy.datasets import FASHION_MNIST_DIR, load_dataset, load_fashion_mnist
+from nas.proxy.datasets import FASHION_MNIST_DIR, DatasetSpec, load_dataset, load_fashion_mnist
 from nas.proxy.raw import hash_arrays
 
 needs_fashion = pytest.mark.skipif(
@@ -135,3 +135,13 @@ def test_16_bit_grey_is_scaled_not_clipped(tmp_path, image_folder):
     assert raw.in_chans == 1
     everything = np.concatenate([raw.train_images, raw.test_images])
     assert any((im == 255).all() for im in everything)
+
+
+def test_the_default_cache_keeps_the_side_a_command_needs_up_to_the_images_own(tmp_path, image_folder):
+    image_folder(tmp_path / "big", n_per_class=5, size=(100, 120), mode="RGB")
+    spec = DatasetSpec("folder", str(tmp_path / "big"), cache_dir=str(tmp_path / "cache"))
+    assert spec.load().train_images.shape[-1] == 64  # nothing said: 64
+    assert spec.load(need=40).train_images.shape[-1] == 64  # commands needing less share the 64 px cache
+    assert spec.load(need=90).train_images.shape[-1] == 90  # a scaled point's side: stored, not enlarged
+    assert spec.load(need=500).train_images.shape[-1] == 100  # never more than the images have
+    assert len(list((tmp_path / "cache").iterdir())) == 3
