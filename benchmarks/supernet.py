@@ -109,11 +109,22 @@ def measure(args: argparse.Namespace) -> None:
 
 def training_cost(task: Task, store: Path) -> tuple[dict[str, Any], SupernetRun, Path]:
     """One B0 proxy training and the supernet's, timed in this run; the ratio of the two."""
-    reference = task.space.reference
+    b0_seconds = b0_proxy_seconds(task)
+    figures, run, path = supernet_cost(task, store, b0_seconds)
+    return {"b0_proxy_seconds": round(b0_seconds, 2), **figures}, run, path
+
+
+def b0_proxy_seconds(task: Task) -> float:
+    """Seconds one proxy training of the space's reference takes (the unit of the supernet's cost)."""
     start = time.perf_counter()
-    b0 = train_proxy(reference, task.data, task.proxy, seed=0)
-    b0_seconds = time.perf_counter() - start
-    print(f"B0 proxy training: {b0_seconds:.1f} s (val_acc {b0.val_acc:.4f})", flush=True)
+    b0 = train_proxy(task.space.reference, task.data, task.proxy, seed=0)
+    seconds = time.perf_counter() - start
+    print(f"B0 proxy training: {seconds:.1f} s (val_acc {b0.val_acc:.4f})", flush=True)
+    return seconds
+
+
+def supernet_cost(task: Task, store: Path, b0_seconds: float) -> tuple[dict[str, Any], SupernetRun, Path]:
+    """The task's supernet, trained (or continued) in ``store``: its seconds and their ratio to ``b0_seconds``."""
     run = SupernetRun(task.space, task.data, task.proxy, task.cfg.supernet, 0, task.dataset.identity(task.cache.raw))
     path = stored_path(run, store)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -122,7 +133,6 @@ def training_cost(task: Task, store: Path) -> tuple[dict[str, Any], SupernetRun,
     print(f"supernet: {trained.steps} steps in {trained.seconds:.0f} s = {ratio:.1f} B0 proxy trainings", flush=True)
     figures = {
         "net": trained.net,
-        "b0_proxy_seconds": round(b0_seconds, 2),
         "supernet_seconds": round(trained.seconds, 1),
         "supernet_steps": trained.steps,
         "supernet_history": trained.history,
@@ -133,13 +143,9 @@ def training_cost(task: Task, store: Path) -> tuple[dict[str, Any], SupernetRun,
 
 def rank_bank(bank: dict[str, Any], task: Task, scorer: SubnetScorer, count: int) -> dict[str, Any]:
     """Choose accuracy or loss on the tuning half, then measure the choice on the held-out half."""
-    tuning = scored(bank_half(bank, "tuning"), task, scorer)
-    samples = resamples(len(tuning), count)
-    taus = {
-        s: correlations([r[s] for r in tuning], [r["label"] for r in tuning], samples, "x", ("tau",)) for s in SCORES
-    }
-    choice = max(SCORES, key=lambda s: taus[s]["tau_x"])
-    measured = ", ".join(f"{s} {t['tau_x']:+.3f}" for s, t in taus.items())
+    taus = tuning_taus(bank, task, scorer, count)
+    choice = max(SCORES, key=lambda s: taus[s]["tau"])
+    measured = ", ".join(f"{s} {t['tau']:+.3f}" for s, t in taus.items())
     print(f"chosen on the tuning half: {choice} ({measured})", flush=True)
     held = scored(bank_half(bank, "held_out"), task, scorer)  # read only after the choice
     samples = resamples(len(held), count)
@@ -149,7 +155,7 @@ def rank_bank(bank: dict[str, Any], task: Task, scorer: SubnetScorer, count: int
     params = correlations([r["params"] for r in held], labels, samples, "x", ("tau",))
     figures = {
         "score": choice,
-        "tuning": {s: {"tau": t["tau_x"], "tau_interval": t["tau_x_95"]} for s, t in taus.items()},
+        "tuning": taus,
         "n": len(held),
         "tau": main_tau["tau_x"],
         "tau_interval": main_tau["tau_x_95"],
@@ -165,6 +171,15 @@ def rank_bank(bank: dict[str, Any], task: Task, scorer: SubnetScorer, count: int
         flush=True,
     )
     return figures
+
+
+def tuning_taus(bank: dict[str, Any], task: Task, scorer: SubnetScorer, count: int) -> dict[str, dict[str, Any]]:
+    """Each score's Kendall tau-b against the label on the bank's tuning half, with its bootstrap interval."""
+    tuning = scored(bank_half(bank, "tuning"), task, scorer)
+    samples = resamples(len(tuning), count)
+    labels = [r["label"] for r in tuning]
+    taus = {s: correlations([r[s] for r in tuning], labels, samples, "x", ("tau",)) for s in SCORES}
+    return {s: {"tau": t["tau_x"], "tau_interval": t["tau_x_95"]} for s, t in taus.items()}
 
 
 def scored(rows: list[dict[str, Any]], task: Task, scorer: SubnetScorer) -> list[dict[str, Any]]:

@@ -1,0 +1,105 @@
+"""Which supernet settings rank best, read on the candidate bank's tuning half only.
+
+Each ``--setting`` (Hydra overrides of ``supernet.*``, comma-separated) trains its supernet in
+``--store`` (continued there when stopped), timed against one B0 proxy training of the same run,
+and scores the bank's tuning half with it: Kendall's tau-b of inherited accuracy and of inherited
+loss against the label, with bootstrap intervals.  The held-out half is never read here, so a
+default chosen from this record can still be measured on it by ``python -m benchmarks.supernet``.
+The chosen setting is the best tuning tau among those that cost at most ``--max-cost`` B0 proxy
+trainings; a tie within the intervals is reported as one.
+
+    python -m benchmarks.supernet_settings --setting "" --setting supernet.epochs=6
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from benchmarks.bank_members import RECORD, check_same_task, load_bank
+from benchmarks.common import add_record_options, run_benchmark, write_figures
+from benchmarks.supernet import STORE, b0_proxy_seconds, supernet_cost, tuning_taus
+from benchmarks.task import load_task
+from nas.cli.schema import UsageError
+from nas.supernet.evaluation import SubnetScorer
+
+PROG = "supernet_settings"
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--setting", action="append", required=True, help="OVERRIDE,OVERRIDE ('' : the defaults)")
+    parser.add_argument("--bank", type=Path, default=RECORD, help="the candidate bank's record")
+    parser.add_argument("--bootstrap", type=int, default=2000, help="resamples for the 95%% intervals")
+    parser.add_argument("--max-cost", type=float, default=15.0, help="most B0 proxy trainings a setting may cost")
+    parser.add_argument("--store", type=Path, default=STORE, help="where the supernets are kept")
+    add_record_options(parser, "the record")
+    run_benchmark(PROG, parser, argv, measure)
+
+
+def measure(args: argparse.Namespace) -> None:
+    if args.bootstrap < 100 or args.max_cost <= 0:
+        raise UsageError(f"--bootstrap must be >= 100 and --max-cost > 0; got {args.bootstrap}, {args.max_cost}")
+    settings = [[o for o in text.split(",") if o] for text in args.setting]
+    bad = [o for overrides in settings for o in overrides if not o.startswith("supernet.") or "=" not in o]
+    if bad:
+        raise UsageError(f"a --setting holds supernet.KEY=VALUE overrides only; got {', '.join(bad)}")
+    bank = load_bank(args.bank)
+    tasks = [load_task(overrides) for overrides in settings]  # every setting checked before any training
+    for task in tasks:
+        check_same_task(bank, task, args.bank)
+    b0_seconds = b0_proxy_seconds(tasks[0])
+    rows = [
+        measure_setting(overrides, task, bank, b0_seconds, args)
+        for overrides, task in zip(settings, tasks, strict=True)
+    ]
+    figures = {
+        "bank": {"path": str(args.bank), "commit": bank.get("commit"), "half": "tuning"},
+        "b0_proxy_seconds": round(b0_seconds, 2),
+        "max_cost": args.max_cost,
+        "settings": rows,
+        **chosen(rows, args.max_cost),
+    }
+    write_figures(PROG, figures, args.command, args.results_dir, args.start)
+
+
+def measure_setting(
+    overrides: list[str], task: Any, bank: dict[str, Any], b0_seconds: float, args: argparse.Namespace
+) -> dict[str, Any]:
+    """One setting's supernet: its cost, and each score's tau on the tuning half."""
+    cost, run, _ = supernet_cost(task, args.store, b0_seconds)
+    scorer = SubnetScorer(cost.pop("net"), task.data, run.settings, task.proxy)
+    taus = tuning_taus(bank, task, scorer, args.bootstrap)
+    print(f"{','.join(overrides) or 'defaults'}: " + ", ".join(f"{s} {t['tau']:+.3f}" for s, t in taus.items()))
+    return {
+        "overrides": overrides,
+        "supernet_settings": run.identity()["supernet"],
+        "train_cost_ratio": cost["train_cost_ratio"],
+        "supernet_seconds": cost["supernet_seconds"],
+        "final_loss": cost["supernet_history"][-1]["loss"] if cost["supernet_history"] else None,
+        "tuning": taus,
+    }
+
+
+def chosen(rows: list[dict[str, Any]], max_cost: float) -> dict[str, Any]:
+    """The affordable setting and score with the best tuning tau, and the settings whose interval holds it."""
+    affordable = [r for r in rows if r["train_cost_ratio"] <= max_cost]
+    if not affordable:
+        return {"chosen": None}
+    pairs = [(r, score) for r in affordable for score in r["tuning"]]
+    best, score = max(pairs, key=lambda p: p[0]["tuning"][p[1]]["tau"])
+    tau = best["tuning"][score]["tau"]
+    ties = [
+        {"overrides": r["overrides"], "score": s}
+        for r, s in pairs
+        if (r, s) != (best, score) and r["tuning"][s]["tau_interval"][1] >= tau
+    ]
+    return {"chosen": {"overrides": best["overrides"], "score": score, "tau": tau}, "ties_with": ties}
+
+
+if __name__ == "__main__":
+    main()
