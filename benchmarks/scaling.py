@@ -9,8 +9,10 @@ paired t-interval of the difference excludes zero).  ``--grid-seeds N`` also run
 grid (plus ``--grid-override``) at N seeds and records how often its chosen triple repeats
 (``grid_stability``).
 
-Run: ``python -m benchmarks.scaling``; writes ``benchmarks/results/scaling.json``.  A dataset is
-``NAME`` or ``NAME:OVERRIDE,OVERRIDE``, e.g. ``fashion_mnist:proxy.train_size=12000,proxy.epochs=4``.
+Run: ``python -m benchmarks.scaling``; writes ``benchmarks/results/scaling.json`` (``--name``).
+A dataset is ``NAME`` or ``NAME:OVERRIDE,OVERRIDE``, e.g.
+``fashion_mnist:proxy.train_size=12000,proxy.epochs=4,methods=[compound]``.  A budget chosen from one
+record is claimed on another whose ``--first-seed`` starts past the first one's seeds.
 """
 
 from __future__ import annotations
@@ -92,7 +94,8 @@ def compare_once(
 def measure_dataset(label: str, overrides: list[str], args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
     """The family and the single methods at every phi, over seeds, and whether each rises with phi."""
     start = time.perf_counter()
-    runs = [compare_once(overrides, s, args.baseline, args.coefficients, scratch) for s in range(args.seeds)]
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    runs = [compare_once(overrides, s, args.baseline, args.coefficients, scratch) for s in seeds]
     tables, n_val = [table for table, _ in runs], runs[0][1]
     accuracy: dict[tuple[str, float], list[float]] = {}
     flops: dict[tuple[str, float], float] = {}
@@ -104,7 +107,7 @@ def measure_dataset(label: str, overrides: list[str], args: argparse.Namespace, 
     base = accuracy[("baseline", 0.0)]
     methods: dict[str, dict[str, Any]] = {}
     verdicts: dict[str, dict[str, Any]] = {}
-    for method in METHODS:
+    for method in [m for m in METHODS if (m, PHIS[0]) in accuracy]:  # methods=[...] may leave some out
         steps = [base] + [accuracy[(method, phi)] for phi in PHIS]
         methods[method] = {
             f"{phi:g}": {**summary_of(accuracy[(method, phi)]), "flops_ratio": round(flops[(method, phi)], 3)}
@@ -112,14 +115,14 @@ def measure_dataset(label: str, overrides: list[str], args: argparse.Namespace, 
         }
         verdicts[method] = {f"{i + 1}>{i}": rises(steps[i], steps[i + 1], n_val) for i in range(len(PHIS))}
         print(f"{label} {method}: " + ", ".join(f"{k} {v['verdict']}" for k, v in verdicts[method].items()), flush=True)
-    family = {"0": summary_of(base), **{k: v for k, v in methods["compound"].items()}}
+    family = {"0": summary_of(base), **methods.get("compound", {})}
     return {
         "overrides": overrides,
         "n_val": n_val,
         "family": family,
         "methods": methods,
         "rises": verdicts,
-        "scale_pays": all(v["verdict"] == "rises" for v in verdicts["compound"].values()),
+        "scale_pays": "compound" in verdicts and all(v["verdict"] == "rises" for v in verdicts["compound"].values()),
         "seconds": round(time.perf_counter() - start, 1),
     }
 
@@ -129,7 +132,8 @@ def grid_stability(overrides: list[str], args: argparse.Namespace, scratch: Path
     triples, ties, seeds = [], [], []
     for k in range(args.grid_seeds):
         fixed = [*overrides, *args.grid_override, "latency=false", "progress=false"]
-        seed = k * composed("grid", fixed).grid.max_seeds  # a grid at seed s re-trains at s+1, ...: none shared
+        # a grid at seed s re-trains at s+1, ...: none shared
+        seed = args.first_seed + k * composed("grid", fixed).grid.max_seeds
         cfg = composed("grid", [*fixed, f"seed={seed}"])
         seeds.append(seed)
         baseline = resolve_model(args.baseline, None)
@@ -163,10 +167,11 @@ def measure(args: argparse.Namespace) -> None:
         "baseline": args.baseline,
         "coefficients": list(args.coefficients),
         "seeds": args.seeds,
+        "first_seed": args.first_seed,
         "datasets": datasets,
         "grid_stability": stability or None,
     }
-    write_figures(PROG, figures, args.command, args.results_dir, args.start)
+    write_figures(args.name, figures, args.command, args.results_dir, args.start)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -175,6 +180,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--dataset", action="append", help="NAME or NAME:OVERRIDE,... (repeat; default fashion_mnist)")
     parser.add_argument("--seeds", type=int, default=3, help="proxy seeds per model (default 3)")
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds run from here (keep tuning and claims apart)")
+    parser.add_argument("--name", default=PROG, help="the record's name (default scaling: scaling.json)")
     parser.add_argument("--baseline", default="efficientnet_b0", help="SPEC of the network scaled")
     parser.add_argument("--coefficients", default="1.2,1.1,1.15", help="compound (alpha, beta, gamma)")
     parser.add_argument("--grid-seeds", type=int, default=0, help="also run the default grid at N seeds")
