@@ -38,6 +38,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--max-cost", type=float, default=15.0, help="most B0 proxy trainings a setting may cost")
     parser.add_argument("--store", type=Path, default=STORE, help="where the supernets are kept")
     add_record_options(parser, "the record")
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides of conf/search.yaml every setting shares")
     run_benchmark(PROG, parser, argv, measure)
 
 
@@ -49,7 +50,7 @@ def measure(args: argparse.Namespace) -> None:
     if bad:
         raise UsageError(f"a --setting holds supernet.KEY=VALUE overrides only; got {', '.join(bad)}")
     bank = load_bank(args.bank)
-    tasks = [load_task(overrides) for overrides in settings]  # every setting checked before any training
+    tasks = [load_task([*args.overrides, *overrides]) for overrides in settings]  # all checked before training
     for task in tasks:
         check_same_task(bank, task, args.bank)
     b0_seconds = b0_proxy_seconds(tasks[0])
