@@ -6,7 +6,9 @@ and scores the bank's tuning half with it: Kendall's tau-b of inherited accuracy
 loss against the label, with bootstrap intervals.  The held-out half is never read here, so a
 default chosen from this record can still be measured on it by ``python -m benchmarks.supernet``.
 The chosen setting is the best tuning tau among those that cost at most ``--max-cost`` B0 proxy
-trainings; a tie within the intervals is reported as one.
+trainings; a tie within the intervals is reported as one.  Scoring settings (``supernet.eval_images``,
+``supernet.recalibration``) reuse the stored supernet, and each setting's ``subnets_per_minute`` is
+measured on the same members.
 
     python -m benchmarks.supernet_settings --setting "" --setting supernet.epochs=6
 """
@@ -37,6 +39,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--bootstrap", type=int, default=2000, help="resamples for the 95%% intervals")
     parser.add_argument("--max-cost", type=float, default=15.0, help="most B0 proxy trainings a setting may cost")
     parser.add_argument("--store", type=Path, default=STORE, help="where the supernets are kept")
+    parser.add_argument("--name", default=PROG, help="the record's name (default supernet_settings)")
     add_record_options(parser, "the record")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides of conf/search.yaml every setting shares")
     run_benchmark(PROG, parser, argv, measure)
@@ -65,7 +68,7 @@ def measure(args: argparse.Namespace) -> None:
         "settings": rows,
         **chosen(rows, args.max_cost),
     }
-    write_figures(PROG, figures, args.command, args.results_dir, args.start)
+    write_figures(args.name, figures, args.command, args.results_dir, args.start)
 
 
 def measure_setting(
@@ -83,6 +86,7 @@ def measure_setting(
         "supernet_seconds": cost["supernet_seconds"],
         "final_loss": cost["supernet_history"][-1]["loss"] if cost["supernet_history"] else None,
         "tuning": taus,
+        "subnets_per_minute": scorer.per_minute,  # over the tuning half: comparable between settings of one run
     }
 
 
