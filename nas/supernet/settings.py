@@ -29,9 +29,9 @@ class SupernetSettings:
     distill: bool = True  # in-place distillation: all but the largest learn the largest's soft labels
     lr: float | None = None  # peak learning rate (null: the proxy's)
     save_every: int = 50  # steps between checkpoints (one is also written after every epoch and on a stop)
-    recalibration: int = 512  # training images whose statistics each subnet's BatchNorm gets before scoring
-    eval_images: int = 2000  # validation images (a fixed part of the split) every subnet is scored on
-    score: str = "loss"  # what ranks subnets: accuracy, or loss (lower is better)
+    recalibration: int = 128  # training images whose statistics each subnet's BatchNorm gets before scoring
+    eval_images: int = 500  # validation images (a fixed part of the split) every subnet is scored on
+    score: str = "accuracy"  # what ranks subnets: accuracy, or loss (lower is better)
     pool: int = 0  # python -m nas.supernet: rank this many sampled candidates too (scores.csv); 0: none
     candidates: int = 5000  # a search with it: members the evolution scores (Once-for-All's evolutionary search)
     population: int = 100
