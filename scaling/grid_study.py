@@ -64,7 +64,7 @@ GRID_COLUMNS = [
 ]
 
 
-GRID_PROXY = ProxyConfig(epochs=3, train_size=4000)
+GRID_PROXY = ProxyConfig(epochs=3, train_size=12000)
 """The scaling commands' proxy (``conf/proxy/grid.yaml``): each point costs 2**phi times the baseline."""
 
 BASELINE_NAME_ATTR = "baseline_name"

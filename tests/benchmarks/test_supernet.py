@@ -24,11 +24,13 @@ def test_the_settings_read_the_tuning_half_and_the_record_measures_the_held_out_
     tuning, held_out = ([r["blocks"] for r in bank_half(bank, h)] for h in ("tuning", "held_out"))
     shared = ["--bank", str(tiny_bank), "--bootstrap", "100", "--store", str(tmp_path / "store")]
     shared += ["--results-dir", str(results_dir)]
-    settings = ["--setting", "", "--setting", "supernet.random_subnets=2", "--max-cost", "1000"]
+    settings = ["--setting", "", "--setting", "supernet.eval_images=64", "--max-cost", "1000"]
     supernet_settings.main([*shared, *settings, *TINY_SUPERNET])
     assert [[r["blocks"] for r in rows] for rows in read] == [tuning, tuning]  # never the held-out half
     sweep = json.loads((results_dir / "supernet_settings.json").read_text())
-    assert [s["overrides"] for s in sweep["settings"]] == [[], ["supernet.random_subnets=2"]]
+    assert [s["overrides"] for s in sweep["settings"]] == [[], ["supernet.eval_images=64"]]
+    first, scoring = sweep["settings"]
+    assert scoring["supernet_seconds"] == first["supernet_seconds"]  # a scoring setting reuses the stored supernet
     assert all(s["train_cost_ratio"] > 0 and set(s["tuning"]) == {"accuracy", "loss"} for s in sweep["settings"])
     best = max(t["tau"] for s in sweep["settings"] for t in s["tuning"].values())
     assert sweep["chosen"]["tau"] == best
