@@ -18,6 +18,7 @@ record is claimed on another whose ``--first-seed`` starts past the first one's 
 from __future__ import annotations
 
 import argparse
+import re
 import tempfile
 import time
 from collections import Counter
@@ -43,7 +44,7 @@ PHIS = (1.0, 2.0)
 def parse_dataset(text: str) -> tuple[str, list[str]]:
     """``NAME`` or ``NAME:KEY=VALUE,KEY=VALUE`` -> (label, overrides); the name is the dataset config's."""
     name, _, rest = text.partition(":")
-    overrides = [o for o in rest.split(",") if o]
+    overrides = [o for o in re.split(r",(?![^\[]*\])", rest) if o]  # methods=[depth,compound] stays whole
     if not name or any("=" not in o for o in overrides):
         raise ValueError(f"dataset {text!r}: expected NAME or NAME:KEY=VALUE,KEY=VALUE")
     return text, [f"dataset={name}", *overrides]

@@ -1,7 +1,8 @@
 """Which supernet settings rank best, read on the candidate bank's tuning half only.
 
 Each ``--setting`` (Hydra overrides of ``supernet.*``, comma-separated) trains its supernet in
-``--store`` (continued there when stopped), timed against one B0 proxy training of the same run,
+``--store`` (continued there when stopped; its seconds are those stored when it was trained in an
+earlier run), over the seconds of one B0 proxy training timed in this run,
 and scores the bank's tuning half with it: Kendall's tau-b of inherited accuracy and of inherited
 loss against the label, with bootstrap intervals.  The held-out half is never read here, so a
 default chosen from this record can still be measured on it by ``python -m benchmarks.supernet``.
@@ -23,7 +24,7 @@ from typing import Any
 from benchmarks.bank_members import RECORD, check_same_task, load_bank
 from benchmarks.common import add_record_options, run_benchmark, write_figures
 from benchmarks.supernet import STORE, b0_proxy_seconds, supernet_cost, tuning_taus
-from benchmarks.task import load_task
+from benchmarks.task import Task, load_task
 from nas.cli.schema import UsageError
 from nas.supernet.evaluation import SubnetScorer
 
@@ -72,7 +73,7 @@ def measure(args: argparse.Namespace) -> None:
 
 
 def measure_setting(
-    overrides: list[str], task: Any, bank: dict[str, Any], b0_seconds: float, args: argparse.Namespace
+    overrides: list[str], task: Task, bank: dict[str, Any], b0_seconds: float, args: argparse.Namespace
 ) -> dict[str, Any]:
     """One setting's supernet: its cost, and each score's tau on the tuning half."""
     cost, run, _ = supernet_cost(task, args.store, b0_seconds)

@@ -269,8 +269,7 @@ class DatasetSpec:
     cache_resolution: int | None = None  # dataset=folder: side of the cached images; None: see load()
 
     def load(self, need: int | None = None) -> RawDataset:
-        """The dataset; ``need``: the largest side the command trains or scores at, which a folder's
-        default cache keeps when its images are that large (``dataset.cache_resolution`` null)."""
+        """The dataset; ``need``: the largest side the command trains at (a folder's default cache keeps it)."""
         if self.name not in DATASETS:
             raise ValueError(f"unknown dataset {self.name!r}; known: {', '.join(DATASETS)}")
         return DATASETS[self.name](self, need)

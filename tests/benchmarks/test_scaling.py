@@ -68,3 +68,10 @@ def test_bad_input_is_one_line_and_status_2(capsys, results_dir, argv, message):
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0]
+
+
+def test_a_dataset_keeps_its_list_overrides_whole():
+    _, overrides = scaling.parse_dataset("digits:methods=[depth,compound],proxy.epochs=2")
+    assert overrides == ["dataset=digits", "methods=[depth,compound]", "proxy.epochs=2"]
+    with pytest.raises(ValueError, match="expected NAME or NAME:KEY=VALUE"):
+        scaling.parse_dataset("digits:epochs")

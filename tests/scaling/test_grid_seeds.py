@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import optuna
 import pandas as pd
 import pytest
 
+from nas.studies.study import trials_frame
 from scaling.grid_points import GridSettings, point_key
 from scaling.grid_seeds import TIE_RULE, choose, most_retrains, plan, separated, standings
+from scaling.grid_study import GRID_COLUMNS
 
 POINTS = [(1.2, 1.1, 1.15), (1.3, 1.05, 1.1), (1.0, 1.2, 1.1), (1.25, 1.1, 1.1), (1.1, 1.15, 1.1), (1.0, 1.15, 1.2)]
 
@@ -148,3 +151,13 @@ def test_twin_points_are_one_network_in_the_rounds_and_in_top():
     assert [key for key, _ in due].count(point_key((1.25, 1.1, 1.1))) == 1 and len(due) == 4
     choice = choose(table, GridSettings(top=4, max_seeds=1), 0, None)
     assert len({(t["alpha"], t["beta"], t["gamma"]) for t in choice.top()}) == len(choice.top())
+
+
+def test_a_grid_studys_own_frame_knows_its_twins():
+    study = optuna.create_study(direction="maximize")
+    for point, blocks, acc in [((1.3, 1.05, 1.1), ["same"], 0.83), ((1.25, 1.1, 1.1), ["same"], 0.83)]:
+        attrs = dict(zip(("alpha", "beta", "gamma"), point, strict=True))
+        attrs.update(val_acc=acc, blocks=blocks, proxy_resolution=35, feasible=True, cost_ratio=2.0, flops_ratio=2.0)
+        study.add_trial(optuna.trial.create_trial(value=acc, user_attrs=attrs))
+    table = standings(trials_frame(study.trials, GRID_COLUMNS), 0)  # what GridJob.frame reads
+    assert list(table) == [point_key((1.25, 1.1, 1.1))]
