@@ -16,6 +16,8 @@ from scaling.compare_study import CompareJob
 from scaling.grid_study import GridJob
 from search_spaces.spec import resolve_spec
 
+OLD_GRID_PROXY = "proxy.train_size=4000"  # proxy=grid before it became 12,000 images x 3 epochs
+
 PINNED = {
     ("search", ()): "search-efficientnet_b0-fashion_mnist-tpe-soft-seed0-92f6a0f0",
     ("search", ("dataset=digits", "proxy=tiny")): "search-efficientnet_b0-digits-tpe-soft-seed0-ecf957f7",
@@ -30,13 +32,19 @@ PINNED = {
     ("search", ("search.max_latency_ms=20",)): "search-efficientnet_b0-fashion_mnist-tpe-soft-seed0-92f6a0f0",
     ("search", ("search.prescreen.score=-snip",)): "search-efficientnet_b0-fashion_mnist-tpe-soft-seed0-8d296bab",
     ("search", ("space=mobilenet_v2",)): "search-mobilenet_v2-fashion_mnist-tpe-soft-seed0-d1bfeb06",
-    ("grid", ("grid.rule=constraint", "grid.max_seeds=1")): "grid-efficientnet_b0-phi1-fashion_mnist-953628d6",
     (
         "grid",
-        ("phi=2", "dataset=digits", "grid.rule=constraint", "grid.max_seeds=1"),
+        ("grid.rule=constraint", "grid.max_seeds=1", OLD_GRID_PROXY),
+    ): "grid-efficientnet_b0-phi1-fashion_mnist-953628d6",
+    (
+        "grid",
+        ("phi=2", "dataset=digits", "grid.rule=constraint", "grid.max_seeds=1", OLD_GRID_PROXY),
     ): "grid-efficientnet_b0-phi2-digits-eb02a980",
-    ("compare", ()): "compare-efficientnet_b0-fashion_mnist-abf698ee",
-    ("compare", ("phis=[1]", "methods=[depth,width]")): "compare-efficientnet_b0-fashion_mnist-5719f0f5",
+    ("compare", (OLD_GRID_PROXY,)): "compare-efficientnet_b0-fashion_mnist-abf698ee",
+    (
+        "compare",
+        ("phis=[1]", "methods=[depth,width]", OLD_GRID_PROXY),
+    ): "compare-efficientnet_b0-fashion_mnist-5719f0f5",
 }
 
 
