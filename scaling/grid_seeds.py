@@ -64,10 +64,10 @@ def standings(frame: pd.DataFrame, seed: int) -> dict[str, Standing]:
     if "feasible" in done:
         done = done[done["feasible"].fillna(True).astype(bool)]
     rows = [row for _, row in done.sort_values("number").iterrows()]
-    stands_for = _representatives(rows)
+    stands_for = _representatives(rows, seed)
     table: dict[str, Standing] = {}
-    for row in sorted(rows, key=lambda r: stands_for[_key(r)] != _key(r)):  # a representative's own row first
-        key = stands_for[_key(row)]
+    for row in sorted(rows, key=lambda r: stands_for.get(_key(r), _key(r)) != _key(r)):  # its own row first
+        key = stands_for.get(_key(row), _key(row))
         if key not in table:
             cost = row.get("cost_ratio")
             cost = float(row["flops_ratio"]) if cost is None or pd.isna(cost) else float(cost)
@@ -85,12 +85,17 @@ def _key(row: pd.Series) -> str:
     return point_key((row["alpha"], row["beta"], row["gamma"]))
 
 
-def _representatives(rows: list[pd.Series]) -> dict[str, str]:
-    """Point key -> the key of the twin that stands for its network (the nearest the paper's point)."""
+def _representatives(rows: list[pd.Series], seed: int) -> dict[str, str]:
+    """Point key -> the key of the twin that stands for its network (the nearest the paper's point).
+
+    Twins are the first pass's points whose trials share the trial protocol's key (``model``: the
+    same network trained the same way); a re-training's key also names its seed.
+    """
     networks: dict[str, set[tuple[float, float, float]]] = {}
     for row in rows:
-        blocks, side = row.get("blocks"), row.get("proxy_resolution")
-        network = _key(row) if _missing(blocks) else f"{blocks}@{side}"
+        if pd.notna(row.get("seed")) and int(row["seed"]) != seed:
+            continue
+        network = _key(row) if _missing(row.get("model")) else str(row["model"])
         networks.setdefault(network, set()).add((float(row["alpha"]), float(row["beta"]), float(row["gamma"])))
     return {
         point_key(point): point_key(min(points, key=lambda p: (math.dist(p, PAPER_COEFFICIENTS), p)))

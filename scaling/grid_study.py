@@ -61,7 +61,7 @@ GRID_COLUMNS = [
     "feasible",
     *MEMBER_COLUMNS,
     *TRAINED_COLUMNS,
-    "blocks",  # the scaled network: points with the same blocks and proxy resolution are twins
+    "model",  # the trial protocol's key: points whose first-pass trials share it are twins
 ]
 
 

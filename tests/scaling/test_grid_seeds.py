@@ -141,10 +141,9 @@ def test_twin_points_are_one_network_in_the_rounds_and_in_top():
     results = first_pass()
     results[(1.25, 1.1, 1.1)] = {0: 0.83}  # rounds to the same network as (1.3, 1.05, 1.1) below
     rows = frame(results)
-    rows["blocks"] = [f"net{i}" for i in range(len(rows))]
-    rows["proxy_resolution"] = 35
+    rows["model"] = [f"net{i}@35px" for i in range(len(rows))]
     twins = rows["alpha"].isin([1.3, 1.25])
-    rows.loc[twins, "blocks"] = "same"
+    rows.loc[twins, "model"] = "same@35px"
     table = standings(rows, 0)
     assert point_key((1.3, 1.05, 1.1)) not in table  # (1.25, 1.1, 1.1) is nearer the paper's point
     due = plan(table, GridSettings(top=4, max_seeds=2), 0, None).due
@@ -155,9 +154,9 @@ def test_twin_points_are_one_network_in_the_rounds_and_in_top():
 
 def test_a_grid_studys_own_frame_knows_its_twins():
     study = optuna.create_study(direction="maximize")
-    for point, blocks, acc in [((1.3, 1.05, 1.1), ["same"], 0.83), ((1.25, 1.1, 1.1), ["same"], 0.83)]:
+    for point, acc in [((1.3, 1.05, 1.1), 0.83), ((1.25, 1.1, 1.1), 0.83)]:
         attrs = dict(zip(("alpha", "beta", "gamma"), point, strict=True))
-        attrs.update(val_acc=acc, blocks=blocks, proxy_resolution=35, feasible=True, cost_ratio=2.0, flops_ratio=2.0)
+        attrs.update(val_acc=acc, model="same@35px", seed=0, feasible=True, cost_ratio=2.0, flops_ratio=2.0)
         study.add_trial(optuna.trial.create_trial(value=acc, user_attrs=attrs))
     table = standings(trials_frame(study.trials, GRID_COLUMNS), 0)  # what GridJob.frame reads
     assert list(table) == [point_key((1.25, 1.1, 1.1))]
