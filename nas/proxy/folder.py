@@ -68,10 +68,10 @@ def load_folder(
         raise ValueError(f"dataset.cache_resolution must be an integer >= 1 or null, got {cache_resolution!r}")
     listing = list_folder(Path(root).expanduser())
     cache = Path(cache_dir).expanduser() if cache_dir else DEFAULT_CACHE / "folder"
-    wanted = cache_resolution or default_resolution(need)
-    entry = cache / cache_key(listing, cache_resolution or (None if wanted == MIN_DEFAULT_RESOLUTION else -wanted))
+    side = cache_resolution or default_resolution(need)
+    entry = cache / cache_key(listing, cache_resolution or (None if side == MIN_DEFAULT_RESOLUTION else -side))
     if not (entry / "meta.json").is_file():
-        build_cache(listing, entry, cache_resolution, workers, wanted)
+        build_cache(listing, entry, side, cache_resolution is not None, workers)
     return open_cache(entry, listing.root)
 
 
@@ -156,10 +156,10 @@ def cache_key(listing: Listing, cache_resolution: int | None) -> str:
     return digest.hexdigest()[:24]
 
 
-def build_cache(listing: Listing, entry: Path, cache_resolution: int | None, workers: int | None, wanted: int) -> None:
+def build_cache(listing: Listing, entry: Path, side: int, exact: bool, workers: int | None) -> None:
     """Decode the folder into ``entry``: written under a temporary name and renamed into place when complete.
 
-    At ``cache_resolution`` when one is given, else at ``wanted`` or the images' shortest side if smaller.
+    At ``side`` px; unless ``exact`` (a side the user gave), no more than the images' shortest side.
     """
     paths = [str(listing.root / f) for f in listing.files]
     with contextlib.closing(
@@ -170,7 +170,7 @@ def build_cache(listing: Listing, entry: Path, cache_resolution: int | None, wor
     keep = np.array([not isinstance(p, str) for p in probes])
     _check_classes(listing, keep, "readable ")
     sizes = [p for p in probes if not isinstance(p, str)]
-    resolution = cache_resolution or min(wanted, *(min(w, h) for w, h, _ in sizes))
+    resolution = side if exact else min(side, *(min(w, h) for w, h, _ in sizes))
     channels = 1 if all(grey for _, _, grey in sizes) else 3
     kept = np.flatnonzero(keep)
     if listing.test_dir is None:
