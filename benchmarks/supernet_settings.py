@@ -17,6 +17,7 @@ measured on the same members.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from benchmarks.bank_members import RECORD, check_same_task, load_bank
 from benchmarks.common import add_record_options, run_benchmark, write_figures
 from benchmarks.supernet import STORE, b0_proxy_seconds, supernet_cost, tuning_taus
 from benchmarks.task import Task, load_task
-from nas.cli.schema import UsageError
+from nas.cli.schema import UsageError, composed
 from nas.supernet.evaluation import SubnetScorer
 
 PROG = "supernet_settings"
@@ -54,9 +55,10 @@ def measure(args: argparse.Namespace) -> None:
     if bad:
         raise UsageError(f"a --setting holds supernet.KEY=VALUE overrides only; got {', '.join(bad)}")
     bank = load_bank(args.bank)
-    tasks = [load_task([*args.overrides, *overrides]) for overrides in settings]  # all checked before training
-    for task in tasks:
-        check_same_task(bank, task, args.bank)
+    shared = load_task(args.overrides)  # the data once: settings differ only in supernet.*
+    check_same_task(bank, shared, args.bank)
+    configs = [composed("search", [*args.overrides, *overrides]) for overrides in settings]  # checked first
+    tasks = [dataclasses.replace(shared, cfg=cfg) for cfg in configs]
     b0_seconds = b0_proxy_seconds(tasks[0])
     rows = [
         measure_setting(overrides, task, bank, b0_seconds, args)
