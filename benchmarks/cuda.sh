@@ -34,13 +34,13 @@ else
 fi
 
 "$py" -c 'import torch; print("torch", torch.__version__, "cuda", torch.cuda.is_available() and torch.cuda.get_device_name(0))'
-step tests 100 "$py" -m pytest -q -p no:cacheprovider -n "$workers" -m "gpu or not slow" \
+step tests 80 "$py" -m pytest -q -p no:cacheprovider -n "$workers" -m "gpu or not slow" \
     tests/nas/proxy tests/search_spaces/test_latency.py tests/nas/cli/test_workers.py tests/nas/test_train.py
-step throughput 90 "$py" -m benchmarks.proxy_throughput --device "$device" --results-dir "$dir" "${throughput[@]}"
+step throughput 60 "$py" -m benchmarks.proxy_throughput --device "$device" --results-dir "$dir" "${throughput[@]}"
 for batch in 1 64; do
-    step "latency-b$batch" 30 "$py" -m search_spaces.latency measure efficientnet_b0 --device "$device" --batch-size "$batch"
+    step "latency-b$batch" 25 "$py" -m search_spaces.latency measure efficientnet_b0 --device "$device" --batch-size "$batch"
 done
-step search 150 "$py" -m benchmarks.defaults --only search --results-dir "$dir" -- "device=$device" "${tiny[@]}"
-step final 150 "$py" -m benchmarks.final_training --results-dir "$dir" --keep runs/final/cuda \
+step search 130 "$py" -m benchmarks.defaults --only search --results-dir "$dir" -- "device=$device" "${tiny[@]}"
+step final 140 "$py" -m benchmarks.final_training --results-dir "$dir" --keep runs/final/cuda \
     -- "device=$device" "proxy.epochs=$epochs" "${final[@]}"
 ls -l "$dir"
