@@ -61,12 +61,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--keep", type=Path, default=KEEP, help="where the runs and their model.pt go")
+    parser.add_argument(
+        "--defaults",
+        type=Path,
+        help="the record whose default search's best is trained (default: the results folder's)",
+    )
     add_record_options(parser, "final_training.json")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides for both runs (after --)")
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     start = measurement_start(args.results_dir, args.allow_dirty)
-    best = search_best(results_path("defaults", args.results_dir), args.keep)
+    best = search_best(args.defaults or results_path("defaults", args.results_dir), args.keep)
     runs = {}
     for name, model in (("efficientnet_b0", "efficientnet_b0"), ("search_best", str(best))):
         out = args.keep / name

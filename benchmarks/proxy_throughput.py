@@ -4,19 +4,24 @@ The plain loop is what most scripts do: a ``DataLoader`` over the CPU dataset at
 size, per-batch resizing and normalisation, transfer to the device, fp32, default memory
 format.  The proxy trainer holds resized tensors on the device, uses channels_last (and bf16
 autocast on CUDA).  Both are measured ``--repeats`` times, alternating, and the medians compared.
+``--variant amp=false,channels_last=false`` (repeatable) also measures the proxy trainer with
+those settings, in the same rounds.
 Run: ``python -m benchmarks.proxy_throughput``; writes ``benchmarks/results/proxy_throughput.json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import sys
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
+import yaml
 from torch.utils.data import DataLoader, TensorDataset
 
 from benchmarks.common import add_record_options, command_line, measurement_start, write_figures
@@ -58,7 +63,19 @@ def plain_loop_images_per_s(model_spec, raw, resolution, width, batch_size, step
     return timed / (time.perf_counter() - start)
 
 
-def main(argv: Sequence[str] | None = None) -> None:
+def parse_variant(text: str) -> dict[str, Any]:
+    """``amp=false,channels_last=false`` as proxy settings; a one-line error for anything else."""
+    fields = {f.name for f in dataclasses.fields(ProxyConfig)}
+    settings = {}
+    for item in text.split(","):
+        key, sep, value = item.partition("=")
+        if not sep or key.strip() not in fields:
+            raise ValueError(f"--variant {text!r}: expected KEY=VALUE[,KEY=VALUE] with KEY a proxy setting")
+        settings[key.strip()] = yaml.safe_load(value)
+    return settings
+
+
+def parse(argv: Sequence[str]) -> tuple[argparse.Namespace, dict[str, dict[str, Any]]]:
     parser = argparse.ArgumentParser(prog="proxy_throughput", description=__doc__)
     parser.add_argument("--model", default="efficientnet_b0")
     parser.add_argument("--width", type=float, default=0.5, help="proxy width multiplier (default proxy: 0.5)")
@@ -69,21 +86,45 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--dataset", default="fashion_mnist")
     add_record_options(parser, "proxy_throughput.json")
     parser.add_argument("--repeats", type=int, default=3, help="measure both loops this many times, alternating")
-    argv = sys.argv[1:] if argv is None else list(argv)
+    parser.add_argument(
+        "--variant", action="append", default=[], help="proxy settings also measured, e.g. amp=false (repeatable)"
+    )
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.steps < 1:
         parser.error(f"--repeats and --steps must be >= 1, got {args.repeats} and {args.steps}")
-    start = measurement_start(args.results_dir, args.allow_dirty)
+    try:
+        return args, {text: parse_variant(text) for text in args.variant}
+    except ValueError as err:
+        parser.error(str(err))
+
+
+def rounds(args: argparse.Namespace, configs: dict[str, ProxyConfig]) -> tuple[list[float], dict[str, list[float]]]:
+    """Images/s of the plain loop and of each proxy configuration, ``args.repeats`` rounds after one untimed."""
     device = resolve_device(args.device)
     raw = load_dataset(args.dataset)
     data = prepare(raw, args.resolution, args.batch_size * args.steps, 512, 512, device)
-    config = ProxyConfig(epochs=1, batch_size=args.batch_size, width=args.width)
-    plain, proxy = [], []
-    for _ in range(args.repeats):  # alternating, so a burst of load elsewhere hits both loops alike
-        plain.append(
+    plain, runs = [], {text: [] for text in configs}
+    for round_ in range(args.repeats + 1):  # alternating, so a burst of load elsewhere hits every loop alike
+        speeds = [
             plain_loop_images_per_s(args.model, raw, args.resolution, args.width, args.batch_size, args.steps, device)
-        )
-        proxy.append(train_proxy(resolve_spec(args.model), data, config, seed=0).images_per_s)
+        ]
+        speeds += [train_proxy(resolve_spec(args.model), data, c, seed=0).images_per_s for c in configs.values()]
+        if round_ == 0:  # CUDA initialisation and first kernel loads land here
+            continue
+        plain.append(speeds[0])
+        for values, speed in zip(runs.values(), speeds[1:], strict=True):
+            values.append(speed)
+    return plain, runs
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args, variants = parse(argv)
+    start = measurement_start(args.results_dir, args.allow_dirty)
+    config = ProxyConfig(epochs=1, batch_size=args.batch_size, width=args.width)
+    configs = {"": config} | {text: dataclasses.replace(config, **v) for text, v in variants.items()}
+    plain, runs = rounds(args, configs)
+    proxy = runs.pop("")
     plain_median, proxy_median = statistics.median(plain), statistics.median(proxy)
     figures = {
         "model": args.model,
@@ -91,20 +132,31 @@ def main(argv: Sequence[str] | None = None) -> None:
         "resolution": args.resolution,
         "batch_size": args.batch_size,
         "steps": args.steps,
-        "device": str(device),
+        "device": str(resolve_device(args.device)),
         "plain_images_per_s": round(plain_median, 1),
         "proxy_images_per_s": round(proxy_median, 1),
         "speedup": round(proxy_median / plain_median, 2),
         "plain_images_per_s_runs": [round(v, 1) for v in plain],
         "proxy_images_per_s_runs": [round(v, 1) for v in proxy],
+        "variants": {
+            text: {
+                "images_per_s": round(statistics.median(values), 1),
+                "speedup": round(statistics.median(values) / plain_median, 2),
+                "runs": [round(v, 1) for v in values],
+            }
+            for text, values in runs.items()
+        },
     }
     print(
-        f"{args.model} x{args.width} @{args.resolution}px bs {args.batch_size} on {device}, median of {args.repeats}: "
-        f"plain loop {plain_median:.0f} img/s, proxy trainer {proxy_median:.0f} img/s, "
+        f"{args.model} x{args.width} @{args.resolution}px bs {args.batch_size} on {figures['device']}, median of "
+        f"{args.repeats}: plain loop {plain_median:.0f} img/s, proxy trainer {proxy_median:.0f} img/s, "
         f"speed-up {figures['speedup']:.2f}x"
     )
-    command = command_line("benchmarks.proxy_throughput", argv)
-    write_figures("proxy_throughput", figures, command, args.results_dir, start)
+    for text, row in figures["variants"].items():
+        print(f"  proxy trainer with {text}: {row['images_per_s']:.0f} img/s, speed-up {row['speedup']:.2f}x")
+    write_figures(
+        "proxy_throughput", figures, command_line("benchmarks.proxy_throughput", argv), args.results_dir, start
+    )
 
 
 if __name__ == "__main__":
