@@ -129,7 +129,10 @@ def console(prog: str, bar: bool = True) -> Progress:
     """A library run's progress as a command prints it: lines on stdout, why it stopped on stderr."""
 
     def line(text: str) -> None:
-        print(text, flush=True)
+        try:
+            print(text, flush=True)
+        except BrokenPipeError:  # the reader went away (a killed parent, `| head`): the run goes on unheard
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
     def stopped(text: str) -> None:
         print(f"{prog}: {text}", file=sys.stderr, flush=True)
