@@ -125,6 +125,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.per_class < 5 or args.size < 16:
         parser.error(f"--per-class must be >= 5 and --size >= 16, got {args.per_class} and {args.size}")
+    if args.root.exists() and any(args.root.iterdir()):
+        # Images left from another --per-class or --seed would mix into this dataset unseen.
+        parser.error(f"{args.root} is not empty: give a new folder (or remove it first)")
     count = write_textures(args.root, args.per_class, args.size, args.seed)
     print(f"wrote {count} images of {len(CLASSES)} classes at {args.size} px to {args.root}")
 

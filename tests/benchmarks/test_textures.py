@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from benchmarks.textures import CLASSES, main
 from nas.proxy.datasets import load_dataset
@@ -19,3 +20,11 @@ def test_the_texture_folder_is_reproducible_and_loads_as_ten_colour_classes(tmp_
     assert raw.class_names == tuple(sorted(CLASSES)) and raw.in_chans == 3
     assert raw.train_images.shape[-1] == 40 and len(raw.train_labels) + len(raw.test_labels) == 50
     assert np.ptp(raw.train_images.astype(int), axis=(2, 3)).min() > 20  # every image has a visible pattern
+
+
+def test_a_folder_that_holds_files_is_refused(tmp_path, capsys):
+    (tmp_path / "old.png").write_bytes(b"")
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(tmp_path), "--per-class", "5"])
+    assert exit_info.value.code == 2
+    assert f"{tmp_path} is not empty: give a new folder (or remove it first)" in capsys.readouterr().err
