@@ -82,7 +82,15 @@ def test_a_search_with_the_supernet_trains_its_top_first_and_keeps_the_reward(cl
         if t.state == optuna.trial.TrialState.COMPLETE:
             expected = t.user_attrs["val_acc"] * (t.user_attrs["flops"] / 400e6) ** -0.07
             assert math.isclose(t.value, expected, rel_tol=1e-9)
-    assert len(stored(tmp_path)) == 1  # trained once, kept in the store by its identity
+    [path] = stored(tmp_path)  # trained once, kept in the store by its identity
+    before = path.stat().st_mtime_ns
+    # Another target is another study and another reward, but the same supernet (the README's example).
+    small = cli(
+        "nas.search", *args(tmp_path, "search.supernet=auto", "search.n_trials=2", "objective.target_flops=200e6")
+    )
+    assert small.returncode == 0, small.stderr
+    assert stored(tmp_path) == [path] and path.stat().st_mtime_ns == before
+    assert len(optuna.get_all_study_names(f"sqlite:///{tmp_path / 'studies.db'}")) == 2
 
 
 @pytest.mark.parametrize(
