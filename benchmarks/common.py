@@ -10,14 +10,16 @@ with uncommitted changes; ``--allow-dirty`` lets it, and the record says ``allow
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
 import shlex
+import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -165,3 +167,27 @@ def run_benchmark(
         fail(prog, config_error(err))
     except (UsageError, ValueError, FileNotFoundError) as err:
         fail(prog, err)
+
+
+@contextlib.contextmanager
+def stoppable(argv: Sequence[str], **popen: Any) -> Iterator[subprocess.Popen]:
+    """``argv`` from the repository root in its own session; a stop signal to this process is passed on once.
+
+    Ctrl-C or a time limit's SIGTERM reaches a whole process group, and a command's second signal
+    stops it at once, without its outputs.  In its own session the child hears the signal only
+    through this process, once: it stops at its next safe point and writes its outputs, and this
+    process waits for it (rather than dying and leaving it running) before reporting its status.
+    """
+    with subprocess.Popen(list(argv), cwd=ROOT, start_new_session=True, **popen) as child:
+
+        def forward(signum: int, _frame: Any) -> None:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+        previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield child
+        finally:
+            child.wait()
+            for s, handler in previous.items():
+                signal.signal(s, handler)

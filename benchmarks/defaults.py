@@ -28,7 +28,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import ROOT, add_record_options, command_line, measurement_start, provenance, results_path
+from benchmarks.common import (
+    add_record_options,
+    command_line,
+    measurement_start,
+    provenance,
+    results_path,
+    stoppable,
+)
 
 PROG = "defaults"
 COMMANDS = {
@@ -54,9 +61,7 @@ def run_command(which: str, overrides: Sequence[str], scratch: Path) -> dict[str
     print(f"$ {shlex.join(['python', '-m', *args])}", flush=True)
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     start = time.perf_counter()
-    with subprocess.Popen(
-        [sys.executable, "-m", *args], cwd=ROOT, stdout=subprocess.PIPE, text=True, bufsize=1
-    ) as proc:
+    with stoppable([sys.executable, "-m", *args], stdout=subprocess.PIPE, text=True, bufsize=1) as proc:
         assert proc.stdout is not None
         for line in proc.stdout:
             print(line, end="", flush=True)

@@ -14,14 +14,14 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import ROOT, add_record_options, command_line, measurement_start, results_path, write_figures
+from benchmarks.common import ROOT, add_record_options, results_path, run_benchmark, stoppable, write_figures
+from nas.cli.schema import UsageError
 from search_spaces.codec import parse_blocks, save_genotype
 from search_spaces.genotype import Genotype
 
@@ -32,7 +32,7 @@ KEEP = ROOT / "runs" / "final" / "bench"
 def search_best(defaults: Path, folder: Path) -> Path:
     """The default search's best genotype (from the defaults record) as a genotype file."""
     if not defaults.is_file():
-        raise SystemExit(f"{PROG}: error: {defaults} is missing: run python -m benchmarks.defaults --only search first")
+        raise UsageError(f"{defaults} is missing: run python -m benchmarks.defaults --only search first")
     blocks = json.loads(defaults.read_text())["search"]["best"]["blocks"]
     folder.mkdir(parents=True, exist_ok=True)
     return save_genotype(Genotype(parse_blocks(",".join(blocks)), name="search_best"), folder / "search_best.yaml")
@@ -43,9 +43,10 @@ def train(name: str, model: str, out: Path, overrides: Sequence[str]) -> dict[st
     args = ["nas.train", f"model={model}", "train=final", "progress=false", f"hydra.run.dir={out}", *overrides]
     print(f"$ {shlex.join(['python', '-m', *args])}", flush=True)
     start = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", *args], cwd=ROOT, text=True, stdout=sys.stdout)
-    if result.returncode != 0:
-        raise SystemExit(f"{PROG}: error: {name} exited with status {result.returncode}; nothing recorded")
+    with stoppable([sys.executable, "-m", *args], text=True, stdout=sys.stdout) as child:
+        child.wait()
+    if child.returncode != 0:
+        raise SystemExit(f"{PROG}: error: {name} exited with status {child.returncode}; nothing recorded")
     summary = json.loads((out / "summary.json").read_text())
     keys = ("test_acc", "val_acc", "epochs", "seconds", "params", "flops", "history", "device")
     return {
@@ -68,19 +69,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     add_record_options(parser, "final_training.json")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides for both runs (after --)")
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args = parser.parse_args(argv)
-    start = measurement_start(args.results_dir, args.allow_dirty)
+    run_benchmark(PROG, parser, argv, measure)
+
+
+def measure(args: argparse.Namespace) -> None:
     best = search_best(args.defaults or results_path("defaults", args.results_dir), args.keep)
     runs = {}
     for name, model in (("efficientnet_b0", "efficientnet_b0"), ("search_best", str(best))):
         out = args.keep / name
         if (out / "checkpoint.pt").exists():
-            raise SystemExit(f"{PROG}: error: {out} holds an earlier run: remove it (or give another --keep)")
+            raise UsageError(f"{out} holds an earlier run: remove it (or give another --keep)")
         runs[name] = train(name, model, out, args.overrides)
     figures = {"overrides": args.overrides, "runs": runs}
     figures["test_acc_difference"] = round(runs["search_best"]["test_acc"] - runs["efficientnet_b0"]["test_acc"], 4)
-    write_figures(PROG, figures, command_line("benchmarks.final_training", argv), args.results_dir, start)
+    write_figures(PROG, figures, args.command, args.results_dir, args.start)
 
 
 if __name__ == "__main__":

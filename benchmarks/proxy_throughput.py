@@ -14,23 +14,24 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import statistics
-import sys
 import time
 from collections.abc import Sequence
 from typing import Any
 
 import torch
 import torch.nn.functional as F
-import yaml
 from torch.utils.data import DataLoader, TensorDataset
 
-from benchmarks.common import add_record_options, command_line, measurement_start, write_figures
+from benchmarks.common import add_record_options, run_benchmark, write_figures
+from nas.cli.schema import UsageError, composed
 from nas.proxy.data import prepare
 from nas.proxy.datasets import load_dataset
 from nas.proxy.device import resolve_device
 from nas.proxy.trainer import ProxyConfig, seed_everything, train_proxy
 from search_spaces.build import build
 from search_spaces.spec import resolve_spec
+
+PROG = "proxy_throughput"
 
 
 def plain_loop_images_per_s(model_spec, raw, resolution, width, batch_size, steps, device) -> float:
@@ -63,20 +64,15 @@ def plain_loop_images_per_s(model_spec, raw, resolution, width, batch_size, step
     return timed / (time.perf_counter() - start)
 
 
-def parse_variant(text: str) -> dict[str, Any]:
-    """``amp=false,channels_last=false`` as proxy settings; a one-line error for anything else."""
-    fields = {f.name for f in dataclasses.fields(ProxyConfig)}
-    settings = {}
-    for item in text.split(","):
-        key, sep, value = item.partition("=")
-        if not sep or key.strip() not in fields:
-            raise ValueError(f"--variant {text!r}: expected KEY=VALUE[,KEY=VALUE] with KEY a proxy setting")
-        settings[key.strip()] = yaml.safe_load(value)
-    return settings
+def variant_settings(text: str) -> dict[str, Any]:
+    """``amp=false,channels_last=false`` as proxy settings, typed and checked as the commands' ``proxy.*`` are."""
+    items = [item.strip() for item in text.split(",")]
+    proxy = composed("search", [f"proxy.{item}" for item in items]).proxy
+    return {item.partition("=")[0]: getattr(proxy, item.partition("=")[0]) for item in items}
 
 
-def parse(argv: Sequence[str]) -> tuple[argparse.Namespace, dict[str, dict[str, Any]]]:
-    parser = argparse.ArgumentParser(prog="proxy_throughput", description=__doc__)
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__)
     parser.add_argument("--model", default="efficientnet_b0")
     parser.add_argument("--width", type=float, default=0.5, help="proxy width multiplier (default proxy: 0.5)")
     parser.add_argument("--resolution", type=int, default=32)
@@ -89,40 +85,36 @@ def parse(argv: Sequence[str]) -> tuple[argparse.Namespace, dict[str, dict[str, 
     parser.add_argument(
         "--variant", action="append", default=[], help="proxy settings also measured, e.g. amp=false (repeatable)"
     )
-    args = parser.parse_args(argv)
-    if args.repeats < 1 or args.steps < 1:
-        parser.error(f"--repeats and --steps must be >= 1, got {args.repeats} and {args.steps}")
-    try:
-        return args, {text: parse_variant(text) for text in args.variant}
-    except ValueError as err:
-        parser.error(str(err))
+    run_benchmark(PROG, parser, argv, measure)
 
 
 def rounds(args: argparse.Namespace, configs: dict[str, ProxyConfig]) -> tuple[list[float], dict[str, list[float]]]:
-    """Images/s of the plain loop and of each proxy configuration, ``args.repeats`` rounds after one untimed."""
+    """Images/s of the plain loop and of each proxy configuration over ``args.repeats`` rounds.
+
+    One untimed round of the plain loop and the default proxy goes first: CUDA's start-up and
+    first kernel loads would otherwise land in whichever run came first.
+    """
     device = resolve_device(args.device)
     raw = load_dataset(args.dataset)
     data = prepare(raw, args.resolution, args.batch_size * args.steps, 512, 512, device)
+    model = resolve_spec(args.model)
+    plain_loop_images_per_s(args.model, raw, args.resolution, args.width, args.batch_size, args.steps, device)
+    train_proxy(model, data, configs[""], seed=0)
     plain, runs = [], {text: [] for text in configs}
-    for round_ in range(args.repeats + 1):  # alternating, so a burst of load elsewhere hits every loop alike
-        speeds = [
+    for _ in range(args.repeats):  # alternating, so a burst of load elsewhere hits every loop alike
+        plain.append(
             plain_loop_images_per_s(args.model, raw, args.resolution, args.width, args.batch_size, args.steps, device)
-        ]
-        speeds += [train_proxy(resolve_spec(args.model), data, c, seed=0).images_per_s for c in configs.values()]
-        if round_ == 0:  # CUDA initialisation and first kernel loads land here
-            continue
-        plain.append(speeds[0])
-        for values, speed in zip(runs.values(), speeds[1:], strict=True):
-            values.append(speed)
+        )
+        for text, config in configs.items():
+            runs[text].append(train_proxy(model, data, config, seed=0).images_per_s)
     return plain, runs
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args, variants = parse(argv)
-    start = measurement_start(args.results_dir, args.allow_dirty)
+def measure(args: argparse.Namespace) -> None:
+    if args.repeats < 1 or args.steps < 1:
+        raise UsageError(f"--repeats and --steps must be >= 1, got {args.repeats} and {args.steps}")
     config = ProxyConfig(epochs=1, batch_size=args.batch_size, width=args.width)
-    configs = {"": config} | {text: dataclasses.replace(config, **v) for text, v in variants.items()}
+    configs = {"": config} | {text: dataclasses.replace(config, **variant_settings(text)) for text in args.variant}
     plain, runs = rounds(args, configs)
     proxy = runs.pop("")
     plain_median, proxy_median = statistics.median(plain), statistics.median(proxy)
@@ -154,9 +146,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     for text, row in figures["variants"].items():
         print(f"  proxy trainer with {text}: {row['images_per_s']:.0f} img/s, speed-up {row['speedup']:.2f}x")
-    write_figures(
-        "proxy_throughput", figures, command_line("benchmarks.proxy_throughput", argv), args.results_dir, start
-    )
+    write_figures(PROG, figures, args.command, args.results_dir, args.start)
 
 
 if __name__ == "__main__":

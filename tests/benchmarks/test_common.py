@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import subprocess
+import sys
 
 import pytest
 
@@ -85,3 +88,24 @@ def test_a_benchmark_refuses_before_it_measures_anything(monkeypatch):
 
 def _never_measured(*args, **kwargs):
     raise AssertionError("measured before the refusal")
+
+
+def test_a_stop_signal_reaches_the_child_once_and_is_waited_for():
+    # The child counts the SIGTERMs it hears; the test process signals itself, as `timeout` would.
+    script = (
+        "import signal, sys, time\n"
+        "heard = []\n"
+        "signal.signal(signal.SIGTERM, lambda *a: heard.append(1))\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(1.0)\n"
+        "print('heard', len(heard), flush=True)\n"
+        "sys.exit(143 if heard else 0)\n"
+    )
+    before = signal.getsignal(signal.SIGTERM)
+    with common.stoppable([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True) as child:
+        assert child.stdout.readline() == "ready\n"
+        assert os.getsid(child.pid) != os.getsid(0)  # its own session: a group's signal does not reach it
+        os.kill(os.getpid(), signal.SIGTERM)
+        rest = child.stdout.read()
+    assert child.returncode == 143 and rest == "heard 1\n"
+    assert signal.getsignal(signal.SIGTERM) is before

@@ -22,7 +22,7 @@ def trained(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_final_training_records_both_networks(trained):
+def test_final_training_records_both_networks(trained, capsys):
     keep, results = trained
     record = json.loads((results / "final_training.json").read_text())
     assert set(record["runs"]) == {"efficientnet_b0", "search_best"}
@@ -31,8 +31,18 @@ def test_final_training_records_both_networks(trained):
         assert run["wall_seconds"] > 0 and run["run"].startswith("python -m nas.train")
     assert record["command"].startswith("python -m benchmarks.final_training")
     assert (keep / "search_best" / "model.pt").is_file()
-    with pytest.raises(SystemExit, match="holds an earlier run"):
+    with pytest.raises(SystemExit) as exit_info:
         final_training.main(["--keep", str(keep), "--results-dir", str(results), "--", "dataset=digits", *TINY])
+    assert exit_info.value.code == 2 and "holds an earlier run" in capsys.readouterr().err
+
+
+def test_a_missing_defaults_record_is_one_line(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        final_training.main(["--defaults", str(tmp_path / "none.json"), "--results-dir", str(tmp_path)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'none.json'} is missing: run python -m benchmarks.defaults --only search first" in err
+    assert err.count("\n") == 1
 
 
 @pytest.mark.slow
