@@ -9,7 +9,7 @@ from typing import Any
 from nas.supernet.evolution import Evolution
 
 SCORES = ("accuracy", "loss")
-TRAINING_FIELDS = ("epochs", "random_subnets", "distill", "lr")
+TRAINING_FIELDS = ("epochs", "random_subnets", "distill", "lr", "progressive")
 """What changes the trained weights: the checkpoint's identity holds these, the scoring settings not."""
 NOT_RANKING = (*TRAINING_FIELDS, "save_every", "pool", "store")
 """What does not change how a search ranks with a given supernet (where it is kept, what a command ranks)."""
@@ -28,6 +28,9 @@ class SupernetSettings:
     random_subnets: int = 1  # sandwich rule: the largest, the smallest and this many random subnets per step
     distill: bool = True  # in-place distillation: all but the largest learn the largest's soft labels
     lr: float | None = None  # peak learning rate (null: the proxy's)
+    progressive: bool = (
+        False  # Once-for-All's progressive shrinking (nas.supernet.progressive); off: the sandwich throughout
+    )
     save_every: int = 50  # steps between checkpoints (one is also written after every epoch and on a stop)
     recalibration: int = 128  # training images whose statistics each subnet's BatchNorm gets before scoring
     eval_images: int = 500  # validation images (a fixed part of the split) every subnet is scored on
@@ -51,6 +54,8 @@ class SupernetSettings:
         self.evolution  # noqa: B018  (checks the evolution's settings)
         if self.lr is not None and not (isinstance(self.lr, (int, float)) and self.lr > 0):
             raise ValueError(f"supernet.lr must be a number > 0 or null (the proxy's), got {self.lr!r}")
+        if not isinstance(self.progressive, bool):
+            raise ValueError(f"supernet.progressive must be true or false, got {self.progressive!r}")
         if self.score not in SCORES:
             raise ValueError(f"supernet.score must be one of {', '.join(SCORES)}, got {self.score!r}")
 
@@ -59,8 +64,11 @@ class SupernetSettings:
         return Evolution(self.candidates, self.population, self.parents, self.mutation)
 
     def identity(self) -> dict[str, Any]:
-        """The settings that decide the trained weights."""
-        return {k: v for k, v in dataclasses.asdict(self).items() if k in TRAINING_FIELDS}
+        """The settings that decide the trained weights (``progressive`` only when on: older supernets keep theirs)."""
+        kept = {k: v for k, v in dataclasses.asdict(self).items() if k in TRAINING_FIELDS}
+        if not self.progressive:
+            del kept["progressive"]
+        return kept
 
     def ranking_identity(self) -> dict[str, Any]:
         """The settings that decide how a search ranks with the supernet: scoring and evolution."""

@@ -29,6 +29,7 @@ from nas.proxy.recipe import SCHEDULES, ProxyConfig, augment, make_optimizer
 from nas.proxy.stopping import StopRequested, check_stop
 from nas.proxy.trainer import seed_everything
 from nas.supernet.network import Supernet
+from nas.supernet.progressive import free_decisions, within
 from nas.supernet.settings import SupernetSettings
 from search_spaces.codec import genotype_to_dict
 from search_spaces.genotype import Genotype
@@ -94,10 +95,18 @@ class Trained:
     complete: bool
 
 
-def subnets_of_step(net: Supernet, seed: int, step: int, random_subnets: int) -> list[Genotype]:
-    """The sandwich for one step: the largest, the smallest, then random members (seeded by the step)."""
+def subnets_of_step(
+    net: Supernet, seed: int, step: int, random_subnets: int, free: frozenset[str] | None = None
+) -> list[Genotype]:
+    """The sandwich for one step: the largest, the smallest, then random members (seeded by the step).
+
+    With ``free`` (progressive shrinking) the others vary only in those decisions; none free: the largest alone.
+    """
     rng = np.random.default_rng([seed, step])
-    return [net.largest(), net.smallest(), *(net.sample(rng) for _ in range(random_subnets))]
+    subnets = [net.largest(), net.smallest(), *(net.sample(rng) for _ in range(random_subnets))]
+    if free is None:
+        return subnets
+    return [subnets[0], *(within(g, subnets[0], free) for g in subnets[1:] if free)]
 
 
 @functools.lru_cache(maxsize=1)  # one permutation per epoch, not one per step
@@ -191,7 +200,8 @@ def train_step(run: SupernetRun, net: Supernet, optimizer: torch.optim.Optimizer
         x = augment(x, torch.Generator().manual_seed(run.seed * 100_003 + step))
     x = x.contiguous(memory_format=run.proxy.memory_format)
     optimizer.zero_grad(set_to_none=True)
-    subnets = subnets_of_step(net, run.seed, step, run.settings.random_subnets)
+    free = free_decisions(step, run.total_steps) if run.settings.progressive else None
+    subnets = subnets_of_step(net, run.seed, step, run.settings.random_subnets, free)
     loss = sandwich_step(net, x, y, subnets, run.proxy, run.settings.distill)
     if not np.isfinite(loss):
         raise ValueError(f"the supernet's loss became {loss} at step {step + 1}: lower supernet.lr")
