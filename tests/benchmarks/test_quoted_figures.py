@@ -73,6 +73,19 @@ def scaling_row(r: dict[str, Any], method: str) -> str:
     return f"| {method} | {d['family']['0']['mean']:.4f} | {cells[0]} | {cells[1]} | {verdicts[0]} | {verdicts[1]} |"
 
 
+def budget_step(r: dict[str, Any], epochs: int, step: str) -> str:
+    """A family step of ``scaling_budgets5.json`` at ``epochs``: ``+0.0126 [+0.0070, +0.0183]``."""
+    d = r["datasets"][f"fashion_mnist:proxy.train_size=12000,proxy.epochs={epochs},methods=[compound]"]
+    rise = d["rises"]["compound"][step]
+    low, high = rise["interval"]
+    return f"{rise['difference']:+.4f} [{low:+.4f}, {high:+.4f}]".replace("-", "−")
+
+
+def budget_family(r: dict[str, Any], epochs: int) -> str:
+    d = r["datasets"][f"fashion_mnist:proxy.train_size=12000,proxy.epochs={epochs},methods=[compound]"]
+    return ", ".join(f"{c['mean']:.4f} [{c['interval'][0]:.4f}, {c['interval'][1]:.4f}]" for c in d["family"].values())
+
+
 def fidelity(r: dict[str, Any]) -> str:
     low, high = r["tau_interval"]
     return f"Kendall's τ-b {r['tau']:.3f} [{low:.3f}, {high:.3f}] on {r['n']} held-out bank members"
@@ -205,6 +218,13 @@ QUOTED: list[tuple[Path, str, Callable[[dict[str, Any]], str]]] = [
     (BENCHMARKS, "zero_cost.json", zero_cost_screen),
     (BENCHMARKS, "zero_cost.json", zero_cost_search),
     (BENCHMARKS, "proxy_throughput.json", lambda r: f"Speed-up **{r['speedup']:.2f}×** (target ≥ 1.5×)"),
+    *[(BENCHMARKS, "scaling_budgets5.json", lambda r, e=e: budget_family(r, e)) for e in (3, 5)],
+    *[
+        (BENCHMARKS, "scaling_budgets5.json", lambda r, e=e, k=k: budget_step(r, e, k))
+        for e in (3, 5)
+        for k in ("1>0", "2>1")
+    ],
+    *[(README, "scaling_budgets5.json", lambda r, k=k: budget_step(r, 3, k)) for k in ("1>0", "2>1")],
     (
         BENCHMARKS,
         "cuda/proxy_throughput.json",
