@@ -260,6 +260,24 @@ QUOTED: list[tuple[Path, str, Callable[[dict[str, Any]], str]]] = [
         lambda r: f"trained in {r['supernet_seconds']:.1f} s, {r['train_cost_ratio']:.1f} times",
     ),
     *[(BENCHMARKS, "supernet_settings.json", lambda r, i=i: setting_row(r, i)) for i in range(5)],
+    *[
+        (
+            BENCHMARKS,
+            "supernet_progressive.json",
+            lambda r, i=i, phrase=phrase: phrase.format(
+                tau=r["settings"][i]["tuning"]["accuracy"]["tau"],
+                low=r["settings"][i]["tuning"]["accuracy"]["tau_interval"][0],
+                high=r["settings"][i]["tuning"]["accuracy"]["tau_interval"][1],
+                cost=r["settings"][i]["train_cost_ratio"],
+            ),
+        )
+        for i, phrase in enumerate(
+            (
+                "same τ, {tau:+.3f} [{low:+.3f}, {high:+.3f}], at {cost:.1f} B0 trainings",
+                "shrinking {tau:+.3f} [{low:+.3f}, {high:+.3f}] at {cost:.1f}",
+            )
+        )
+    ],
     (
         BENCHMARKS,
         "supernet_scoring.json",
