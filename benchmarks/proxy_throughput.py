@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import statistics
 import time
 from collections.abc import Sequence
@@ -68,7 +69,8 @@ def variant_settings(text: str) -> dict[str, Any]:
     """``amp=false,channels_last=false`` as proxy settings, typed and checked as the commands' ``proxy.*`` are."""
     items = [item.strip() for item in text.split(",")]
     proxy = composed("search", [f"proxy.{item}" for item in items]).proxy
-    return {item.partition("=")[0]: getattr(proxy, item.partition("=")[0]) for item in items}
+    keys = [item.partition("=")[0] for item in items]
+    return {key: getattr(proxy, key) for key in keys}
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -88,23 +90,25 @@ def main(argv: Sequence[str] | None = None) -> None:
     run_benchmark(PROG, parser, argv, measure)
 
 
-def rounds(args: argparse.Namespace, configs: dict[str, ProxyConfig]) -> tuple[list[float], dict[str, list[float]]]:
+def rounds(
+    args: argparse.Namespace, configs: dict[str, ProxyConfig], device: torch.device
+) -> tuple[list[float], dict[str, list[float]]]:
     """Images/s of the plain loop and of each proxy configuration over ``args.repeats`` rounds.
 
     One untimed round of the plain loop and the default proxy goes first: CUDA's start-up and
     first kernel loads would otherwise land in whichever run came first.
     """
-    device = resolve_device(args.device)
     raw = load_dataset(args.dataset)
     data = prepare(raw, args.resolution, args.batch_size * args.steps, 512, 512, device)
     model = resolve_spec(args.model)
-    plain_loop_images_per_s(args.model, raw, args.resolution, args.width, args.batch_size, args.steps, device)
+    plain_loop = functools.partial(
+        plain_loop_images_per_s, args.model, raw, args.resolution, args.width, args.batch_size, args.steps, device
+    )
+    plain_loop()
     train_proxy(model, data, configs[""], seed=0)
     plain, runs = [], {text: [] for text in configs}
     for _ in range(args.repeats):  # alternating, so a burst of load elsewhere hits every loop alike
-        plain.append(
-            plain_loop_images_per_s(args.model, raw, args.resolution, args.width, args.batch_size, args.steps, device)
-        )
+        plain.append(plain_loop())
         for text, config in configs.items():
             runs[text].append(train_proxy(model, data, config, seed=0).images_per_s)
     return plain, runs
@@ -115,7 +119,8 @@ def measure(args: argparse.Namespace) -> None:
         raise UsageError(f"--repeats and --steps must be >= 1, got {args.repeats} and {args.steps}")
     config = ProxyConfig(epochs=1, batch_size=args.batch_size, width=args.width)
     configs = {"": config} | {text: dataclasses.replace(config, **variant_settings(text)) for text in args.variant}
-    plain, runs = rounds(args, configs)
+    device = resolve_device(args.device)
+    plain, runs = rounds(args, configs, device)
     proxy = runs.pop("")
     plain_median, proxy_median = statistics.median(plain), statistics.median(proxy)
     figures = {
@@ -124,7 +129,7 @@ def measure(args: argparse.Namespace) -> None:
         "resolution": args.resolution,
         "batch_size": args.batch_size,
         "steps": args.steps,
-        "device": str(resolve_device(args.device)),
+        "device": str(device),
         "plain_images_per_s": round(plain_median, 1),
         "proxy_images_per_s": round(proxy_median, 1),
         "speedup": round(proxy_median / plain_median, 2),

@@ -106,7 +106,9 @@ def subnets_of_step(
     subnets = [net.largest(), net.smallest(), *(net.sample(rng) for _ in range(random_subnets))]
     if free is None:
         return subnets
-    return [subnets[0], *(within(g, subnets[0], free) for g in subnets[1:] if free)]
+    if not free:
+        return subnets[:1]
+    return [subnets[0], *(within(g, subnets[0], free) for g in subnets[1:])]
 
 
 @functools.lru_cache(maxsize=1)  # one permutation per epoch, not one per step

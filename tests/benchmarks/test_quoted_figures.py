@@ -73,19 +73,24 @@ def scaling_row(r: dict[str, Any], method: str) -> str:
     return f"| {method} | {d['family']['0']['mean']:.4f} | {cells[0]} | {cells[1]} | {verdicts[0]} | {verdicts[1]} |"
 
 
-def budget_step(r: dict[str, Any], epochs: int | None, step: str) -> str:
-    """A family step at ``epochs`` (None: the default ``proxy=grid``): ``+0.0126 [+0.0070, +0.0183]``."""
+def budget_family_record(r: dict[str, Any], epochs: int | None) -> dict[str, Any]:
+    """The compound family's record at 12,000 images x ``epochs`` (None: the default ``proxy=grid``)."""
     key = "fashion_mnist:methods=[compound]"
     if epochs is not None:
         key = f"fashion_mnist:proxy.train_size=12000,proxy.epochs={epochs},methods=[compound]"
-    rise = r["datasets"][key]["rises"]["compound"][step]
+    return r["datasets"][key]
+
+
+def budget_step(r: dict[str, Any], epochs: int | None, step: str) -> str:
+    """A family step: ``+0.0126 [+0.0070, +0.0183]``."""
+    rise = budget_family_record(r, epochs)["rises"]["compound"][step]
     low, high = rise["interval"]
     return f"{rise['difference']:+.4f} [{low:+.4f}, {high:+.4f}]".replace("-", "−")
 
 
 def budget_family(r: dict[str, Any], epochs: int) -> str:
-    d = r["datasets"][f"fashion_mnist:proxy.train_size=12000,proxy.epochs={epochs},methods=[compound]"]
-    return ", ".join(f"{c['mean']:.4f} [{c['interval'][0]:.4f}, {c['interval'][1]:.4f}]" for c in d["family"].values())
+    family = budget_family_record(r, epochs)["family"].values()
+    return ", ".join(f"{c['mean']:.4f} [{c['interval'][0]:.4f}, {c['interval'][1]:.4f}]" for c in family)
 
 
 def fidelity(r: dict[str, Any]) -> str:
