@@ -7,7 +7,8 @@ accuracy's mean and 95% t-interval over seeds (EfficientNet's Table 3 on the pro
 for a method when phi = 1 beats phi = 0 and phi = 2 beats phi = 1 seed by seed beyond noise (the
 paired t-interval of the difference excludes zero).  ``--grid-seeds N`` also runs the default
 grid (plus ``--grid-override``) at N seeds and records how often its chosen triple repeats
-(``grid_stability``).
+(``grid_stability``).  ``--store DIR`` keeps every study in ``DIR/<commit>/studies.db``, so a
+stopped run continues, on the same commit, from its last finished training.
 
 Run: ``python -m benchmarks.scaling``; writes ``benchmarks/results/scaling.json`` (``--name``).
 A dataset is ``NAME`` or ``NAME:OVERRIDE,OVERRIDE``, e.g.
@@ -18,6 +19,7 @@ record is claimed on another whose ``--first-seed`` starts past the first one's 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 import tempfile
 import time
@@ -28,10 +30,11 @@ from typing import Any
 
 import pandas as pd
 
-from benchmarks.common import add_record_options, run_benchmark, write_figures
+from benchmarks.common import add_record_options, git_commit, run_benchmark, write_figures
 from nas.cli.references import resolve_model
 from nas.cli.schema import composed
 from nas.proxy.noise import gap_margin, mean_interval
+from nas.studies.storage import StudySettings
 from scaling.coefficients import parse_coefficients
 from scaling.compare_study import METHODS, run_compare
 from scaling.grid_study import run_grid
@@ -82,13 +85,16 @@ def rises(lower: Sequence[float], upper: Sequence[float], n_val: int | None) -> 
 
 
 def compare_once(
-    overrides: list[str], seed: int, baseline: str, coefficients: Any, scratch: Path
+    overrides: list[str], seed: int, args: argparse.Namespace, scratch: Path
 ) -> tuple[pd.DataFrame, int | None]:
     """One comparison at one seed: its table (method, phi, val_acc, flops_ratio) and validation split size."""
     fixed = [f"seed={seed}", "phis=[1,2]", "latency=false", "progress=false"]
     cfg = composed("compare", [*overrides, *fixed])
     out = scratch / f"compare-{seed}"
-    run = run_compare(resolve_model(baseline, None), coefficients, cfg, worker=cfg.worker_settings(), out=out)
+    baseline = resolve_model(args.baseline, None)
+    run = run_compare(baseline, args.coefficients, cfg, study=args.study, worker=cfg.worker_settings(), out=out)
+    if run.status:  # stopped part-way: --store keeps what finished, and the record waits for a full run
+        raise SystemExit(run.status)
     return pd.read_csv(out / "compare.csv"), run.summary["dataset"].get("n_val")
 
 
@@ -96,7 +102,7 @@ def measure_dataset(label: str, overrides: list[str], args: argparse.Namespace, 
     """The family and the single methods at every phi, over seeds, and whether each rises with phi."""
     start = time.perf_counter()
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    runs = [compare_once(overrides, s, args.baseline, args.coefficients, scratch) for s in seeds]
+    runs = [compare_once(overrides, s, args, scratch) for s in seeds]
     tables, n_val = [table for table, _ in runs], runs[0][1]
     accuracy: dict[tuple[str, float], list[float]] = {}
     flops: dict[tuple[str, float], float] = {}
@@ -138,7 +144,9 @@ def grid_stability(overrides: list[str], args: argparse.Namespace, scratch: Path
         cfg = composed("grid", [*fixed, f"seed={seed}"])
         seeds.append(seed)
         baseline = resolve_model(args.baseline, None)
-        result = run_grid(baseline, cfg, worker=cfg.worker_settings(), out=scratch / f"grid-{seed}")
+        result = run_grid(baseline, cfg, study=args.study, worker=cfg.worker_settings(), out=scratch / f"grid-{seed}")
+        if result.status:
+            raise SystemExit(result.status)
         triples.append(list(result.triple))
         ties.append(result.summary["tie"])
         print(f"grid seed {seed}: {result.triple} (tie: {result.summary['tie']})", flush=True)
@@ -152,23 +160,35 @@ def grid_stability(overrides: list[str], args: argparse.Namespace, scratch: Path
     }
 
 
+def kept_studies(args: argparse.Namespace) -> Path:
+    """``--store``/<commit>: where this commit's studies are kept (``args.study``), so a stopped run continues."""
+    folder = (args.store / (git_commit() or "no-git")).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    args.study = StudySettings(storage=f"sqlite:///{folder / 'studies.db'}")
+    return folder
+
+
 def measure(args: argparse.Namespace) -> None:
     if args.seeds < 2:
         raise ValueError(f"--seeds must be at least 2 (an interval needs two), got {args.seeds}")
     args.coefficients = parse_coefficients(args.coefficients).triple
+    args.study = None  # in memory, unless --store keeps the studies
     datasets: dict[str, Any] = {}
     stability: dict[str, Any] = {}
     parsed = [parse_dataset(text) for text in args.dataset or ["fashion_mnist"]]  # all checked before any runs
-    with tempfile.TemporaryDirectory(prefix="bench-scaling-") as scratch:
+    with contextlib.ExitStack() as stack:
+        scratch = kept_studies(args) if args.store else Path(stack.enter_context(tempfile.TemporaryDirectory()))
         for label, overrides in parsed:
-            datasets[label] = measure_dataset(label, overrides, args, Path(scratch) / label.replace(":", "_"))
+            folder = scratch / re.sub(r"[^\w.=-]+", "_", label)
+            datasets[label] = measure_dataset(label, overrides, args, folder)
             if args.grid_seeds:
-                stability[label] = grid_stability(overrides, args, Path(scratch) / label.replace(":", "_"))
+                stability[label] = grid_stability(overrides, args, folder)
     figures = {
         "baseline": args.baseline,
         "coefficients": list(args.coefficients),
         "seeds": args.seeds,
         "first_seed": args.first_seed,
+        "store": None if args.store is None else str(args.store),
         "datasets": datasets,
         "grid_stability": stability or None,
     }
@@ -187,6 +207,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--coefficients", default="1.2,1.1,1.15", help="compound (alpha, beta, gamma)")
     parser.add_argument("--grid-seeds", type=int, default=0, help="also run the default grid at N seeds")
     parser.add_argument("--grid-override", action="append", default=[], help="a Hydra override for the grid only")
+    parser.add_argument("--store", type=Path, help="keep the studies here, per commit, so a stopped run continues")
     add_record_options(parser, "scaling.json")
     run_benchmark(PROG, parser, argv, measure)
 

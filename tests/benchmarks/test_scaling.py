@@ -21,7 +21,7 @@ def test_records_the_family_and_each_method_over_seeds_and_the_grids_choices(res
 
     def grid_at(baseline, cfg, **kwargs):  # the grid has its own tests: here, which seeds it is run at
         grids.append((cfg.seed, cfg.grid.rule, cfg.grid.max_seeds))
-        return SimpleNamespace(triple=(1.2, 1.1, 1.15 if cfg.seed else 1.1), summary={"tie": bool(cfg.seed)})
+        return SimpleNamespace(triple=(1.2, 1.1, 1.15 if cfg.seed else 1.1), summary={"tie": bool(cfg.seed)}, status=0)
 
     def train(genotype, data, proxy, seed, on_epoch=None, **kwargs):  # compare's own tests train for real
         layers = sum(block.repeats for block in genotype.blocks)
@@ -56,6 +56,29 @@ def test_records_the_family_and_each_method_over_seeds_and_the_grids_choices(res
     (stability,) = record["grid_stability"].values()
     assert stability["triples"] == [[1.2, 1.1, 1.1], [1.2, 1.1, 1.15]] and stability["same"] == "1/2"
     assert stability["seeds"] == [0, 2] and stability["ties"] == [False, True]
+
+
+def test_a_stored_run_continues_from_its_finished_trainings(results_dir, tmp_path, monkeypatch):
+    trained = []
+
+    def train(genotype, data, proxy, seed, on_epoch=None, **kwargs):
+        trained.append(seed)
+        if len(trained) == 3:  # the first run stops part-way, as a killed one would
+            raise KeyboardInterrupt
+        return ProxyResult("ok", val_acc=0.5 + 0.01 * len(trained), val_accs=[0.5])
+
+    monkeypatch.setattr(compare_study, "train_proxy", train)
+    argv = ["--dataset", f"{TINY},methods=[compound]", "--seeds", "2", "--store", str(tmp_path / "store")]
+    argv += ["--results-dir", str(results_dir)]
+    with pytest.raises(SystemExit) as stopped:
+        scaling.main(argv)
+    assert stopped.value.code != 0 and trained == [0, 0, 0] and not (results_dir / "scaling.json").exists()
+    scaling.main(argv)
+    assert trained == [0, 0, 0, 0, 1, 1, 1]  # seed 0's two finished trainings are not trained again
+    (folder,) = (tmp_path / "store").iterdir()
+    assert (folder / "studies.db").exists()
+    (dataset,) = json.loads((results_dir / "scaling.json").read_text())["datasets"].values()
+    assert sorted(dataset["family"][phi]["values"][0] for phi in "012") == [0.51, 0.52, 0.54]
 
 
 @pytest.mark.parametrize(
