@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from filelock import FileLock
 
 from benchmarks import common
 
@@ -27,11 +28,18 @@ TINY_TASK = ["proxy=tiny", "dataset=digits", "proxy.train_size=256", "proxy.epoc
 
 
 @pytest.fixture(scope="session")
-def tiny_bank(tmp_path_factory):
-    """A candidate bank of 6 members (3 per half, all with the 5x budget) built on ``TINY_TASK``."""
+def tiny_bank(tmp_path_factory, worker_id):
+    """A candidate bank of 6 members (3 per half, all with the 5x budget) built on ``TINY_TASK``.
+
+    Built once per test run: pytest-xdist's workers share it through their common temporary folder.
+    """
     from benchmarks import bank
 
-    folder = tmp_path_factory.mktemp("bank")
-    argv = ["--size", "6", "--five-x", "3", "--storage", str(folder / "bank.db"), "--results-dir", str(folder)]
-    bank.main([*argv, *TINY_TASK])
+    shared = tmp_path_factory.getbasetemp()
+    folder = (shared if worker_id == "master" else shared.parent) / "tiny-bank"
+    with FileLock(f"{folder}.lock"):
+        if not (folder / "bank.json").is_file():
+            folder.mkdir(parents=True, exist_ok=True)
+            argv = ["--size", "6", "--five-x", "3", "--storage", str(folder / "bank.db"), "--results-dir", str(folder)]
+            bank.main([*argv, *TINY_TASK])
     return folder / "bank.json"
