@@ -178,16 +178,28 @@ def stoppable(argv: Sequence[str], **popen: Any) -> Iterator[subprocess.Popen]:
     through this process, once: it stops at its next safe point and writes its outputs, and this
     process waits for it (rather than dying and leaving it running) before reporting its status.
     """
-    with subprocess.Popen(list(argv), cwd=ROOT, start_new_session=True, **popen) as child:
+    with stoppable_all([argv], **popen) as (child,):
+        yield child
 
-        def forward(signum: int, _frame: Any) -> None:
-            if child.poll() is None:
-                child.send_signal(signum)
 
-        previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield child
-        finally:
-            child.wait()
-            for s, handler in previous.items():
-                signal.signal(s, handler)
+@contextlib.contextmanager
+def stoppable_all(argvs: Sequence[Sequence[str]], **popen: Any) -> Iterator[list[subprocess.Popen]]:
+    """:func:`stoppable` for several commands at once: a stop signal reaches each one's process group once."""
+    children: list[subprocess.Popen] = []
+
+    def forward(signum: int, _frame: Any) -> None:
+        for child in children:
+            if child.poll() is None:  # the group: a make or a launcher passes nothing on to its own children
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(child.pid, signum)
+
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with contextlib.ExitStack() as stack:
+            for argv in argvs:
+                child = subprocess.Popen(list(argv), cwd=ROOT, start_new_session=True, **popen)
+                children.append(stack.enter_context(child))  # leaving waits for each
+            yield children
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)

@@ -20,7 +20,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from benchmarks.common import ROOT, add_record_options, command_line, measurement_start, write_figures
+from benchmarks.common import add_record_options, command_line, measurement_start, stoppable, write_figures
 
 PROG = "suite"
 TARGETS = ("test", "test-fast")
@@ -45,9 +45,7 @@ def run_target(target: str, pytest_args: Sequence[str]) -> dict[str, Any]:
     print(f"$ {shlex.join(command)}", flush=True)
     lines = []
     start = time.perf_counter()
-    with subprocess.Popen(
-        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
-    ) as proc:
+    with stoppable(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1) as proc:
         assert proc.stdout is not None
         for line in proc.stdout:
             print(line, end="", flush=True)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import optuna
 
-from benchmarks.common import ROOT, add_record_options, command_line, measurement_start, write_figures
+from benchmarks.common import ROOT, add_record_options, command_line, measurement_start, stoppable_all, write_figures
 
 
 def run_study(workers: int, n_trials: int, extra: list[str], scratch: Path) -> dict[str, float]:
@@ -37,26 +37,20 @@ def run_study(workers: int, n_trials: int, extra: list[str], scratch: Path) -> d
     ]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     start = time.perf_counter()
-    procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "nas.search",
-                *args,
-                f"worker={i}",
-                f"hydra.run.dir={scratch / f'workers_{workers}_w{i}'}",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+    argvs = [
+        [
+            sys.executable,
+            "-m",
+            "nas.search",
+            *args,
+            f"worker={i}",
+            f"hydra.run.dir={scratch / f'workers_{workers}_w{i}'}",
+        ]
         for i in range(workers)
     ]
-    for proc in procs:
-        _, err = proc.communicate()
+    with stoppable_all(argvs, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) as procs:
+        errors = [proc.communicate()[1] for proc in procs]
+    for proc, err in zip(procs, errors, strict=True):
         if proc.returncode != 0:
             raise SystemExit(f"worker failed: {err.strip().splitlines()[-1] if err.strip() else proc.returncode}")
     seconds = time.perf_counter() - start

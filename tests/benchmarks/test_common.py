@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -109,3 +110,21 @@ def test_a_stop_signal_reaches_the_child_once_and_is_waited_for():
         rest = child.stdout.read()
     assert child.returncode == 143 and rest == "heard 1\n"
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_several_children_and_their_own_children_each_hear_a_stop_once():
+    # Each command is a shell (as make is) whose child counts the SIGTERMs it hears; the shell passes nothing on.
+    counter = (
+        "import signal, time\n"
+        "heard = []\n"
+        "signal.signal(signal.SIGTERM, lambda *a: heard.append(1))\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(1.0)\n"
+        "print('heard', len(heard), flush=True)\n"
+    )
+    command = ["sh", "-c", f"{shlex.quote(sys.executable)} -c {shlex.quote(counter)}; exit 0"]
+    with common.stoppable_all([command, command], stdout=subprocess.PIPE, text=True) as children:
+        assert [child.stdout.readline() for child in children] == ["ready\n", "ready\n"]
+        os.kill(os.getpid(), signal.SIGTERM)
+        rest = [child.stdout.read() for child in children]
+    assert rest == ["heard 1\n", "heard 1\n"]
