@@ -13,8 +13,9 @@ proxy's validation accuracy, the mean of seeds 0 and 1:
 3. Speed: ``--rate-pool`` fresh members scored, ``subnets_per_minute``.
 4. The search at equal wall-clock (``benchmarks.zero_cost_search``): random, TPE, TPE with a
    supernet trained inside the budget, and TPE with the supernet of step 1 (train once, search
-   many), over ``--seeds``, paired seed by seed.  ``--seeds`` none skips it.  Each finished seed
-   is kept in ``--store``/searches.json, so a stopped run (same commit) continues with the next.
+   many), over ``--seeds``, paired seed by seed.  ``--seeds`` none skips it.  Each finished search
+   (a method at a seed) is kept in ``--store``/searches.json, so a stopped run (same commit)
+   continues with the next search.
 
     python -m benchmarks.supernet                          # hours on 2 CPU cores
     python -m benchmarks.supernet --seeds --rate-pool 100 supernet=tiny   # a quick look, no searches

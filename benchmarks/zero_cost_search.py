@@ -144,17 +144,17 @@ def compare_searches(
 ) -> dict[str, Any]:
     """Every method with every seed for ``budget`` seconds: per method its seeds and spread; paired tests.
 
-    With ``kept`` (a JSON file), every finished seed (all its methods, run back to back) is stored
-    there with ``kept_as`` (the commit and settings), so a stopped benchmark continues with the next
-    seed; a file of another commit or other settings is started afresh.
+    With ``kept`` (a JSON file), every finished search (one method at one seed) is stored there with
+    ``kept_as`` (the commit and settings), so a stopped benchmark continues with the next search
+    rather than losing a seed's hours; a file of another commit or other settings is started afresh.
     """
     kept_as = {"commit": git_commit(), "methods": list(methods), "budget": budget, "prescreen": vars(prescreen)}
     runs = load_kept(kept, kept_as, methods)
     for seed in seeds:
-        if all(str(seed) in runs[m] for m in methods):
-            print(f"[search] seed {seed}: kept from {kept}", flush=True)
-            continue
         for method in methods:
+            if str(seed) in runs[method]:
+                print(f"[search] {method} seed {seed}: kept from {kept}", flush=True)
+                continue
             result = timed_search(task, method, seed, budget, prescreen, bank, plan)
             runs[method][str(seed)] = result
             print(
@@ -162,9 +162,9 @@ def compare_searches(
                 f"({result['trials_in_time']} trials in {budget:.0f} s)",
                 flush=True,
             )
-        if kept is not None:
-            kept.parent.mkdir(parents=True, exist_ok=True)
-            kept.write_text(json.dumps({**kept_as, "runs": runs}, default=str) + "\n")
+            if kept is not None:
+                kept.parent.mkdir(parents=True, exist_ok=True)
+                kept.write_text(json.dumps({**kept_as, "runs": runs}, default=str) + "\n")
     runs = {m: {str(s): runs[m][str(s)] for s in seeds} for m in methods}
     summary = {}
     for method, by_seed in runs.items():
