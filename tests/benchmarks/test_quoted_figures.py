@@ -83,9 +83,17 @@ def budget_family_record(r: dict[str, Any], epochs: int | None) -> dict[str, Any
 
 def budget_step(r: dict[str, Any], epochs: int | None, step: str) -> str:
     """A family step: ``+0.0126 [+0.0070, +0.0183]``."""
-    rise = budget_family_record(r, epochs)["rises"]["compound"][step]
+    return step_text(budget_family_record(r, epochs)["rises"]["compound"][step])
+
+
+def step_text(rise: dict[str, Any]) -> str:
     low, high = rise["interval"]
     return f"{rise['difference']:+.4f} [{low:+.4f}, {high:+.4f}]".replace("-", "−")
+
+
+def stability(r: dict[str, Any]) -> str:
+    same, count = r["grid_stability"]["fashion_mnist"]["same"].split("/")
+    return f"the same triple {same} times in {count}"
 
 
 def budget_family(r: dict[str, Any], epochs: int) -> str:
@@ -216,8 +224,14 @@ QUOTED: list[tuple[Path, str, Callable[[dict[str, Any]], str]]] = [
         "scaling.json",
         lambda r: f"(`scale_pays: {str(r['datasets']['fashion_mnist']['scale_pays']).lower()}`)",
     ),
-    (BENCHMARKS, "scaling.json", lambda r: scaling_row(r, "resolution")),
+    *[(BENCHMARKS, "scaling.json", lambda r, m=m: scaling_row(r, m)) for m in ("depth", "width", "resolution")],
     (BENCHMARKS, "scaling.json", lambda r: scaling_row(r, "compound")),
+    (BENCHMARKS, "scaling.json", stability),
+    *[
+        (doc, "scaling.json", lambda r, k=k: step_text(r["datasets"]["fashion_mnist"]["rises"]["compound"][k]))
+        for doc in (README, BENCHMARKS)
+        for k in ("1>0", "2>1")
+    ],
     (README, "proxy_fidelity.json", fidelity),
     (BENCHMARKS, "proxy_fidelity.json", fidelity),
     (README, "zero_cost.json", zero_cost_screen),
