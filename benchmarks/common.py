@@ -184,22 +184,38 @@ def stoppable(argv: Sequence[str], **popen: Any) -> Iterator[subprocess.Popen]:
 
 @contextlib.contextmanager
 def stoppable_all(argvs: Sequence[Sequence[str]], **popen: Any) -> Iterator[list[subprocess.Popen]]:
-    """:func:`stoppable` for several commands at once: a stop signal reaches each one's process group once."""
+    """:func:`stoppable` for several commands at once: a stop signal reaches each one's process group once.
+
+    A signal heard while they are being started also reaches those started after it; an error
+    here (a command that cannot start, a failure while reading them) stops the ones started.
+    """
     children: list[subprocess.Popen] = []
+    heard: list[int] = []
+
+    def signal_group(child: subprocess.Popen, signum: int) -> None:
+        if child.poll() is None:  # the group: a make or a launcher passes nothing on to its own children
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signum)
 
     def forward(signum: int, _frame: Any) -> None:
+        heard.append(signum)
         for child in children:
-            if child.poll() is None:  # the group: a make or a launcher passes nothing on to its own children
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(child.pid, signum)
+            signal_group(child, signum)
 
     previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with contextlib.ExitStack() as stack:
-            for argv in argvs:
-                child = subprocess.Popen(list(argv), cwd=ROOT, start_new_session=True, **popen)
-                children.append(stack.enter_context(child))  # leaving waits for each
-            yield children
+        with contextlib.ExitStack() as stack:  # leaving waits for each child
+            try:
+                for argv in argvs:
+                    child = stack.enter_context(subprocess.Popen(list(argv), cwd=ROOT, start_new_session=True, **popen))
+                    children.append(child)
+                    for signum in heard[:1]:  # started after the stop: it hears it too, once
+                        signal_group(child, signum)
+                yield children
+            except BaseException:
+                for child in children:
+                    signal_group(child, signal.SIGTERM)
+                raise
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)

@@ -20,7 +20,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import re
+import subprocess
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -30,9 +33,9 @@ from typing import Any
 
 import pandas as pd
 
-from benchmarks.common import add_record_options, git_commit, run_benchmark, write_figures
+from benchmarks.common import ROOT, add_record_options, git_commit, run_benchmark, write_figures
 from nas.cli.references import resolve_model
-from nas.cli.schema import composed
+from nas.cli.schema import UsageError, composed
 from nas.proxy.noise import gap_margin, mean_interval
 from nas.studies.storage import StudySettings
 from scaling.coefficients import parse_coefficients
@@ -93,8 +96,8 @@ def compare_once(
     out = scratch / f"compare-{seed}"
     baseline = resolve_model(args.baseline, None)
     run = run_compare(baseline, args.coefficients, cfg, study=args.study, worker=cfg.worker_settings(), out=out)
-    if run.status:  # stopped part-way: --store keeps what finished, and the record waits for a full run
-        raise SystemExit(run.status)
+    if run.status:  # stopped part-way: the record waits for a full run
+        stopped(run.status, args)
     return pd.read_csv(out / "compare.csv"), run.summary["dataset"].get("n_val")
 
 
@@ -146,7 +149,7 @@ def grid_stability(overrides: list[str], args: argparse.Namespace, scratch: Path
         baseline = resolve_model(args.baseline, None)
         result = run_grid(baseline, cfg, study=args.study, worker=cfg.worker_settings(), out=scratch / f"grid-{seed}")
         if result.status:
-            raise SystemExit(result.status)
+            stopped(result.status, args)
         triples.append(list(result.triple))
         ties.append(result.summary["tie"])
         print(f"grid seed {seed}: {result.triple} (tie: {result.summary['tie']})", flush=True)
@@ -160,9 +163,28 @@ def grid_stability(overrides: list[str], args: argparse.Namespace, scratch: Path
     }
 
 
+def stopped(status: int, args: argparse.Namespace) -> None:
+    """Say in one line what a stop kept, and exit with the study's status."""
+    said = f"{PROG}: stopped; nothing recorded"
+    if args.store:
+        said += f"; the finished trainings are kept in {args.store}, and the same command continues"
+    print(said, file=sys.stderr, flush=True)
+    raise SystemExit(status)
+
+
 def kept_studies(args: argparse.Namespace) -> Path:
-    """``--store``/<commit>: where this commit's studies are kept (``args.study``), so a stopped run continues."""
-    folder = (args.store / (git_commit() or "no-git")).resolve()
+    """``--store``/<tree>: where this tree's studies are kept (``args.study``), so a stopped run continues.
+
+    The tree is the commit, plus a hash of the uncommitted changes when there are any, so code
+    that differs never shares a study.
+    """
+    tree = git_commit()
+    if tree is None:
+        raise UsageError("--store keeps the studies per commit: run the benchmark in a git checkout")
+    if tree.endswith("+dirty"):
+        diff = subprocess.run(["git", "diff", "HEAD"], cwd=ROOT, capture_output=True, check=True).stdout
+        tree += "-" + hashlib.sha256(diff).hexdigest()[:8]
+    folder = (args.store / tree).resolve()
     folder.mkdir(parents=True, exist_ok=True)
     args.study = StudySettings(storage=f"sqlite:///{folder / 'studies.db'}")
     return folder
@@ -179,7 +201,8 @@ def measure(args: argparse.Namespace) -> None:
     with contextlib.ExitStack() as stack:
         scratch = kept_studies(args) if args.store else Path(stack.enter_context(tempfile.TemporaryDirectory()))
         for label, overrides in parsed:
-            folder = scratch / re.sub(r"[^\w.=-]+", "_", label)
+            readable = re.sub(r"[^\w.=-]+", "_", label)[:80]
+            folder = scratch / f"{readable}-{hashlib.sha256(label.encode()).hexdigest()[:8]}"  # alike labels stay apart
             datasets[label] = measure_dataset(label, overrides, args, folder)
             if args.grid_seeds:
                 stability[label] = grid_stability(overrides, args, folder)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import tempfile
 import time
 from collections.abc import Sequence
@@ -163,8 +164,7 @@ def compare_searches(
                 flush=True,
             )
             if kept is not None:
-                kept.parent.mkdir(parents=True, exist_ok=True)
-                kept.write_text(json.dumps({**kept_as, "runs": runs}, default=str) + "\n")
+                keep(kept, {**kept_as, "runs": runs})
     runs = {m: {str(s): runs[m][str(s)] for s in seeds} for m in methods}
     summary = {}
     for method, by_seed in runs.items():
@@ -183,8 +183,16 @@ def compare_searches(
     return {"methods": summary, "paired": {f"{a} vs {b}": paired(runs[a], runs[b]) for a, b in pairs}}
 
 
+def keep(path: Path, record: dict[str, Any]) -> None:
+    """Write ``record`` whole or not at all: a kill while writing leaves the previous file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(record, default=str) + "\n")
+    os.replace(partial, path)
+
+
 def load_kept(path: Path | None, kept_as: dict[str, Any], methods: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """The seeds a stopped run finished, when ``path`` was written by the same commit and settings."""
+    """The searches a stopped run finished, when ``path`` was written by the same commit and settings."""
     runs: dict[str, dict[str, Any]] = {m: {} for m in methods}
     if path is None or not path.is_file():
         return runs

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from filelock import FileLock
 
@@ -28,7 +30,7 @@ TINY_TASK = ["proxy=tiny", "dataset=digits", "proxy.train_size=256", "proxy.epoc
 
 
 @pytest.fixture(scope="session")
-def tiny_bank(tmp_path_factory, worker_id):
+def tiny_bank(tmp_path_factory):
     """A candidate bank of 6 members (3 per half, all with the 5x budget) built on ``TINY_TASK``.
 
     Built once per test run: pytest-xdist's workers share it through their common temporary folder.
@@ -36,7 +38,7 @@ def tiny_bank(tmp_path_factory, worker_id):
     from benchmarks import bank
 
     shared = tmp_path_factory.getbasetemp()
-    folder = (shared if worker_id == "master" else shared.parent) / "tiny-bank"
+    folder = (shared.parent if os.environ.get("PYTEST_XDIST_WORKER") else shared) / "tiny-bank"
     with FileLock(f"{folder}.lock"):
         if not (folder / "bank.json").is_file():
             folder.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -91,19 +92,24 @@ def _never_measured(*args, **kwargs):
     raise AssertionError("measured before the refusal")
 
 
+COUNTER = (  # counts the SIGTERMs it hears: waits up to 60 s for the first, then a moment for a second
+    "import signal, sys, time\n"
+    "heard = []\n"
+    "signal.signal(signal.SIGTERM, lambda *a: heard.append(1))\n"
+    "print('ready', flush=True)\n"
+    "deadline = time.monotonic() + 60\n"
+    "while not heard and time.monotonic() < deadline:\n"
+    "    time.sleep(0.02)\n"
+    "time.sleep(0.5)\n"
+    "print('heard', len(heard), flush=True)\n"
+    "sys.exit(143 if heard else 0)\n"
+)
+
+
 def test_a_stop_signal_reaches_the_child_once_and_is_waited_for():
-    # The child counts the SIGTERMs it hears; the test process signals itself, as `timeout` would.
-    script = (
-        "import signal, sys, time\n"
-        "heard = []\n"
-        "signal.signal(signal.SIGTERM, lambda *a: heard.append(1))\n"
-        "print('ready', flush=True)\n"
-        "time.sleep(1.0)\n"
-        "print('heard', len(heard), flush=True)\n"
-        "sys.exit(143 if heard else 0)\n"
-    )
+    # The test process signals itself, as `timeout` would.
     before = signal.getsignal(signal.SIGTERM)
-    with common.stoppable([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True) as child:
+    with common.stoppable([sys.executable, "-c", COUNTER], stdout=subprocess.PIPE, text=True) as child:
         assert child.stdout.readline() == "ready\n"
         assert os.getsid(child.pid) != os.getsid(0)  # its own session: a group's signal does not reach it
         os.kill(os.getpid(), signal.SIGTERM)
@@ -113,18 +119,18 @@ def test_a_stop_signal_reaches_the_child_once_and_is_waited_for():
 
 
 def test_several_children_and_their_own_children_each_hear_a_stop_once():
-    # Each command is a shell (as make is) whose child counts the SIGTERMs it hears; the shell passes nothing on.
-    counter = (
-        "import signal, time\n"
-        "heard = []\n"
-        "signal.signal(signal.SIGTERM, lambda *a: heard.append(1))\n"
-        "print('ready', flush=True)\n"
-        "time.sleep(1.0)\n"
-        "print('heard', len(heard), flush=True)\n"
-    )
-    command = ["sh", "-c", f"{shlex.quote(sys.executable)} -c {shlex.quote(counter)}; exit 0"]
+    # Each command is a shell (as make is) running the counter; the shell passes nothing on.
+    command = ["sh", "-c", f"{shlex.quote(sys.executable)} -c {shlex.quote(COUNTER)}; exit 0"]
     with common.stoppable_all([command, command], stdout=subprocess.PIPE, text=True) as children:
         assert [child.stdout.readline() for child in children] == ["ready\n", "ready\n"]
         os.kill(os.getpid(), signal.SIGTERM)
         rest = [child.stdout.read() for child in children]
     assert rest == ["heard 1\n", "heard 1\n"]
+
+
+def test_a_failure_while_they_run_stops_the_commands_and_waits_for_them():
+    started = time.monotonic()
+    with pytest.raises(RuntimeError), common.stoppable_all([[sys.executable, "-c", COUNTER]] * 2) as children:
+        raise RuntimeError("reading them failed")
+    assert all(child.returncode in (143, -signal.SIGTERM) for child in children)  # stopped, not left for 60 s
+    assert time.monotonic() - started < 30

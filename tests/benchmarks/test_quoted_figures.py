@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from tests.benchmarks.scaling_figures import budget_family, budget_step, scaling_row, stability, step_text
+
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "benchmarks" / "results"
 README, BENCHMARKS = ROOT / "README.md", ROOT / "benchmarks" / "README.md"
@@ -60,45 +62,6 @@ def export_row(r: dict[str, Any], model: str, name: str) -> str:
         f"| {name} | {short_e(m['parity_max_abs_diff'])} | {small['torch_ms']:.2f} / {small['onnxruntime_ms']:.2f} ms | "
         f"{large['torch_ms']:.2f} / {large['onnxruntime_ms']:.2f} ms ({large['speedup']:.2f}x) |"
     )
-
-
-def scaling_row(r: dict[str, Any], method: str) -> str:
-    d = r["datasets"]["fashion_mnist"]
-    cells = [
-        f"{c['mean']:.4f} [{c['interval'][0]:.4f}, {c['interval'][1]:.4f}] ({c['flops_ratio']:.2f}×)"
-        for c in (d["methods"][method][k] for k in ("1", "2"))
-    ]
-    verdicts = [d["rises"][method][k]["verdict"] for k in ("1>0", "2>1")]
-    verdicts = [f"**{v}**" if v == "rises" else v for v in verdicts]
-    return f"| {method} | {d['family']['0']['mean']:.4f} | {cells[0]} | {cells[1]} | {verdicts[0]} | {verdicts[1]} |"
-
-
-def budget_family_record(r: dict[str, Any], epochs: int | None) -> dict[str, Any]:
-    """The compound family's record at 12,000 images x ``epochs`` (None: the default ``proxy=grid``)."""
-    key = "fashion_mnist:methods=[compound]"
-    if epochs is not None:
-        key = f"fashion_mnist:proxy.train_size=12000,proxy.epochs={epochs},methods=[compound]"
-    return r["datasets"][key]
-
-
-def budget_step(r: dict[str, Any], epochs: int | None, step: str) -> str:
-    """A family step: ``+0.0126 [+0.0070, +0.0183]``."""
-    return step_text(budget_family_record(r, epochs)["rises"]["compound"][step])
-
-
-def step_text(rise: dict[str, Any]) -> str:
-    low, high = rise["interval"]
-    return f"{rise['difference']:+.4f} [{low:+.4f}, {high:+.4f}]".replace("-", "−")
-
-
-def stability(r: dict[str, Any]) -> str:
-    same, count = r["grid_stability"]["fashion_mnist"]["same"].split("/")
-    return f"the same triple {same} times in {count}"
-
-
-def budget_family(r: dict[str, Any], epochs: int) -> str:
-    family = budget_family_record(r, epochs)["family"].values()
-    return ", ".join(f"{c['mean']:.4f} [{c['interval'][0]:.4f}, {c['interval'][1]:.4f}]" for c in family)
 
 
 def fidelity(r: dict[str, Any]) -> str:

@@ -58,7 +58,7 @@ def test_records_the_family_and_each_method_over_seeds_and_the_grids_choices(res
     assert stability["seeds"] == [0, 2] and stability["ties"] == [False, True]
 
 
-def test_a_stored_run_continues_from_its_finished_trainings(results_dir, tmp_path, monkeypatch):
+def test_a_stored_run_continues_from_its_finished_trainings(results_dir, tmp_path, monkeypatch, capsys):
     trained = []
 
     def train(genotype, data, proxy, seed, on_epoch=None, **kwargs):
@@ -73,6 +73,7 @@ def test_a_stored_run_continues_from_its_finished_trainings(results_dir, tmp_pat
     with pytest.raises(SystemExit) as stopped:
         scaling.main(argv)
     assert stopped.value.code != 0 and trained == [0, 0, 0] and not (results_dir / "scaling.json").exists()
+    assert "stopped; nothing recorded; the finished trainings are kept in" in capsys.readouterr().err
     scaling.main(argv)
     assert trained == [0, 0, 0, 0, 1, 1, 1]  # seed 0's two finished trainings are not trained again
     (folder,) = (tmp_path / "store").iterdir()
