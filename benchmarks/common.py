@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import os
 import platform
@@ -61,6 +62,19 @@ def git_commit(root: Path = ROOT) -> str | None:
     except (OSError, subprocess.CalledProcessError):
         return None
     return head + ("+dirty" if dirty else "")
+
+
+def code_state(root: Path = ROOT) -> str | None:
+    """:func:`git_commit`, plus a hash of the uncommitted changes when dirty: what kept work is keyed by.
+
+    Work kept to be continued (studies, finished searches) must never be continued by other code,
+    and ``+dirty`` alone names every uncommitted state alike.
+    """
+    commit = git_commit(root)
+    if commit is None or not commit.endswith("+dirty"):
+        return commit
+    diff = subprocess.run(["git", "diff", "HEAD"], cwd=root, capture_output=True, check=True).stdout
+    return f"{commit}-{hashlib.sha256(diff).hexdigest()[:8]}"
 
 
 def _git(root: Path, *args: str) -> str:

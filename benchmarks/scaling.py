@@ -22,7 +22,6 @@ import argparse
 import contextlib
 import hashlib
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +32,7 @@ from typing import Any
 
 import pandas as pd
 
-from benchmarks.common import ROOT, add_record_options, git_commit, run_benchmark, write_figures
+from benchmarks.common import add_record_options, code_state, run_benchmark, write_figures
 from nas.cli.references import resolve_model
 from nas.cli.schema import UsageError, composed
 from nas.proxy.noise import gap_margin, mean_interval
@@ -175,15 +174,11 @@ def stopped(status: int, args: argparse.Namespace) -> None:
 def kept_studies(args: argparse.Namespace) -> Path:
     """``--store``/<tree>: where this tree's studies are kept (``args.study``), so a stopped run continues.
 
-    The tree is the commit, plus a hash of the uncommitted changes when there are any, so code
-    that differs never shares a study.
+    The tree is :func:`benchmarks.common.code_state`, so code that differs never shares a study.
     """
-    tree = git_commit()
+    tree = code_state()
     if tree is None:
         raise UsageError("--store keeps the studies per commit: run the benchmark in a git checkout")
-    if tree.endswith("+dirty"):
-        diff = subprocess.run(["git", "diff", "HEAD"], cwd=ROOT, capture_output=True, check=True).stdout
-        tree += "-" + hashlib.sha256(diff).hexdigest()[:8]
     folder = (args.store / tree).resolve()
     folder.mkdir(parents=True, exist_ok=True)
     args.study = StudySettings(storage=f"sqlite:///{folder / 'studies.db'}")

@@ -25,7 +25,7 @@ import numpy as np
 import optuna
 from scipy.stats import ttest_1samp
 
-from benchmarks.common import git_commit
+from benchmarks.common import code_state
 from benchmarks.task import Task
 from nas.proxy.noise import verdict
 from nas.search.job import SearchJob
@@ -149,7 +149,7 @@ def compare_searches(
     ``kept_as`` (the commit and settings), so a stopped benchmark continues with the next search
     rather than losing a seed's hours; a file of another commit or other settings is started afresh.
     """
-    kept_as = {"commit": git_commit(), "methods": list(methods), "budget": budget, "prescreen": vars(prescreen)}
+    kept_as = {"commit": code_state(), "methods": list(methods), "budget": budget, "prescreen": vars(prescreen)}
     runs = load_kept(kept, kept_as, methods)
     for seed in seeds:
         for method in methods:

@@ -51,8 +51,14 @@ def test_commit_is_marked_dirty_when_tracked_files_changed(tmp_path):
     assert re.fullmatch(r"[0-9a-f]{4,40}", clean)
     (tmp_path / "untracked.txt").write_text("not part of the commit\n")
     assert common.git_commit(tmp_path) == clean
+    assert common.code_state(tmp_path) == clean  # what kept work is keyed by: the commit, when clean
     (tmp_path / "a.txt").write_text("two\n")
     assert common.git_commit(tmp_path) == clean + "+dirty"
+    two = common.code_state(tmp_path)
+    (tmp_path / "a.txt").write_text("three\n")
+    three = common.code_state(tmp_path)  # other uncommitted code: another key
+    assert two.startswith(clean + "+dirty-") and three.startswith(clean + "+dirty-") and two != three
+    assert common.code_state(tmp_path / "not-a-repo") is None
 
 
 def test_commit_outside_git_is_none(tmp_path):
