@@ -2,7 +2,10 @@
 
 For each phi, every method scales the baseline to the same FLOPs target, ``2**phi`` times
 the baseline's: depth only (``d = 2**phi``), width only (``w = 2**(phi/2)``), resolution only
-(``r = 2**(phi/2)``) and compound (``alpha**phi, beta**phi, gamma**phi``).  Each model is
+(``r = 2**(phi/2)``) and compound (``alpha**phi, beta**phi, gamma**phi``); with
+``compare.equal_cost`` (the default) a method whose rounded network misses that by more than
+``compare.cost_tolerance`` is moved along its own direction until it holds it
+(:mod:`scaling.equal_cost`).  Each model is
 proxy-trained through the one trial protocol, so a comparison resumes where it stopped, shares
 its work between workers and never trains one network twice (compound and resolution-only can
 round to the same network).
@@ -34,7 +37,8 @@ from nas.studies.study import StudyCache, experiment_name, trials_frame
 from nas.studies.workers import WorkerSettings
 from scaling.candidate import MEMBER_COLUMNS, TRAINED_COLUMNS, scaled_candidate
 from scaling.coefficients import genotype_signature
-from scaling.compound import PAPER_COEFFICIENTS, compound_multipliers, parse_phis
+from scaling.compound import PAPER_COEFFICIENTS, parse_phis
+from scaling.equal_cost import METHODS, equal_cost_multipliers, method_direction, moved
 from scaling.grid_points import GridSettings
 from scaling.grid_study import GRID_PROXY
 from scaling.grid_trial import keys_left
@@ -42,23 +46,8 @@ from search_spaces.genotype import Genotype
 from search_spaces.latency.measure import LatencyMeter
 from search_spaces.spec import resolve_spec
 
-METHODS = ("depth", "width", "resolution", "compound")
 PLOT_AXES = ("flops", "latency")
 COMPARE_COLUMNS = ["method", "phi", *MEMBER_COLUMNS, *TRAINED_COLUMNS, "blocks"]
-
-
-def method_multipliers(method: str, phi: float, coefficients: tuple[float, float, float]) -> tuple[float, float, float]:
-    """(d, w, r) that multiply FLOPs by about ``2**phi`` with one method."""
-    budget = 2.0**phi
-    if method == "depth":
-        return budget, 1.0, 1.0
-    if method == "width":
-        return 1.0, budget**0.5, 1.0
-    if method == "resolution":
-        return 1.0, 1.0, budget**0.5
-    if method == "compound":
-        return tuple(compound_multipliers(*coefficients, phi))  # type: ignore[return-value]
-    raise ValueError(f"unknown method {method!r}; allowed: {', '.join(METHODS)}")
 
 
 def check_methods(methods: Sequence[str]) -> tuple[str, ...]:
@@ -99,10 +88,15 @@ class CompareSettings:
     """``compare``: how the comparison is drawn."""
 
     x: str = "flops"  # the plot's axis: flops, or latency (the measured one)
+    equal_cost: bool = True  # move a method whose rounded network misses 2**phi x the FLOPs back to it
+    cost_tolerance: float = 0.1  # how far a real FLOPs ratio may lie from 2**phi (as a fraction of it)
 
     def __post_init__(self) -> None:
         if self.x not in PLOT_AXES:
             raise ValueError(f"compare.x {self.x!r} is not one of {', '.join(PLOT_AXES)}")
+        tolerance = self.cost_tolerance
+        if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not tolerance > 0:
+            raise ValueError(f"compare.cost_tolerance must be a number > 0, got {tolerance!r}")
 
 
 @dataclass(frozen=True)
@@ -137,12 +131,21 @@ class CompareJob(StudyJob):
         self.keys = [run_key(m, phi) for m, phi in self.plan]
         self.directions = ["maximize"]
         self.protocol = TrialProtocol("model", ("val_acc", "seconds"), self.config.proxy.epochs, self.max_failures)
+        self.fitted: dict[str, tuple[float, float, float]] = {}
 
     def multipliers(self, key: str) -> tuple[str, float, tuple[float, float, float]]:
+        """The run's method, phi and (d, w, r): at equal real cost with ``compare.equal_cost``."""
         method, phi = self.plan[self.keys.index(key)]
         if method == "baseline":
             return method, phi, (1.0, 1.0, 1.0)
-        return method, phi, method_multipliers(method, phi, self.coefficients)
+        if key not in self.fitted:
+            direction, settings = method_direction(method, self.coefficients), self.config.compare
+            self.fitted[key] = (
+                equal_cost_multipliers(self.baseline, direction, phi, self.config.target, settings.cost_tolerance)
+                if settings.equal_cost
+                else direction(phi)
+            )
+        return method, phi, self.fitted[key]
 
     def largest_multiplier(self) -> float:
         return max(self.multipliers(key)[2][2] for key in self.keys)
@@ -153,6 +156,8 @@ class CompareJob(StudyJob):
             "baseline": genotype_signature(self.baseline),
             "coefficients": list(self.coefficients),
             "runs": self.keys,
+            # nominal multipliers keep the identity studies had before equal cost existed
+            **({"equal_cost": self.config.compare.cost_tolerance} if self.config.compare.equal_cost else {}),
             **self.task_identity(),
         }
 
@@ -187,7 +192,17 @@ class CompareJob(StudyJob):
 
         phis = ", ".join(f"{p:g}" for p in config.phis)
         opening = f"{len(self.plan)} models: the baseline {self.baseline.name}, then {', '.join(config.methods)} at phi {phis}"
-        return Started(opening, evaluate)
+        return Started("\n".join([opening, *self.moves()]), evaluate)
+
+    def moves(self) -> list[str]:
+        """One line per run moved off its nominal multipliers to hold equal real cost."""
+        lines = []
+        for key, (method, phi) in zip(self.keys[1:], self.plan[1:], strict=True):
+            nominal = method_direction(method, self.coefficients)(phi)
+            fitted = self.multipliers(key)[2]
+            if tuple(fitted) != tuple(nominal):
+                lines.append(moved(key, nominal, fitted, self.baseline, self.config.target))
+        return lines
 
     def remaining(self, study: optuna.Study) -> int:
         return keys_left(study, "run", self.keys)

@@ -107,7 +107,9 @@ def search_section(run: StudyRun) -> list[str]:
 def family_section(family: Path, compare: pd.DataFrame) -> list[str]:
     frame = pd.read_csv(family / "family.csv")
     timed = "latency_ms" in frame and frame["latency_ms"].notna().all()
-    trained = compare[compare["method"].isin(["baseline", "compound"])].set_index("phi")["val_acc"]
+    # by network, not by phi: the comparison may move a member to hold equal real cost (compare.equal_cost)
+    ran = compare[compare["method"].isin(["baseline", "compound"])]
+    trained = {(b, int(res)): acc for b, res, acc in zip(ran["blocks"], ran["resolution"], ran["val_acc"], strict=True)}
     rows = [
         (
             r["name"],
@@ -122,7 +124,7 @@ def family_section(family: Path, compare: pd.DataFrame) -> list[str]:
             f"{r['expected_ratio']:g}",
             f"{r['flops_ratio'] / r['expected_ratio']:.2f}",
             *([cell(r["latency_ms"]), cell(r["latency_ratio"])] if timed else []),
-            trained.get(r["phi"]),
+            trained.get((r["blocks"], int(r["resolution"]))),
         )
         for _, r in frame.iterrows()
     ]
@@ -132,7 +134,7 @@ def family_section(family: Path, compare: pd.DataFrame) -> list[str]:
         "## 4. The family",
         "",
         "Each member is the found baseline scaled by the grid's coefficients (`family/*.yaml`); "
-        "proxy accuracy where the comparison trained it.",
+        "proxy accuracy where the comparison trained the same network.",
         "",
         table(rows, [*header, "proxy val acc"]),
         "",

@@ -24,7 +24,7 @@ from nas.studies.job import StudyJob
 from nas.studies.run import Progress, StudyRun, run_study
 from nas.studies.storage import MEMORY, StudySettings
 from nas.studies.workers import WorkerSettings
-from scaling.compare_study import METHODS, CompareConfig, CompareJob
+from scaling.compare_study import METHODS, CompareConfig, CompareJob, CompareSettings
 from scaling.compound import parse_phis
 from scaling.grid_points import GridSettings
 from scaling.grid_study import GRID_PROXY, GridConfig, GridJob
@@ -67,6 +67,8 @@ class CompareStage:
     phis: Any = (1, 2)
     methods: tuple[str, ...] = METHODS
     proxy: ProxyConfig = field(default_factory=lambda: GRID_PROXY)
+    equal_cost: bool = True  # as scaling.compare's compare.equal_cost
+    cost_tolerance: float = 0.1
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,10 @@ class PipelineConfig:
     def compare_config(self) -> CompareConfig:
         task = {"dataset": self.dataset, "target": self.target, "seed": self.seed, "latency": self.latency}
         compare = self.compare
-        return CompareConfig(**task, proxy=compare.proxy, phis=compare.phis, methods=tuple(compare.methods))
+        settings = CompareSettings(equal_cost=compare.equal_cost, cost_tolerance=compare.cost_tolerance)
+        return CompareConfig(
+            **task, proxy=compare.proxy, phis=compare.phis, methods=tuple(compare.methods), compare=settings
+        )
 
 
 def _base(settings: Any, cls: type[Settings]) -> Settings:

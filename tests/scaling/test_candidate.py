@@ -9,7 +9,7 @@ import scaling.compare_study as compare_study
 import scaling.grid_trial as grid_trial
 from nas.proxy.datasets import DatasetSpec
 from nas.proxy.trainer import ProxyConfig, ProxyResult
-from scaling.compare_study import CompareConfig, run_compare
+from scaling.compare_study import CompareConfig, CompareSettings, run_compare
 from scaling.grid_points import GridSettings
 from scaling.grid_study import GridConfig, run_grid
 from scaling.members import make_family
@@ -60,7 +60,8 @@ def test_grid_family_and_compare_record_one_network_alike(timed, monkeypatch, tm
     monkeypatch.setattr(compare_study, "train_proxy", fake_training)
     grid = run_grid(BASELINE, GridConfig(DatasetSpec("digits"), PROXY, TARGET, grid=ONE_POINT), out=tmp_path / "grid")
     family = make_family(BASELINE, POINT, [1], TARGET)
-    config = CompareConfig(DatasetSpec("digits"), PROXY, TARGET, phis=[1], methods=("compound",))
+    nominal = CompareSettings(equal_cost=False)  # as the grid here, judged by the constraint, not the real cost
+    config = CompareConfig(DatasetSpec("digits"), PROXY, TARGET, phis=[1], methods=("compound",), compare=nominal)
     compare = run_compare(BASELINE, POINT, config, out=tmp_path / "compare")
     assert len(timed) == 2 + 2 + 2  # each command: its baseline, then the phi=1 member
     assert all(target is TARGET for _, target in timed)  # the configured target itself: every setting alike

@@ -8,17 +8,8 @@ import pytest
 from PIL import Image
 
 from nas.proxy.datasets import DatasetSpec
-from scaling.compare_study import CompareConfig, CompareJob, flat_steps, method_multipliers
+from scaling.compare_study import CompareConfig, CompareJob, flat_steps
 from search_spaces.references import reference
-
-
-def test_each_method_targets_the_same_flops():
-    assert method_multipliers("depth", 1, (1.2, 1.1, 1.15)) == (2.0, 1.0, 1.0)
-    assert method_multipliers("width", 2, (1.2, 1.1, 1.15)) == pytest.approx((1.0, 2.0, 1.0))
-    assert method_multipliers("resolution", 2, (1.2, 1.1, 1.15)) == pytest.approx((1.0, 1.0, 2.0))
-    assert method_multipliers("compound", 1, (1.2, 1.1, 1.15)) == pytest.approx((1.2, 1.1, 1.15))
-    with pytest.raises(ValueError, match="unknown method"):
-        method_multipliers("magic", 1, (1.2, 1.1, 1.15))
 
 
 def test_a_scaled_point_trains_on_the_stored_pixels_of_a_large_folder(tmp_path):

@@ -42,15 +42,17 @@ def _compare(tmp_path, n_val: int, compound: float, width: float) -> StudyRun:
     frame = pd.DataFrame(
         {"method": ["baseline", "width", "compound"], "phi": [0.0, 1.0, 1.0], "val_acc": [0.55, width, compound]}
     )
-    frame.to_csv(out / "compare.csv", index=False)
+    frame.assign(blocks=["b0", "wide", "b0_phi1_moved"], resolution=32).to_csv(out / "compare.csv", index=False)
     return StudyRun("s-compare", {"dataset": {"n_val": n_val}, "best": None}, 0, out)
 
 
 def _family(tmp_path: Path) -> Path:
     out = tmp_path / "family"
     out.mkdir()
-    row = {"name": "b0", "d": 1.0, "w": 1.0, "r": 1.0, "target_resolution": 64, "params": 1000, "flops": 3e8}
-    pd.DataFrame([{**row, "phi": 0.0, "flops_ratio": 1.0, "expected_ratio": 1.0}]).to_csv(out / "family.csv")
+    row = {"d": 1.0, "w": 1.0, "r": 1.0, "resolution": 32, "target_resolution": 64, "params": 1000, "flops": 3e8}
+    rows = [{**row, "name": "b0", "blocks": "b0", "phi": 0.0, "flops_ratio": 1.0, "expected_ratio": 1.0}]
+    rows += [{**row, "name": "b0_phi1", "blocks": "b0_phi1", "phi": 1.0, "flops_ratio": 1.7, "expected_ratio": 2.0}]
+    pd.DataFrame(rows).to_csv(out / "family.csv")
     return out
 
 
@@ -125,3 +127,11 @@ def test_a_comparison_where_scale_does_not_pay_says_so_first_and_names_no_winner
         "compound 0->1; no method is named best."
     )
     assert "scores highest" not in section
+
+
+def test_the_family_shows_the_accuracy_of_the_same_network_only(tmp_path):
+    """The comparison moved compound at phi 1 to hold equal real cost: that accuracy is another network's."""
+    text = _report(tmp_path, 2000, 0.80, 0.75)
+    family = text.split("## 4. The family", 1)[1].split("## 5.", 1)[0]
+    rows = [line for line in family.splitlines() if line.startswith("| b0")]
+    assert rows[0].endswith("| 0.5500 |") and rows[1].endswith("| – |")

@@ -1,0 +1,105 @@
+"""Each scaling method at equal real cost: its multipliers moved along its own direction until the
+scaled network's real FLOPs are within a tolerance of ``2**phi`` times the baseline's.
+
+A method is a direction ``t -> (d, w, r)`` whose nominal FLOPs grow as ``2**t``: depth only
+(``d = 2**t``), width only (``w = 2**(t/2)``), resolution only (``r = 2**(t/2)``) and compound
+(``alpha**t, beta**t, gamma**t``).  Rounding of layers, channels and input size moves the real cost
+away from the nominal one, and a triple chosen for its real cost at one phi need not hold it at the
+next (compound at ``2**t`` only when ``alpha * beta**2 * gamma**2 = 2``).  Comparing methods at
+unequal cost rewards the larger network, so :func:`equal_cost_multipliers` keeps a method's nominal
+step where it is within tolerance and otherwise finds the step whose real FLOPs are nearest.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from scaling.compound import Multipliers, compound_multipliers, scale
+from search_spaces.cost import Target
+from search_spaces.flops import estimate_flops
+from search_spaces.genotype import Genotype
+
+METHODS = ("depth", "width", "resolution", "compound")
+Direction = Callable[[float], Multipliers]
+BISECTIONS = 10  # the step to 2**-10 of its bracket: finer than any rounding of a layer, channel or pixel
+MAX_STEP = 64.0  # no method needs a step this far past phi to double its FLOPs
+
+
+def method_direction(method: str, coefficients: tuple[float, float, float]) -> Direction:
+    """The method's multipliers at step ``t`` (nominally ``2**t`` times the FLOPs)."""
+    if method == "depth":
+        return lambda t: Multipliers(2.0**t, 1.0, 1.0)
+    if method == "width":
+        return lambda t: Multipliers(1.0, 2.0 ** (t / 2), 1.0)
+    if method == "resolution":
+        return lambda t: Multipliers(1.0, 1.0, 2.0 ** (t / 2))
+    if method == "compound":
+        return lambda t: compound_multipliers(*coefficients, t)
+    raise ValueError(f"unknown method {method!r}; allowed: {', '.join(METHODS)}")
+
+
+def method_multipliers(method: str, phi: float, coefficients: tuple[float, float, float]) -> Multipliers:
+    """(d, w, r) that multiply FLOPs by about ``2**phi`` with one method, before rounding."""
+    return method_direction(method, coefficients)(phi)
+
+
+def flops_ratio(baseline: Genotype, multipliers: tuple[float, float, float], target: Target) -> float:
+    """The scaled network's real FLOPs at the target input over the baseline's.
+
+    Counted analytically (:func:`~search_spaces.flops.estimate_flops`, equal to fvcore's count), so
+    a bisection costs milliseconds instead of a trace per step.
+    """
+    d, w, r = multipliers
+
+    def flops(genotype: Genotype, multiplier: float) -> int:
+        at = {"in_chans": target.in_chans, "num_classes": target.num_classes}
+        return estimate_flops(genotype, target.scaled_resolution(multiplier), **at).total
+
+    return flops(scale(baseline, depth=d, width=w, resolution=r), r) / flops(baseline, 1.0)
+
+
+def equal_cost_multipliers(
+    baseline: Genotype, direction: Direction, phi: float, target: Target, tolerance: float
+) -> Multipliers:
+    """``direction(phi)`` when its real FLOPs are within ``tolerance`` of ``2**phi`` times the
+    baseline's; otherwise ``direction(t)`` at the step ``t`` whose real FLOPs are nearest that.
+
+    Real FLOPs never fall as ``t`` grows (layers round up, channels and pixels to the nearest), so
+    a bisection brackets the budget between two adjacent roundings and keeps the nearer one; where
+    rounding jumps over the whole tolerance, the nearest is still returned and its ratio says so.
+    """
+    goal = 2.0**phi
+
+    def miss(t: float) -> float:
+        return abs(math.log(flops_ratio(baseline, direction(t), target) / goal))
+
+    if abs(flops_ratio(baseline, direction(phi), target) / goal - 1) <= tolerance + 1e-12:
+        return direction(phi)
+    low, high = 0.0, phi
+    while flops_ratio(baseline, direction(high), target) < goal:
+        low, high = high, high * 2
+        if high > phi + MAX_STEP:
+            raise ValueError(f"{direction(phi)} cannot reach {goal:g}x the baseline's FLOPs: its cost does not grow")
+    for _ in range(BISECTIONS):
+        middle = (low + high) / 2
+        if flops_ratio(baseline, direction(middle), target) < goal:
+            low = middle
+        else:
+            high = middle
+    return direction(min((high, low), key=miss))
+
+
+def moved(
+    key: str,
+    nominal: tuple[float, float, float],
+    fitted: tuple[float, float, float],
+    baseline: Genotype,
+    target: Target,
+) -> str:
+    """The line saying a run was moved off its nominal multipliers, and what each costs."""
+
+    def text(m: tuple[float, float, float]) -> str:
+        return f"({', '.join(f'{v:.4g}' for v in m)}), {flops_ratio(baseline, m, target):.2f}x"
+
+    return f"  {key}: {text(nominal)} the baseline's FLOPs after rounding; moved to {text(fitted)} (compare.equal_cost)"
