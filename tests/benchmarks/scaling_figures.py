@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+TEXTURES = "folder:dataset.root=/work/main/runs/textures,proxy.train_size=9000,proxy.val_size=3000,proxy.epochs=6"
+"""The colour dataset's key in ``scaling.json`` (``python -m benchmarks.textures``, 6 epochs)."""
 
-def scaling_row(r: dict[str, Any], method: str) -> str:
-    d = r["datasets"]["fashion_mnist"]
+
+def scaling_row(r: dict[str, Any], method: str, dataset: str = "fashion_mnist") -> str:
+    d = r["datasets"][dataset]
     cells = [
         f"{c['mean']:.4f} [{c['interval'][0]:.4f}, {c['interval'][1]:.4f}] ({c['flops_ratio']:.2f}×)"
         for c in (d["methods"][method][k] for k in ("1", "2"))
@@ -34,8 +37,8 @@ def step_text(rise: dict[str, Any]) -> str:
     return f"{rise['difference']:+.4f} [{low:+.4f}, {high:+.4f}]".replace("-", "−")
 
 
-def stability(r: dict[str, Any]) -> str:
-    same, count = r["grid_stability"]["fashion_mnist"]["same"].split("/")
+def stability(r: dict[str, Any], dataset: str = "fashion_mnist") -> str:
+    same, count = r["grid_stability"][dataset]["same"].split("/")
     return f"the same triple {same} times in {count}"
 
 

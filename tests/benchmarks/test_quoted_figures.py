@@ -14,7 +14,15 @@ from typing import Any
 
 import pytest
 
-from tests.benchmarks.scaling_figures import budget_family, budget_step, scaling_row, stability, step_text
+from scaling.equal_cost import METHODS
+from tests.benchmarks.scaling_figures import (
+    TEXTURES,
+    budget_family,
+    budget_step,
+    scaling_row,
+    stability,
+    step_text,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -190,6 +198,13 @@ QUOTED: list[tuple[Path, str, Callable[[dict[str, Any]], str]]] = [
     *[(BENCHMARKS, "scaling.json", lambda r, m=m: scaling_row(r, m)) for m in ("depth", "width", "resolution")],
     (BENCHMARKS, "scaling.json", lambda r: scaling_row(r, "compound")),
     (BENCHMARKS, "scaling.json", stability),
+    *[(BENCHMARKS, "scaling.json", lambda r, m=m: scaling_row(r, m, TEXTURES)) for m in METHODS],
+    (BENCHMARKS, "scaling.json", lambda r: stability(r, TEXTURES)),
+    *[
+        (doc, "scaling.json", lambda r, k=k: step_text(r["datasets"][TEXTURES]["rises"]["resolution"][k]))
+        for doc in (README, BENCHMARKS)
+        for k in ("1>0",)
+    ],
     *[
         (doc, "scaling.json", lambda r, k=k: step_text(r["datasets"]["fashion_mnist"]["rises"]["compound"][k]))
         for doc in (README, BENCHMARKS)
