@@ -38,7 +38,7 @@ from nas.studies.workers import WorkerSettings
 from scaling.candidate import MEMBER_COLUMNS, TRAINED_COLUMNS, scaled_candidate
 from scaling.coefficients import genotype_signature
 from scaling.compound import PAPER_COEFFICIENTS, parse_phis
-from scaling.equal_cost import METHODS, equal_cost_multipliers, method_direction, moved
+from scaling.equal_cost import METHODS, check_methods, equal_cost_multipliers, method_direction, moved
 from scaling.grid_points import GridSettings
 from scaling.grid_study import GRID_PROXY
 from scaling.grid_trial import keys_left
@@ -48,15 +48,6 @@ from search_spaces.spec import resolve_spec
 
 PLOT_AXES = ("flops", "latency")
 COMPARE_COLUMNS = ["method", "phi", *MEMBER_COLUMNS, *TRAINED_COLUMNS, "blocks"]
-
-
-def check_methods(methods: Sequence[str]) -> tuple[str, ...]:
-    for method in methods:
-        if method not in METHODS:
-            raise ValueError(f"unknown method {method!r}; allowed: {', '.join(METHODS)}")
-    if not methods:
-        raise ValueError(f"compare needs at least one method; allowed: {', '.join(METHODS)}")
-    return tuple(methods)
 
 
 def run_key(method: str, phi: float) -> str:
@@ -156,8 +147,8 @@ class CompareJob(StudyJob):
             "baseline": genotype_signature(self.baseline),
             "coefficients": list(self.coefficients),
             "runs": self.keys,
-            # nominal multipliers keep the identity studies had before equal cost existed
-            **({"equal_cost": self.config.compare.cost_tolerance} if self.config.compare.equal_cost else {}),
+            # a run moved to equal cost trains another network; where none moved, the study is the same
+            **({"moved": self.moved_runs()} if self.moved_runs() else {}),
             **self.task_identity(),
         }
 
@@ -194,14 +185,23 @@ class CompareJob(StudyJob):
         opening = f"{len(self.plan)} models: the baseline {self.baseline.name}, then {', '.join(config.methods)} at phi {phis}"
         return Started("\n".join([opening, *self.moves()]), evaluate)
 
-    def moves(self) -> list[str]:
-        """One line per run moved off its nominal multipliers to hold equal real cost."""
-        lines = []
+    def moved_runs(self) -> dict[str, list[float]]:
+        """The runs moved off their nominal multipliers to hold equal real cost, and their (d, w, r)."""
+        runs = {}
         for key, (method, phi) in zip(self.keys[1:], self.plan[1:], strict=True):
-            nominal = method_direction(method, self.coefficients)(phi)
             fitted = self.multipliers(key)[2]
-            if tuple(fitted) != tuple(nominal):
-                lines.append(moved(key, nominal, fitted, self.baseline, self.config.target))
+            if tuple(fitted) != tuple(method_direction(method, self.coefficients)(phi)):
+                runs[key] = [round(v, 6) for v in fitted]
+        return runs
+
+    def moves(self) -> list[str]:
+        """One line per moved run: its nominal and its fitted multipliers, and what each costs."""
+        target, plan = self.config.target, dict(zip(self.keys, self.plan, strict=True))
+        lines = []
+        for key in self.moved_runs():
+            method, phi = plan[key]
+            nominal = method_direction(method, self.coefficients)(phi)
+            lines.append(moved(key, nominal, self.multipliers(key)[2], self.baseline, target))
         return lines
 
     def remaining(self, study: optuna.Study) -> int:

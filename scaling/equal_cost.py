@@ -13,7 +13,7 @@ step where it is within tolerance and otherwise finds the step whose real FLOPs 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from scaling.compound import Multipliers, compound_multipliers, scale
 from search_spaces.cost import Target
@@ -24,6 +24,16 @@ METHODS = ("depth", "width", "resolution", "compound")
 Direction = Callable[[float], Multipliers]
 BISECTIONS = 10  # the step to 2**-10 of its bracket: finer than any rounding of a layer, channel or pixel
 MAX_STEP = 64.0  # no method needs a step this far past phi to double its FLOPs
+
+
+def check_methods(methods: Sequence[str]) -> tuple[str, ...]:
+    """``methods`` as a tuple, each one of :data:`METHODS`."""
+    for method in methods:
+        if method not in METHODS:
+            raise ValueError(f"unknown method {method!r}; allowed: {', '.join(METHODS)}")
+    if not methods:
+        raise ValueError(f"compare needs at least one method; allowed: {', '.join(METHODS)}")
+    return tuple(methods)
 
 
 def method_direction(method: str, coefficients: tuple[float, float, float]) -> Direction:

@@ -61,7 +61,8 @@ def test_a_comparison_holds_every_method_at_equal_cost_unless_told_not_to():
     assert nominal.moves() == [] and len(fitted.moves()) == 1
     line = r"  compound@2: \(1, 1.44, 1.21\), 3\.\d\dx .+; moved to \(1, 1\.\d+, 1\.\d+\), (3\.[6-9]|4\.[0-3])\dx .+"
     assert re.fullmatch(line, fitted.moves()[0])
-    # a study of nominal multipliers is another study, and one made before equal cost is still found
-    assert "equal_cost" in fitted.identity() and "equal_cost" not in nominal.identity()
+    # a moved run trains another network: another study; where nothing moved, the same study as before
+    assert set(fitted.identity()["moved"]) == {"compound@2"} and "moved" not in nominal.identity()
+    assert "moved" not in job(cost_tolerance=0.5).identity()  # 3.4x is within 4x +- 50%: nothing moves
     with pytest.raises(ValueError, match="compare.cost_tolerance must be a number > 0, got 0"):
         CompareSettings(cost_tolerance=0)
