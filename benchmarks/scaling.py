@@ -2,8 +2,10 @@
 
 For each dataset (a name and its Hydra overrides of ``conf/compare.yaml``, e.g. a proxy budget),
 runs ``scaling.compare`` (the baseline, then depth, width, resolution and compound scaling to about
-``2**phi`` times its FLOPs) at ``--seeds`` proxy seeds, in memory, and records each (method, phi)
-accuracy's mean and 95% t-interval over seeds (EfficientNet's Table 3 on the proxy).  Scale *pays*
+``2**phi`` times its real FLOPs, each moved along its own direction where rounding misses that:
+``compare.equal_cost``) at ``--seeds`` proxy seeds, in memory, and records each (method, phi)
+accuracy's mean and 95% t-interval over seeds (EfficientNet's Table 3 on the proxy), with its
+FLOPs ratio and (d, w, r).  The ``family`` is the baseline and the compound cells.  Scale *pays*
 for a method when phi = 1 beats phi = 0 and phi = 2 beats phi = 1 seed by seed beyond noise (the
 paired t-interval of the difference excludes zero).  ``--grid-seeds N`` also runs the default
 grid (plus ``--grid-override``) at N seeds and records how often its chosen triple repeats
@@ -108,18 +110,24 @@ def measure_dataset(label: str, overrides: list[str], args: argparse.Namespace, 
     tables, n_val = [table for table, _ in runs], runs[0][1]
     accuracy: dict[tuple[str, float], list[float]] = {}
     flops: dict[tuple[str, float], float] = {}
+    scaled: dict[tuple[str, float], list[float]] = {}
     for table in tables:
         for _, row in table.iterrows():
             key = ("baseline", 0.0) if row["method"] == "baseline" else (row["method"], float(row["phi"]))
             accuracy.setdefault(key, []).append(float(row["val_acc"]))
             flops[key] = float(row["flops_ratio"])
+            scaled[key] = [round(float(row[k]), 4) for k in ("d", "w", "r")]
     base = accuracy[("baseline", 0.0)]
     methods: dict[str, dict[str, Any]] = {}
     verdicts: dict[str, dict[str, Any]] = {}
     for method in [m for m in METHODS if (m, PHIS[0]) in accuracy]:  # methods=[...] may leave some out
         steps = [base] + [accuracy[(method, phi)] for phi in PHIS]
         methods[method] = {
-            f"{phi:g}": {**summary_of(accuracy[(method, phi)]), "flops_ratio": round(flops[(method, phi)], 3)}
+            f"{phi:g}": {
+                **summary_of(accuracy[(method, phi)]),
+                "flops_ratio": round(flops[(method, phi)], 3),
+                "multipliers": scaled[(method, phi)],
+            }
             for phi in PHIS
         }
         verdicts[method] = {f"{i + 1}>{i}": rises(steps[i], steps[i + 1], n_val) for i in range(len(PHIS))}

@@ -147,8 +147,7 @@ class CompareJob(StudyJob):
             "baseline": genotype_signature(self.baseline),
             "coefficients": list(self.coefficients),
             "runs": self.keys,
-            # a run moved to equal cost trains another network; where none moved, the study is the same
-            **({"moved": self.moved_runs()} if self.moved_runs() else {}),
+            "moved": self.moved_runs() or None,  # a moved run trains another network than the nominal one
             **self.task_identity(),
         }
 
@@ -196,12 +195,13 @@ class CompareJob(StudyJob):
 
     def moves(self) -> list[str]:
         """One line per moved run: its nominal and its fitted multipliers, and what each costs."""
-        target, plan = self.config.target, dict(zip(self.keys, self.plan, strict=True))
+        target, tolerance = self.config.target, self.config.compare.cost_tolerance
+        plan = dict(zip(self.keys, self.plan, strict=True))
         lines = []
         for key in self.moved_runs():
             method, phi = plan[key]
             nominal = method_direction(method, self.coefficients)(phi)
-            lines.append(moved(key, nominal, self.multipliers(key)[2], self.baseline, target))
+            lines.append(moved(key, phi, nominal, self.multipliers(key)[2], self.baseline, target, tolerance))
         return lines
 
     def remaining(self, study: optuna.Study) -> int:

@@ -22,7 +22,7 @@ from search_spaces.genotype import Genotype
 
 METHODS = ("depth", "width", "resolution", "compound")
 Direction = Callable[[float], Multipliers]
-BISECTIONS = 10  # the step to 2**-10 of its bracket: finer than any rounding of a layer, channel or pixel
+STEP_RESOLUTION = 1e-4  # in t: below one pixel's, channel's or layer's rounding at any phi (the count is analytic)
 MAX_STEP = 64.0  # no method needs a step this far past phi to double its FLOPs
 
 
@@ -45,6 +45,8 @@ def method_direction(method: str, coefficients: tuple[float, float, float]) -> D
     if method == "resolution":
         return lambda t: Multipliers(1.0, 1.0, 2.0 ** (t / 2))
     if method == "compound":
+        if min(coefficients) < 1:  # each step must scale up, or cost need not grow with t
+            raise ValueError(f"compound coefficients must each be >= 1, got {tuple(coefficients)}")
         return lambda t: compound_multipliers(*coefficients, t)
     raise ValueError(f"unknown method {method!r}; allowed: {', '.join(METHODS)}")
 
@@ -91,25 +93,32 @@ def equal_cost_multipliers(
         low, high = high, high * 2
         if high > phi + MAX_STEP:
             raise ValueError(f"{direction(phi)} cannot reach {goal:g}x the baseline's FLOPs: its cost does not grow")
-    for _ in range(BISECTIONS):
+    while high - low > STEP_RESOLUTION:
         middle = (low + high) / 2
         if flops_ratio(baseline, direction(middle), target) < goal:
             low = middle
         else:
             high = middle
-    return direction(min((high, low), key=miss))
+    # t = 0 is the baseline itself (and no compound step): never a member, however near its cost
+    return direction(min((high, low) if low > 0 else (high,), key=miss))
 
 
 def moved(
     key: str,
+    phi: float,
     nominal: tuple[float, float, float],
     fitted: tuple[float, float, float],
     baseline: Genotype,
     target: Target,
+    tolerance: float,
 ) -> str:
     """The line saying a run was moved off its nominal multipliers, and what each costs."""
 
     def text(m: tuple[float, float, float]) -> str:
         return f"({', '.join(f'{v:.4g}' for v in m)}), {flops_ratio(baseline, m, target):.2f}x"
 
-    return f"  {key}: {text(nominal)} the baseline's FLOPs after rounding; moved to {text(fitted)} (compare.equal_cost)"
+    line = f"  {key}: {text(nominal)} the baseline's FLOPs after rounding; moved to {text(fitted)} (compare.equal_cost)"
+    goal = 2.0**phi
+    if abs(flops_ratio(baseline, fitted, target) / goal - 1) > tolerance + 1e-12:
+        line += f"; still outside {goal:g}x +- {tolerance:.0%}: rounding allows no nearer network"
+    return line

@@ -64,6 +64,7 @@ def commands(cfg: PipelineCommand, name: str) -> dict[str, str]:
         "proxy": "compare.proxy",
         "phis": "compare.phis",
         "methods": "compare.methods",
+        "compare": "compare",  # its equal_cost and cost_tolerance: the rest are the pipeline's (below)
     }
     family = {"target": "target", "phis": "family.phis", "latency": "latency"}
     choice = [*dataset, f"objective={choices['objective']}"]
@@ -78,7 +79,7 @@ def commands(cfg: PipelineCommand, name: str) -> dict[str, str]:
             "scaling.compare",
             "compare",
             dataset,
-            plain_groups(config, compare),
+            plain_groups(config, compare, nested=("proxy", "phi", "phis", "methods")),
             [search_ref, grid_ref, *study["compare"]],
         ),
     }

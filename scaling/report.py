@@ -104,12 +104,17 @@ def search_section(run: StudyRun) -> list[str]:
     return lines
 
 
+def member_key(row: pd.Series) -> tuple[float, ...]:
+    """A scaled member's phi and (d, w, r), rounded past float noise: the same key, the same network."""
+    return tuple(round(float(row[k]), 6) for k in ("phi", "d", "w", "r"))
+
+
 def family_section(family: Path, compare: pd.DataFrame) -> list[str]:
     frame = pd.read_csv(family / "family.csv")
     timed = "latency_ms" in frame and frame["latency_ms"].notna().all()
-    # by network, not by phi: the comparison may move a member to hold equal real cost (compare.equal_cost)
+    # by phi and multipliers: the comparison may move a member to hold equal real cost (compare.equal_cost)
     ran = compare[compare["method"].isin(["baseline", "compound"])]
-    trained = {(b, int(res)): acc for b, res, acc in zip(ran["blocks"], ran["resolution"], ran["val_acc"], strict=True)}
+    trained = {member_key(r): r["val_acc"] for _, r in ran.iterrows()}
     rows = [
         (
             r["name"],
@@ -124,7 +129,7 @@ def family_section(family: Path, compare: pd.DataFrame) -> list[str]:
             f"{r['expected_ratio']:g}",
             f"{r['flops_ratio'] / r['expected_ratio']:.2f}",
             *([cell(r["latency_ms"]), cell(r["latency_ratio"])] if timed else []),
-            trained.get((r["blocks"], int(r["resolution"]))),
+            trained.get(member_key(r)),
         )
         for _, r in frame.iterrows()
     ]
@@ -134,7 +139,7 @@ def family_section(family: Path, compare: pd.DataFrame) -> list[str]:
         "## 4. The family",
         "",
         "Each member is the found baseline scaled by the grid's coefficients (`family/*.yaml`); "
-        "proxy accuracy where the comparison trained the same network.",
+        "proxy accuracy where the comparison trained the same member.",
         "",
         table(rows, [*header, "proxy val acc"]),
         "",

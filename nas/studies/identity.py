@@ -20,7 +20,7 @@ from typing import Any
 
 from search_spaces.genotype import BN_EPS
 
-VERSION = 4
+VERSION = 5
 VERSION_ATTR = "identity_version"
 LATER_FIELDS: tuple[dict[str, Any], ...] = (
     {"space.bn_eps": BN_EPS},  # a genotype's BatchNorm epsilon (timm's networks)
@@ -33,6 +33,7 @@ LATER_FIELDS: tuple[dict[str, Any], ...] = (
     # the grid's real-cost rule and seed rounds (version 4)
     {"grid.rule": "constraint", "grid.band": None, "grid.cost": None, "grid.cost_tolerance": None},
     {"grid.top": None, "grid.max_seeds": 1},
+    {"moved": None},  # the runs a comparison moved to equal real cost (version 5)
 )
 _ABSENT = object()
 

@@ -48,6 +48,8 @@ def test_records_the_family_and_each_method_over_seeds_and_the_grids_choices(res
         assert low <= cell["mean"] <= high
     assert dataset["methods"]["compound"]["1"] == dataset["family"]["1"]
     assert 1.6 < dataset["methods"]["depth"]["1"]["flops_ratio"] < 2.6
+    d, w, r = dataset["methods"]["depth"]["2"]["multipliers"]  # of the trained network: depth alone
+    assert d > 2 and w == r == 1.0
     for verdicts in dataset["rises"].values():
         assert set(verdicts) == {"1>0", "2>1"}
         assert all(v["verdict"] in ("rises", "falls", "tie") for v in verdicts.values())

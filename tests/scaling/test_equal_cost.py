@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 
+import optuna
 import pytest
 
+from nas.studies.identity import VERSION_ATTR
+from nas.studies.study import experiment_name, open_study
 from scaling.compare_study import CompareConfig, CompareJob, CompareSettings
 from scaling.equal_cost import equal_cost_multipliers, flops_ratio, method_direction, method_multipliers
 from search_spaces.cost import Target
@@ -62,7 +66,46 @@ def test_a_comparison_holds_every_method_at_equal_cost_unless_told_not_to():
     line = r"  compound@2: \(1, 1.44, 1.21\), 3\.\d\dx .+; moved to \(1, 1\.\d+, 1\.\d+\), (3\.[6-9]|4\.[0-3])\dx .+"
     assert re.fullmatch(line, fitted.moves()[0])
     # a moved run trains another network: another study; where nothing moved, the same study as before
-    assert set(fitted.identity()["moved"]) == {"compound@2"} and "moved" not in nominal.identity()
-    assert "moved" not in job(cost_tolerance=0.5).identity()  # 3.4x is within 4x +- 50%: nothing moves
+    assert set(fitted.identity()["moved"]) == {"compound@2"} and nominal.identity()["moved"] is None
+    assert job(cost_tolerance=0.5).identity()["moved"] is None  # 3.4x is within 4x +- 50%: nothing moves
+    assert experiment_name("compare", [], nominal.identity()) == experiment_name("compare", [], without_moved(nominal))
     with pytest.raises(ValueError, match="compare.cost_tolerance must be a number > 0, got 0"):
         CompareSettings(cost_tolerance=0)
+
+
+def test_a_comparison_that_moved_a_run_is_not_resumed_with_nominal_networks():
+    fitted = CompareJob(B0, TRIPLE, CompareConfig(target=TARGET, phis=[2], methods=["compound"]))
+    nominal_config = CompareConfig(
+        target=TARGET, phis=[2], methods=["compound"], compare=CompareSettings(equal_cost=False)
+    )
+    storage, sampler, pruner = optuna.storages.InMemoryStorage(), optuna.samplers.RandomSampler(), None
+    open_study(storage, "named", ["maximize"], sampler, pruner, fitted.identity())
+    with pytest.raises(
+        ValueError, match=r'is another experiment: moved: \{"compound@2": \[1.0, 1.5\d+, 1.2\d+\]\} stored, null now'
+    ):
+        open_study(storage, "named", ["maximize"], sampler, pruner, CompareJob(B0, TRIPLE, nominal_config).identity())
+    # a study made before equal cost existed (identity version 4, no moved) resumes where nothing moved
+    old = {**without_moved(CompareJob(B0, TRIPLE, nominal_config))}
+    study = optuna.create_study(study_name="old", storage=storage, direction="maximize")
+    study.set_user_attr(VERSION_ATTR, 4)
+    for key, value in json.loads(json.dumps(old)).items():
+        study.set_user_attr(key, value)
+    assert open_study(storage, "old", ["maximize"], sampler, pruner, CompareJob(B0, TRIPLE, nominal_config).identity())
+
+
+def without_moved(job: CompareJob) -> dict:
+    """The identity a comparison had before equal cost existed."""
+    return {k: v for k, v in job.identity().items() if k != "moved"}
+
+
+def test_a_member_over_budget_is_moved_down_but_never_to_the_baseline():
+    """At phi 0.5 one more layer per stage already costs more than 2**0.5: the nearest member has it."""
+    direction = method_direction("compound", (1.2, 1.1, 1.15))
+    assert flops_ratio(B0, direction(0.5), TARGET) > 2**0.5 * 1.1
+    d, w, r = equal_cost_multipliers(B0, direction, 0.5, TARGET, 0.1)
+    assert 1 < d < direction(0.5).depth and flops_ratio(B0, (d, w, r), TARGET) > 1
+
+
+def test_compound_coefficients_below_one_are_refused():
+    with pytest.raises(ValueError, match=r"compound coefficients must each be >= 1, got \(0.9, 1.1, 1.1\)"):
+        method_direction("compound", (0.9, 1.1, 1.1))

@@ -29,6 +29,7 @@ def _args(tmp_path, run: str) -> list[str]:
         "progress=false",
         "target.resolution=64",  # FLOPs and latency at a small input: the stages' logic is the same at 224
         *(f"{stage}.proxy.train_size=256" for stage in ("search", "grid", "compare")),  # half the preset's
+        "compare.cost_tolerance=0.3",  # not the default: the report's compare command must carry it
         f"study.storage=sqlite:///{tmp_path / 'studies.db'}",
         f"hydra.run.dir={tmp_path / run}",
     ]
@@ -109,6 +110,7 @@ def test_the_report_commands_find_the_same_studies(pipeline, cli):
     report = (tmp_path / "run" / "report.md").read_text()
     commands = re.findall(r"```sh\n(python -m .*)\n```", report)
     assert [c.split()[2] for c in commands] == ["nas.search", "scaling.grid", "scaling.family", "scaling.compare"]
+    assert "compare.cost_tolerance=0.3" in commands[3].split()
     for command, stage in zip(commands, ("search", "grid", "family", "compare"), strict=True):
         args = [*shlex.split(command)[3:], f"hydra.run.dir={tmp_path / ('again-' + stage)}"]
         result = cli(shlex.split(command)[2], *args)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from nas.proxy.noise import small_split_note
 from nas.studies.run import StudyRun
@@ -42,28 +43,30 @@ def _compare(tmp_path, n_val: int, compound: float, width: float) -> StudyRun:
     frame = pd.DataFrame(
         {"method": ["baseline", "width", "compound"], "phi": [0.0, 1.0, 1.0], "val_acc": [0.55, width, compound]}
     )
-    frame.assign(blocks=["b0", "wide", "b0_phi1_moved"], resolution=32).to_csv(out / "compare.csv", index=False)
+    multipliers = {"d": [1.0, 1.0, 1.0], "w": [1.0, 1.41, 1.25], "r": [1.0, 1.0, 1.1]}  # compound moved off 1.2
+    frame.assign(**multipliers).to_csv(out / "compare.csv", index=False)
     return StudyRun("s-compare", {"dataset": {"n_val": n_val}, "best": None}, 0, out)
 
 
-def _family(tmp_path: Path) -> Path:
+def _family(tmp_path: Path, width: float = 1.2) -> Path:
     out = tmp_path / "family"
     out.mkdir()
-    row = {"d": 1.0, "w": 1.0, "r": 1.0, "resolution": 32, "target_resolution": 64, "params": 1000, "flops": 3e8}
-    rows = [{**row, "name": "b0", "blocks": "b0", "phi": 0.0, "flops_ratio": 1.0, "expected_ratio": 1.0}]
-    rows += [{**row, "name": "b0_phi1", "blocks": "b0_phi1", "phi": 1.0, "flops_ratio": 1.7, "expected_ratio": 2.0}]
+    row = {"d": 1.0, "w": 1.0, "r": 1.0, "target_resolution": 64, "params": 1000, "flops": 3e8}
+    rows = [{**row, "name": "b0", "phi": 0.0, "flops_ratio": 1.0, "expected_ratio": 1.0}]
+    rows += [{**row, "name": "b0_phi1", "phi": 1.0, "w": width, "r": 1.1, "flops_ratio": 1.7, "expected_ratio": 2.0}]
     pd.DataFrame(rows).to_csv(out / "family.csv")
     return out
 
 
-def _report(tmp_path, n_val: int, first: float, second: float) -> str:
-    """A report whose grid's best and compare's compound score ``first``, the runners-up ``second``."""
+def _report(tmp_path, n_val: int, first: float, second: float, width: float = 1.2) -> str:
+    """A report whose grid's best and compare's compound score ``first``, the runners-up ``second``;
+    the family's phi = 1 member at ``width`` (the comparison's compound is at 1.25)."""
     stages = {
         "search": _search(tmp_path, n_val),
         "grid": _grid(tmp_path, n_val, first, second),
         "compare": _compare(tmp_path, n_val, first, second),
     }
-    report = Report("s", DATASET, stages, _family(tmp_path), 1.0, {"search": "python -m nas.search"})
+    report = Report("s", DATASET, stages, _family(tmp_path, width), 1.0, {"search": "python -m nas.search"})
     return write_report(report, tmp_path).read_text()
 
 
@@ -129,9 +132,10 @@ def test_a_comparison_where_scale_does_not_pay_says_so_first_and_names_no_winner
     assert "scores highest" not in section
 
 
-def test_the_family_shows_the_accuracy_of_the_same_network_only(tmp_path):
-    """The comparison moved compound at phi 1 to hold equal real cost: that accuracy is another network's."""
-    text = _report(tmp_path, 2000, 0.80, 0.75)
+@pytest.mark.parametrize(("width", "shown"), [(1.2, "–"), (1.25, "0.8000")])
+def test_the_family_shows_the_accuracy_of_the_same_member_only(tmp_path, width, shown):
+    """At width 1.2 the comparison had moved compound to 1.25 to hold equal real cost: another network."""
+    text = _report(tmp_path, 2000, 0.80, 0.75, width)
     family = text.split("## 4. The family", 1)[1].split("## 5.", 1)[0]
     rows = [line for line in family.splitlines() if line.startswith("| b0")]
-    assert rows[0].endswith("| 0.5500 |") and rows[1].endswith("| – |")
+    assert rows[0].endswith("| 0.5500 |") and rows[1].endswith(f"| {shown} |")

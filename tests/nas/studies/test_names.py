@@ -40,7 +40,7 @@ PINNED = {
         "grid",
         ("phi=2", "dataset=digits", "grid.rule=constraint", "grid.max_seeds=1", OLD_GRID_PROXY),
     ): "grid-efficientnet_b0-phi2-digits-eb02a980",
-    ("compare", (OLD_GRID_PROXY,)): "compare-efficientnet_b0-fashion_mnist-61122885",
+    ("compare", (OLD_GRID_PROXY,)): "compare-efficientnet_b0-fashion_mnist-3febeaad",
     # the same with compare.equal_cost=false: its nominal networks, its name from before equal cost
     ("compare", (OLD_GRID_PROXY, "compare.equal_cost=false")): "compare-efficientnet_b0-fashion_mnist-abf698ee",
     (
