@@ -16,6 +16,7 @@ import math
 from collections.abc import Callable, Sequence
 
 from scaling.compound import Multipliers, compound_multipliers, scale
+from scaling.grid_points import holds_cost
 from search_spaces.cost import Target
 from search_spaces.flops import estimate_flops
 from search_spaces.genotype import Genotype
@@ -51,11 +52,6 @@ def method_direction(method: str, coefficients: tuple[float, float, float]) -> D
     raise ValueError(f"unknown method {method!r}; allowed: {', '.join(METHODS)}")
 
 
-def method_multipliers(method: str, phi: float, coefficients: tuple[float, float, float]) -> Multipliers:
-    """(d, w, r) that multiply FLOPs by about ``2**phi`` with one method, before rounding."""
-    return method_direction(method, coefficients)(phi)
-
-
 def flops_ratio(baseline: Genotype, multipliers: tuple[float, float, float], target: Target) -> float:
     """The scaled network's real FLOPs at the target input over the baseline's.
 
@@ -86,7 +82,7 @@ def equal_cost_multipliers(
     def miss(t: float) -> float:
         return abs(math.log(flops_ratio(baseline, direction(t), target) / goal))
 
-    if abs(flops_ratio(baseline, direction(phi), target) / goal - 1) <= tolerance + 1e-12:
+    if holds_cost(flops_ratio(baseline, direction(phi), target), goal, tolerance):
         return direction(phi)
     low, high = 0.0, phi
     while flops_ratio(baseline, direction(high), target) < goal:
@@ -119,6 +115,6 @@ def moved(
 
     line = f"  {key}: {text(nominal)} the baseline's FLOPs after rounding; moved to {text(fitted)} (compare.equal_cost)"
     goal = 2.0**phi
-    if abs(flops_ratio(baseline, fitted, target) / goal - 1) > tolerance + 1e-12:
+    if not holds_cost(flops_ratio(baseline, fitted, target), goal, tolerance):
         line += f"; still outside {goal:g}x +- {tolerance:.0%}: rounding allows no nearer network"
     return line

@@ -27,6 +27,11 @@ def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def holds_cost(ratio: float, expected: float, tolerance: float) -> bool:
+    """Whether a real cost ratio lies within ``tolerance`` (a fraction) of ``expected`` (``2**phi``)."""
+    return abs(ratio / expected - 1) <= tolerance + 1e-12
+
+
 @dataclass(frozen=True)
 class GridSettings:
     alpha_max: float = 1.3

@@ -19,7 +19,7 @@ from nas.studies.protocol import TrialProtocol
 from nas.studies.study import FINISHED
 from scaling.candidate import ScaledCandidate, latency_of, scaled_candidate
 from scaling.compound import compound_multipliers, flops_constraint
-from scaling.grid_points import GridSettings, Point, parse_point, point_key
+from scaling.grid_points import GridSettings, Point, holds_cost, parse_point, point_key
 from search_spaces.cost import Target
 from search_spaces.genotype import Genotype
 from search_spaces.latency.measure import LatencyMeter
@@ -35,7 +35,7 @@ def rule_verdict(member: ScaledCandidate, point: Point, settings: GridSettings) 
     """
     constraint = flops_constraint(*point)
     ratio = member.flops_ratio if settings.cost == "flops" else member.latency_ratio
-    cost_ok = None if ratio is None else abs(ratio / member.expected_ratio - 1) <= settings.cost_tolerance + 1e-12
+    cost_ok = None if ratio is None else holds_cost(ratio, member.expected_ratio, settings.cost_tolerance)
     constraint_ok = abs(constraint - 2) <= settings.tolerance + 1e-12
     feasible = (cost_ok is not False or not settings.by_cost) and (constraint_ok or not settings.by_constraint)
     return {

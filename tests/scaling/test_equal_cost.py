@@ -12,7 +12,7 @@ import pytest
 from nas.studies.identity import VERSION_ATTR
 from nas.studies.study import experiment_name, open_study
 from scaling.compare_study import CompareConfig, CompareJob, CompareSettings
-from scaling.equal_cost import equal_cost_multipliers, flops_ratio, method_direction, method_multipliers
+from scaling.equal_cost import equal_cost_multipliers, flops_ratio, method_direction
 from search_spaces.cost import Target
 from search_spaces.references import reference
 
@@ -20,6 +20,10 @@ from search_spaces.references import reference
 TARGET = Target(resolution=64)
 B0 = reference("efficientnet_b0")
 TRIPLE = (1.0, 1.2, 1.1)  # the grid's equal-cost triple at phi = 1: at phi = 2 it rounds to about 3x, not 4x
+
+
+def method_multipliers(method: str, phi: float, coefficients: tuple[float, float, float]):
+    return method_direction(method, coefficients)(phi)
 
 
 def test_each_method_targets_the_same_flops_before_rounding():
