@@ -30,6 +30,7 @@ from benchmarks.task import Task
 from nas.proxy.noise import verdict
 from nas.search.job import SearchJob
 from nas.search.settings import SearchConfig, SearchPrescreen, SearchSettings
+from nas.search.supernet import RANKING_ATTR
 from nas.supernet.settings import SupernetSettings
 
 METHODS = ("random", "tpe", "rl", "tpe+prescreen", "rl+prescreen", "tpe+supernet", "tpe+trained_supernet")
@@ -106,7 +107,17 @@ def _timed(task: Task, config: SearchConfig, budget: float, bank: dict[str, Any]
         "bank_members_trained": sum(_joined(b) in members for b in trained),
         "trials": [[round(t, 1), round(r, 5)] for t, r in in_time],
         "curve": improvements(in_time),
+        "supernet": warm_up_cost(study),
     }
+
+
+def warm_up_cost(study: optuna.Study) -> dict[str, Any] | None:
+    """Where a supernet search's time went before its first trial (None without a supernet):
+    ``seconds`` in all (obtaining the supernet and ranking), the candidates ranked and their rate."""
+    ranking = study.user_attrs.get(RANKING_ATTR)
+    if ranking is None:
+        return None
+    return {k: ranking[k] for k in ("seconds", "supernet_seconds", "candidates", "subnets_per_minute")}
 
 
 def _joined(blocks: str | Sequence[str] | None) -> str:
