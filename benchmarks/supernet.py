@@ -59,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--bootstrap", type=int, default=2000, help="resamples for the 95%% intervals")
     parser.add_argument("--rate-pool", type=int, default=300, help="fresh members scored for subnets per minute")
     parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2, 3, 4], help="search seeds (none: no search)")
-    parser.add_argument("--budget", type=float, default=900.0, help="seconds per search, supernet training included")
+    parser.add_argument("--budget", type=float, default=1800.0, help="seconds per search, supernet training included")
     parser.add_argument("--store", type=Path, default=STORE, help="where the benchmark's supernets are kept")
     parser.add_argument("--name", default="supernet")
     add_record_options(parser, "the record")

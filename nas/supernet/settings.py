@@ -32,8 +32,8 @@ class SupernetSettings:
         False  # Once-for-All's progressive shrinking (nas.supernet.progressive); off: the sandwich throughout
     )
     save_every: int = 50  # steps between checkpoints (one is also written after every epoch and on a stop)
-    recalibration: int = 128  # training images whose statistics each subnet's BatchNorm gets before scoring
-    eval_images: int = 500  # validation images (a fixed part of the split) every subnet is scored on
+    recalibration: int = 64  # training images whose statistics each subnet's BatchNorm gets before scoring
+    eval_images: int = 125  # validation images (a fixed part of the split) every subnet is scored on
     score: str = "accuracy"  # what ranks subnets: accuracy, or loss (lower is better)
     pool: int = 0  # python -m nas.supernet: rank this many sampled candidates too (scores.csv); 0: none
     candidates: int = 5000  # a search with it: members the evolution scores (Once-for-All's evolutionary search)

@@ -23,6 +23,7 @@ from tests.benchmarks.scaling_figures import (
     stability,
     step_text,
 )
+from tests.benchmarks.supernet_figures import scoring_setting, setting_row, supernet_held_out, supernet_row
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -94,31 +95,6 @@ def zero_cost_search(r: dict[str, Any]) -> str:
     pair = r["search"]["paired"]["tpe+prescreen vs tpe"]
     low, high = pair["interval_95"]
     return f"TPE + pre-screen against TPE {pair['mean']:+.4f} [{low:+.4f}, {high:+.4f}] over {pair['n']} seeds"
-
-
-def interval(values: list[float]) -> str:
-    return f"[{values[0]:+.3f}, {values[1]:+.3f}]"
-
-
-def supernet_row(r: dict[str, Any]) -> str:
-    return (
-        f"trained in {r['train_cost_ratio']:.1f} B0 proxy trainings, scores {r['subnets_per_minute']:.0f} candidates "
-        f"a minute; ranks the {r['n']} held-out bank members at τ {r['tau']:+.3f} {interval(r['tau_interval'])}"
-    )
-
-
-def supernet_held_out(r: dict[str, Any]) -> str:
-    return (
-        f"On the {r['n']} held-out members: τ-b **{r['tau']:+.3f} {interval(r['tau_interval'])}** against the "
-        f"two-seed label, short of the 0.5 target; the proxy's seed 0 against seed 1 reaches "
-        f"{r['tau_ceiling']:+.3f} {interval(r['tau_ceiling_interval'])}, the parameter count "
-        f"{r['tau_params']:+.3f} {interval(r['tau_params_interval'])}"
-    )
-
-
-def setting_row(r: dict[str, Any], index: int) -> str:
-    s = r["settings"][index]
-    return f"| {s['train_cost_ratio']:.1f} | {s['tuning']['accuracy']['tau']:+.3f} |"
 
 
 def latency_row(r: dict[str, Any]) -> str:
@@ -279,14 +255,11 @@ QUOTED: list[tuple[Path, str, Callable[[dict[str, Any]], str]]] = [
             )
         )
     ],
-    (
-        BENCHMARKS,
-        "supernet_scoring.json",
-        lambda r: (
-            f"+{r['settings'][2]['tuning']['accuracy']['tau']:.3f} / +{r['settings'][2]['tuning']['loss']['tau']:.3f} "
-            f"at {r['settings'][2]['subnets_per_minute']:.0f}"
-        ),
-    ),
+    *[
+        (BENCHMARKS, name, lambda r, i=i: scoring_setting(r, i))
+        for name, rows in (("supernet_scoring.json", [2]), ("supernet_scoring_images.json", range(5)))
+        for i in rows
+    ],
 ]
 
 
