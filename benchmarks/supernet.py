@@ -42,7 +42,7 @@ from nas.proxy.trainer import train_proxy
 from nas.screening.pool import sample_pool
 from nas.search.settings import SearchPrescreen
 from nas.supernet.evaluation import SubnetScorer
-from nas.supernet.settings import SCORES
+from nas.supernet.settings import SCORES, SupernetSettings
 from nas.supernet.store import stored_path
 from nas.supernet.training import SupernetRun, train_supernet
 
@@ -83,7 +83,7 @@ def measure(args: argparse.Namespace) -> None:
     figures = {
         "bank": {"path": str(args.bank), "commit": bank.get("commit"), "n": len(bank["candidates"])},
         "supernet_settings": run.identity()["supernet"],
-        "scoring": {"recalibration": run.settings.recalibration, "eval_images": run.settings.eval_images},
+        "scoring": scoring_images(run.settings),
         **cost,
         **ranking,
         "subnets_per_minute": rate,
@@ -113,6 +113,11 @@ def training_cost(task: Task, store: Path) -> tuple[dict[str, Any], SupernetRun,
     b0_seconds = b0_proxy_seconds(task)
     figures, run, path = supernet_cost(task, store, b0_seconds)
     return {"b0_proxy_seconds": round(b0_seconds, 2), **figures}, run, path
+
+
+def scoring_images(settings: SupernetSettings) -> dict[str, int]:
+    """The images every subnet is recalibrated and scored on (not in the supernet's identity)."""
+    return {"recalibration": settings.recalibration, "eval_images": settings.eval_images}
 
 
 def b0_proxy_seconds(task: Task) -> float:

@@ -25,7 +25,7 @@ from typing import Any
 
 from benchmarks.bank_members import RECORD, check_same_task, load_bank
 from benchmarks.common import add_record_options, run_benchmark, write_figures
-from benchmarks.supernet import STORE, b0_proxy_seconds, supernet_cost, tuning_taus
+from benchmarks.supernet import STORE, b0_proxy_seconds, scoring_images, supernet_cost, tuning_taus
 from benchmarks.task import Task, load_task
 from nas.cli.schema import UsageError, composed
 from nas.supernet.evaluation import SubnetScorer
@@ -86,6 +86,7 @@ def measure_setting(
     return {
         "overrides": overrides,
         "supernet_settings": run.identity()["supernet"],
+        "scoring": scoring_images(run.settings),
         "train_cost_ratio": cost["train_cost_ratio"],
         "supernet_seconds": cost["supernet_seconds"],
         "final_loss": cost["supernet_history"][-1]["loss"] if cost["supernet_history"] else None,

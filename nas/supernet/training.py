@@ -189,7 +189,7 @@ def train_supernet(run: SupernetRun, path: Path, progress: StepCallback | None =
         seconds += time.perf_counter() - started
         save()
         raise
-    return Trained(net, step, seconds, history, complete=True)
+    return Trained(net, step, round(seconds, 3), history, complete=True)  # as saved: a reload reports the same
 
 
 def train_step(run: SupernetRun, net: Supernet, optimizer: torch.optim.Optimizer, step: int) -> float:

@@ -31,6 +31,7 @@ def test_the_settings_read_the_tuning_half_and_the_record_measures_the_held_out_
     assert [s["overrides"] for s in sweep["settings"]] == [[], ["supernet.eval_images=64"]]
     first, scoring = sweep["settings"]
     assert scoring["supernet_seconds"] == first["supernet_seconds"]  # a scoring setting reuses the stored supernet
+    assert scoring["scoring"]["eval_images"] == 64 and first["scoring"]["eval_images"] == 256  # supernet=tiny's
     assert all(s["train_cost_ratio"] > 0 and set(s["tuning"]) == {"accuracy", "loss"} for s in sweep["settings"])
     best = max(t["tau"] for s in sweep["settings"] for t in s["tuning"].values())
     assert sweep["chosen"]["tau"] == best
