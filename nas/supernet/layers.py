@@ -47,7 +47,11 @@ def batch_norm(bn: nn.BatchNorm2d, x: torch.Tensor) -> torch.Tensor:
 
 
 def folded(bn: nn.BatchNorm2d, weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(weight, bias) of a conv that computes ``weight``'s conv followed by ``bn`` in eval mode."""
+    """(weight, bias) of a conv that computes ``weight``'s conv followed by ``bn`` in eval mode.
+
+    Not ``torch.nn.utils.fusion.fuse_conv_bn_weights``: it returns new leaf Parameters, which would
+    cut the gradient to the shared weights whenever an eval-mode forward runs with autograd on.
+    """
     c = weight.shape[0]
     scale = bn.weight[:c] * torch.rsqrt(bn.running_var[:c] + bn.eps)
     return weight * scale.view(-1, 1, 1, 1), bn.bias[:c] - bn.running_mean[:c] * scale
