@@ -6,9 +6,11 @@ speckle) in the brightness of a random colour, with a weaker pattern of another 
 pixel noise.
 The periods are 5 to 12 pixels at the default 96 px, so a network that sees the images at 32 px
 loses part of what tells the patterns apart: resolution has something to give, as on photos.
-The same ``--seed`` writes the same files.
+``--periods LOW,HIGH`` draws coarser (or finer) patterns; the same ``--seed`` and ``--periods``
+write the same files.
 
     python -m benchmarks.textures DIR                       # 1,500 per class at 96 px
+    python -m benchmarks.textures DIR --periods 8,16        # coarser: less aliasing at 32 px
     python -m nas.search dataset=folder dataset.root=DIR
 """
 
@@ -90,28 +92,42 @@ CLASSES: dict[str, Pattern] = {
 }
 
 
-def texture(label: int, size: int, rng: np.random.Generator) -> np.ndarray:
-    """One ``size`` x ``size`` RGB image of class ``label`` (uint8, height x width x 3)."""
+def texture(label: int, size: int, rng: np.random.Generator, periods: tuple[float, float] = PERIODS) -> np.ndarray:
+    """One ``size`` x ``size`` RGB image of class ``label`` (uint8, height x width x 3), its pattern's
+    period drawn from ``periods`` (pixels at 96 px)."""
     y, x = np.mgrid[0:size, 0:size].astype(np.float32)
     patterns = list(CLASSES.values())
-    period = size / 96 * rng.uniform(*PERIODS)
+    period = size / 96 * rng.uniform(*periods)
     mask = patterns[label](x, y, rng, period)
     other = (label + rng.integers(1, len(patterns))) % len(patterns)  # a distractor of another class
-    mask = 0.8 * mask + 0.2 * patterns[other](x, y, rng, size / 96 * rng.uniform(*PERIODS))
+    mask = 0.8 * mask + 0.2 * patterns[other](x, y, rng, size / 96 * rng.uniform(*periods))
     tint = rng.uniform(0.4, 1.0, 3)  # a random colour; the pattern is in its brightness, as light on a surface
     image = tint * (0.15 + 0.85 * mask[..., None]) + rng.normal(0, 0.06, (size, size, 3))
     return (np.clip(image, 0, 1) * 255).round().astype(np.uint8)
 
 
-def write_textures(root: Path, per_class: int = 1500, size: int = 96, seed: int = 0) -> int:
+def write_textures(
+    root: Path, per_class: int = 1500, size: int = 96, seed: int = 0, periods: tuple[float, float] = PERIODS
+) -> int:
     """``root/<class>/<i>.png`` for every class; returns the number of images written."""
     rng = np.random.default_rng(seed)
     for label, name in enumerate(CLASSES):
         folder = root / name
         folder.mkdir(parents=True, exist_ok=True)
         for i in range(per_class):
-            Image.fromarray(texture(label, size, rng)).save(folder / f"{i:05d}.png", compress_level=1)
+            Image.fromarray(texture(label, size, rng, periods)).save(folder / f"{i:05d}.png", compress_level=1)
     return per_class * len(CLASSES)
+
+
+def parse_periods(text: str) -> tuple[float, float]:
+    """``LOW,HIGH`` -> (low, high): periods in pixels at 96 px, 2 <= low <= high (finer ones alias at any size)."""
+    try:
+        low, high = (float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LOW,HIGH (two numbers), got {text!r}") from None
+    if not (math.isfinite(high) and 2 <= low <= high):
+        raise argparse.ArgumentTypeError(f"periods must hold 2 <= LOW <= HIGH, got {text!r}")
+    return low, high
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -122,13 +138,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--per-class", type=int, default=1500, help="images per class (default 1500)")
     parser.add_argument("--size", type=int, default=96, help="side of each image in pixels (default 96)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--periods", type=parse_periods, default=PERIODS, help="LOW,HIGH pattern periods in px at 96 px (default 5,12)"
+    )
     args = parser.parse_args(argv)
     if args.per_class < 5 or args.size < 16:
         parser.error(f"--per-class must be >= 5 and --size >= 16, got {args.per_class} and {args.size}")
     if args.root.exists() and any(args.root.iterdir()):
-        # Images left from another --per-class or --seed would mix into this dataset unseen.
+        # Images left from another --per-class, --seed or --periods would mix into this dataset unseen.
         parser.error(f"{args.root} is not empty: give a new folder (or remove it first)")
-    count = write_textures(args.root, args.per_class, args.size, args.seed)
+    count = write_textures(args.root, args.per_class, args.size, args.seed, args.periods)
     print(f"wrote {count} images of {len(CLASSES)} classes at {args.size} px to {args.root}")
 
 

@@ -39,7 +39,7 @@ from scaling.candidate import MEMBER_COLUMNS, TRAINED_COLUMNS, scaled_candidate
 from scaling.coefficients import genotype_signature
 from scaling.compound import PAPER_COEFFICIENTS, parse_phis
 from scaling.equal_cost import METHODS, check_methods, equal_cost_multipliers, method_direction, moved
-from scaling.grid_points import GridSettings, is_number
+from scaling.grid_points import GridSettings, check_tolerance
 from scaling.grid_study import GRID_PROXY
 from scaling.grid_trial import keys_left
 from search_spaces.genotype import Genotype
@@ -85,8 +85,7 @@ class CompareSettings:
     def __post_init__(self) -> None:
         if self.x not in PLOT_AXES:
             raise ValueError(f"compare.x {self.x!r} is not one of {', '.join(PLOT_AXES)}")
-        if not is_number(self.cost_tolerance) or self.cost_tolerance <= 0:
-            raise ValueError(f"compare.cost_tolerance must be a number > 0, got {self.cost_tolerance!r}")
+        check_tolerance(self.cost_tolerance, "compare.cost_tolerance")
 
 
 @dataclass(frozen=True)

@@ -107,13 +107,14 @@ def moved(
     baseline: Genotype,
     target: Target,
     tolerance: float,
+    setting: str = "compare.equal_cost",
 ) -> str:
-    """The line saying a run was moved off its nominal multipliers, and what each costs."""
+    """The line saying a run was moved off its nominal multipliers (by ``setting``), and what each costs."""
 
     def text(m: tuple[float, float, float]) -> str:
         return f"({', '.join(f'{v:.4g}' for v in m)}), {flops_ratio(baseline, m, target):.2f}x"
 
-    line = f"  {key}: {text(nominal)} the baseline's FLOPs after rounding; moved to {text(fitted)} (compare.equal_cost)"
+    line = f"  {key}: {text(nominal)} the baseline's FLOPs after rounding; moved to {text(fitted)} ({setting})"
     goal = 2.0**phi
     if not holds_cost(flops_ratio(baseline, fitted, target), goal, tolerance):
         line += f"; still outside {goal:g}x +- {tolerance:.0%}: rounding allows no nearer network"

@@ -1,8 +1,11 @@
 """``python -m scaling.family``: scale a baseline into a family, one member per phi.
 
 ``coefficients`` is a ``coefficients.yaml`` written by ``scaling.grid``, ``grid:STUDY`` or a triple
-``alpha,beta,gamma`` (default: the paper's 1.2, 1.1, 1.15).  ``preset=efficientnet`` instead
-writes the official B0..B7 table (its rounded resolutions and hand-picked multipliers).
+``alpha,beta,gamma`` (default: the paper's 1.2, 1.1, 1.15).  Each member costs ``2**phi`` times the
+baseline's real FLOPs within ``cost_tolerance``: where rounding of layers, channels and input size
+misses that, the member is moved along the compound direction and the output says so
+(``equal_cost=false``: the nominal ``alpha**phi, beta**phi, gamma**phi``).  ``preset=efficientnet``
+instead writes the official B0..B7 table (its rounded resolutions and hand-picked multipliers).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from nas.cli.app import hydra_entry, run_dir
 from nas.cli.references import resolve_model
 from scaling.compound import parse_phis
 from scaling.grid_reference import resolve_coefficients
-from scaling.members import compound_family, efficientnet_family, write_family
+from scaling.members import efficientnet_family, family_at_cost, write_family
 from scaling.schema import FamilyCommand
 from search_spaces.latency.measure import LatencyMeter
 from search_spaces.references import reference
@@ -31,8 +34,11 @@ def run(cfg: FamilyCommand) -> pd.DataFrame:
         baseline = resolve_model(cfg.baseline, cfg.study.storage)
         coefficients = resolve_coefficients(cfg.coefficients, cfg.study.storage)
         coefficients.check_baseline(baseline)
-        members = compound_family(baseline, coefficients.triple, parse_phis(cfg.phis), cfg.target, meter)
+        cost = (cfg.equal_cost, cfg.cost_tolerance)
+        members, moves = family_at_cost(baseline, coefficients.triple, parse_phis(cfg.phis), cfg.target, meter, cost)
         source = coefficients.describe()
+        for line in moves:
+            print(line)
     frame = write_family(members, run_dir(), f"{baseline.name} family ({source})")
     with pd.option_context("display.width", 160):
         print(frame.drop(columns=["blocks"]).to_string(index=False, float_format=lambda v: f"{v:.4g}"))

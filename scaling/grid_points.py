@@ -27,6 +27,13 @@ def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def check_tolerance(value: Any, name: str) -> float:
+    """``value`` when it is a cost tolerance (a number > 0); a one-line error naming ``name`` otherwise."""
+    if not is_number(value) or value <= 0:
+        raise ValueError(f"{name} must be a number > 0, got {value!r}")
+    return float(value)
+
+
 def holds_cost(ratio: float, expected: float, tolerance: float) -> bool:
     """Whether a real cost ratio lies within ``tolerance`` (a fraction) of ``expected`` (``2**phi``)."""
     return abs(ratio / expected - 1) <= tolerance + 1e-12
@@ -62,8 +69,7 @@ class GridSettings:
         for name, allowed in (("rule", RULES), ("cost", COSTS), ("pruner", PRUNERS)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"unknown grid.{name} {getattr(self, name)!r}; allowed: {', '.join(allowed)}")
-        if not is_number(self.cost_tolerance) or self.cost_tolerance <= 0:
-            raise ValueError(f"grid.cost_tolerance must be a number > 0, got {self.cost_tolerance!r}")
+        check_tolerance(self.cost_tolerance, "grid.cost_tolerance")
         for name in ("top", "max_seeds", "max_failures"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:

@@ -14,6 +14,8 @@ import pandas as pd
 from scaling.candidate import ScaledCandidate, scaled_candidate
 from scaling.coefficients import Coefficients, parse_coefficients
 from scaling.compound import compound_multipliers, parse_phis
+from scaling.equal_cost import equal_cost_multipliers, method_direction, moved
+from scaling.grid_points import check_tolerance
 from search_spaces.codec import save_genotype
 from search_spaces.cost import Target
 from search_spaces.genotype import Genotype
@@ -28,14 +30,46 @@ def compound_family(
     phis: Sequence[float],
     target: Target,
     latency: LatencyMeter | None = None,
+    cost_tolerance: float | None = None,
 ) -> list[ScaledCandidate]:
-    """The baseline (phi 0) and one member per phi, scaled by ``coefficients`` (timed with ``latency``)."""
+    """The baseline (phi 0) and one member per phi, scaled by ``coefficients`` (timed with ``latency``).
+
+    With ``cost_tolerance``, a member whose rounded network misses ``2**phi`` times the baseline's
+    real FLOPs by more than that fraction is moved along the compound direction to the step whose
+    FLOPs are nearest (:func:`~scaling.equal_cost.equal_cost_multipliers`), as ``scaling.compare`` does.
+    """
     members = [scaled_candidate(baseline, 0.0, (1.0, 1.0, 1.0), target, latency=latency)]
     for phi in phis:
-        multipliers = compound_multipliers(*coefficients, phi)
+        if cost_tolerance is None:
+            multipliers = compound_multipliers(*coefficients, phi)
+        else:
+            direction = method_direction("compound", coefficients)
+            multipliers = equal_cost_multipliers(baseline, direction, phi, target, cost_tolerance)
         name = f"{baseline.name}_phi{phi:g}"
         members.append(scaled_candidate(baseline, phi, multipliers, target, name=name, latency=latency))
     return members
+
+
+def family_at_cost(
+    baseline: Genotype,
+    coefficients: tuple[float, float, float],
+    phis: Sequence[float],
+    target: Target,
+    latency: LatencyMeter | None,
+    cost: tuple[bool, float],
+    setting: str = "equal_cost",
+) -> tuple[list[ScaledCandidate], list[str]]:
+    """The family, held to equal real cost when ``cost = (equal_cost, tolerance)`` says so, and
+    one line per member moved off ``coefficients**phi`` (naming ``setting``), with what each costs."""
+    equal_cost, tolerance = cost
+    members = compound_family(baseline, coefficients, phis, target, latency, tolerance if equal_cost else None)
+    lines = []
+    for member in members[1:]:
+        nominal = compound_multipliers(*coefficients, member.phi)
+        if tuple(member.multipliers) != tuple(nominal):
+            fitted, name = member.multipliers, member.genotype.name
+            lines.append(moved(name, member.phi, nominal, fitted, baseline, target, tolerance, setting))
+    return members, lines
 
 
 def efficientnet_family(target: Target, latency: LatencyMeter | None = None) -> list[ScaledCandidate]:
@@ -78,11 +112,15 @@ def make_family(
     phis: Sequence[float] = (1, 2, 3, 4, 5, 6, 7),
     target: Target | None = None,
     latency: bool = True,
+    equal_cost: bool = True,
+    cost_tolerance: float = 0.1,
 ) -> list[ScaledCandidate]:
     """The baseline and one member per phi; what ``python -m scaling.family`` writes.
 
     ``coefficients`` may be a grid's ``coefficients.yaml``: it must then belong to ``baseline``.
-    ``latency``: each member's latency is measured on ``target.device``.
+    ``latency``: each member's latency is measured on ``target.device``.  ``equal_cost``: a member
+    whose real FLOPs miss ``2**phi`` times the baseline's by more than ``cost_tolerance`` is moved
+    to the nearest step along the compound direction (see :func:`compound_family`).
     """
     genotype = resolve_spec(baseline)
     if not isinstance(coefficients, Coefficients):
@@ -90,4 +128,5 @@ def make_family(
     coefficients.check_baseline(genotype)
     target = target or Target()
     meter = LatencyMeter(target) if latency else None
-    return compound_family(genotype, coefficients.triple, parse_phis(list(phis)), target, meter)
+    cost = (equal_cost, check_tolerance(cost_tolerance, "cost_tolerance"))
+    return family_at_cost(genotype, coefficients.triple, parse_phis(list(phis)), target, meter, cost)[0]

@@ -66,7 +66,13 @@ def commands(cfg: PipelineCommand, name: str) -> dict[str, str]:
         "methods": "compare.methods",
         "compare": "compare",  # its equal_cost and cost_tolerance: the rest are the pipeline's (below)
     }
-    family = {"target": "target", "phis": "family.phis", "latency": "latency"}
+    family = {
+        "target": "target",
+        "phis": "family.phis",
+        "latency": "latency",
+        "equal_cost": "compare.equal_cost",  # held to the comparison's cost: its members are the compared ones
+        "cost_tolerance": "compare.cost_tolerance",
+    }
     choice = [*dataset, f"objective={choices['objective']}"]
     phi = [search_ref, f"phi={float(cfg.grid.phi):g}", *study["grid"]]
     return {

@@ -112,7 +112,7 @@ def member_key(row: pd.Series) -> tuple[float, ...]:
 def family_section(family: Path, compare: pd.DataFrame) -> list[str]:
     frame = pd.read_csv(family / "family.csv")
     timed = "latency_ms" in frame and frame["latency_ms"].notna().all()
-    # by phi and multipliers: the comparison may move a member to hold equal real cost (compare.equal_cost)
+    # by phi and multipliers: a member moved to hold equal real cost (compare.equal_cost) must be the same one
     ran = compare[compare["method"].isin(["baseline", "compound"])]
     trained = {member_key(r): r["val_acc"] for _, r in ran.iterrows()}
     rows = [
@@ -138,7 +138,8 @@ def family_section(family: Path, compare: pd.DataFrame) -> list[str]:
     return [
         "## 4. The family",
         "",
-        "Each member is the found baseline scaled by the grid's coefficients (`family/*.yaml`); "
+        "Each member is the found baseline scaled by the grid's coefficients (`family/*.yaml`), held to "
+        "2^phi times its real FLOPs as the comparison is (`compare.equal_cost`); "
         "proxy accuracy where the comparison trained the same member.",
         "",
         table(rows, [*header, "proxy val acc"]),

@@ -13,6 +13,7 @@ from nas.cli.schema import OnDevice, SharedStudy, Space, store_schema
 from nas.studies.storage import StudySettings
 from scaling.compare_study import CompareConfig
 from scaling.compound import PAPER_COEFFICIENTS, parse_phis
+from scaling.grid_points import check_tolerance
 from scaling.grid_study import GridConfig
 from scaling.stages import PipelineConfig
 from search_spaces.cost import Target
@@ -46,6 +47,8 @@ class FamilyCommand:
     phis: Any = (1, 2, 3, 4, 5, 6, 7)
     preset: str = "none"  # efficientnet: the official B0..B7 table instead
     latency: bool = True  # measure each member's latency on target.device (latency_ms, latency_ratio)
+    equal_cost: bool = True  # move a member whose rounded network misses 2**phi x the FLOPs back to it
+    cost_tolerance: float = 0.1  # how far a member's real FLOPs ratio may lie from 2**phi (as a fraction of it)
     target: Target = field(default_factory=Target)
     study: StudySettings = field(default_factory=StudySettings)
 
@@ -53,6 +56,7 @@ class FamilyCommand:
         if self.preset not in PRESETS:
             raise ValueError(f"unknown preset {self.preset!r}; allowed: {', '.join(PRESETS)}")
         parse_phis(self.phis)
+        check_tolerance(self.cost_tolerance, "cost_tolerance")
 
 
 @dataclass(frozen=True)

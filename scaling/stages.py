@@ -28,7 +28,7 @@ from scaling.compare_study import METHODS, CompareConfig, CompareJob, CompareSet
 from scaling.compound import parse_phis
 from scaling.grid_points import GridSettings
 from scaling.grid_study import GRID_PROXY, GridConfig, GridJob
-from scaling.members import compound_family, write_family
+from scaling.members import family_at_cost, write_family
 from scaling.report import Report, write_report
 from search_spaces.codec import load_genotype
 from search_spaces.cost import Target
@@ -55,7 +55,7 @@ class GridStage(GridSettings):
 
 @dataclass(frozen=True)
 class FamilyStage:
-    """``family``: the phis the baseline is scaled to."""
+    """``family``: the phis the baseline is scaled to (held to cost as ``compare.equal_cost`` says)."""
 
     phis: Any = (1, 2, 3, 4, 5, 6, 7)
 
@@ -67,7 +67,7 @@ class CompareStage:
     phis: Any = (1, 2)
     methods: tuple[str, ...] = METHODS
     proxy: ProxyConfig = field(default_factory=lambda: GRID_PROXY)
-    equal_cost: bool = True  # as scaling.compare's compare.equal_cost
+    equal_cost: bool = True  # as scaling.compare's compare.equal_cost; the family stage follows it
     cost_tolerance: float = 0.1
 
 
@@ -210,7 +210,12 @@ def write_stage_family(
     stages.begin("family")
     start = time.perf_counter()
     meter = LatencyMeter(config.target) if config.latency else None
-    members = compound_family(baseline, triple, parse_phis(config.family.phis), config.target, meter)
+    # held to the comparison's cost, so the family's members are the compared ones
+    cost = (config.compare.equal_cost, config.compare.cost_tolerance)
+    phis = parse_phis(config.family.phis)
+    members, moves = family_at_cost(baseline, triple, phis, config.target, meter, cost, "compare.equal_cost")
+    for line in moves:
+        stages.progress.line(line)
     write_family(members, stages.out / "family", f"{baseline.name} family, alpha, beta, gamma = {triple}")
     stages.seconds["family"] = round(time.perf_counter() - start, 1)
     return stages.out / "family"

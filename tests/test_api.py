@@ -58,9 +58,12 @@ def test_the_api_is_exported_lazily_and_fails_clearly():
     from scaling import make_family
 
     members = make_family("efficientnet_b0", (1.2, 1.1, 1.15), phis=[1])
-    assert [m.phi for m in members] == [0.0, 1.0] and members[1].genotype.resolution == 258
+    # held to 2x the real FLOPs: 224 x 1.15**0.51 = 241 px, not the nominal 224 x 1.15 = 258
+    assert [m.phi for m in members] == [0.0, 1.0] and members[1].genotype.resolution == 241
     with pytest.raises(ValueError, match="phis must be"):
         make_family("efficientnet_b0", (1.2, 1.1, 1.15), phis=[0])
+    with pytest.raises(ValueError, match="cost_tolerance must be a number > 0, got -1"):
+        make_family("efficientnet_b0", (1.2, 1.1, 1.15), phis=[1], cost_tolerance=-1)
 
 
 def test_train_genotype_scores_one_network():

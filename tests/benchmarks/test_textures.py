@@ -28,3 +28,15 @@ def test_a_folder_that_holds_files_is_refused(tmp_path, capsys):
         main([str(tmp_path), "--per-class", "5"])
     assert exit_info.value.code == 2
     assert f"{tmp_path} is not empty: give a new folder (or remove it first)" in capsys.readouterr().err
+
+
+def test_coarser_periods_draw_other_images_and_bad_periods_are_refused(tmp_path, capsys):
+    main([str(tmp_path / "fine"), "--per-class", "5", "--size", "40", "--seed", "3"])
+    main([str(tmp_path / "coarse"), "--per-class", "5", "--size", "40", "--seed", "3", "--periods", "10,20"])
+    pair = [(tmp_path / side / "stripes_0" / "00000.png").read_bytes() for side in ("fine", "coarse")]
+    assert pair[0] != pair[1]
+    for bad in ("1,4", "8,6", "8"):
+        with pytest.raises(SystemExit) as exit_info:
+            main([str(tmp_path / "bad"), "--periods", bad])
+        assert exit_info.value.code == 2
+        assert "--periods" in capsys.readouterr().err

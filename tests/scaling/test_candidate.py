@@ -46,7 +46,7 @@ def fake_training(genotype, data, proxy, seed, on_epoch=None, **kwargs):
 
 
 def test_the_family_times_its_baseline_once_and_every_member_with_the_target(timed):
-    members = make_family(BASELINE, POINT, [1, 2], TARGET)
+    members = make_family(BASELINE, POINT, [1, 2], TARGET, equal_cost=False)  # nominal: the sides below
     assert [target for _, target in timed] == [TARGET] * 3
     sides = [round(64 * 1.1), round(64 * 1.1**2)]
     assert [shape for shape, _ in timed] == [(1, 3, 64, 64), *[(1, 3, s, s) for s in sides]]
@@ -59,7 +59,7 @@ def test_grid_family_and_compare_record_one_network_alike(timed, monkeypatch, tm
     monkeypatch.setattr(grid_trial, "train_proxy", fake_training)
     monkeypatch.setattr(compare_study, "train_proxy", fake_training)
     grid = run_grid(BASELINE, GridConfig(DatasetSpec("digits"), PROXY, TARGET, grid=ONE_POINT), out=tmp_path / "grid")
-    family = make_family(BASELINE, POINT, [1], TARGET)
+    family = make_family(BASELINE, POINT, [1], TARGET, equal_cost=False)
     nominal = CompareSettings(equal_cost=False)  # as the grid here, judged by the constraint, not the real cost
     config = CompareConfig(DatasetSpec("digits"), PROXY, TARGET, phis=[1], methods=("compound",), compare=nominal)
     compare = run_compare(BASELINE, POINT, config, out=tmp_path / "compare")

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import pytest
 import yaml
 
 from scaling.coefficients import parse_coefficients
 from scaling.compound import parse_phis
-from scaling.members import compound_family, efficientnet_family
+from scaling.members import compound_family, efficientnet_family, family_at_cost
 from search_spaces.build import build, count_params
 from search_spaces.codec import load_genotype
 from search_spaces.cost import Target
@@ -41,6 +43,18 @@ def test_compound_family_grows_about_twofold_per_phi():
     )
 
 
+@pytest.mark.slow
+def test_an_equal_cost_family_holds_each_member_at_its_budget_along_the_compound_direction():
+    b0, triple, target = reference("efficientnet_b0"), (1.2, 1.1, 1.15), Target()
+    held, lines = family_at_cost(b0, triple, [1, 2], target, None, (True, 0.1))  # nominally 2.55x and 4.65x (above)
+    for member in held[1:]:
+        assert abs(member.flops_ratio / 2**member.phi - 1) <= 0.1
+        steps = [math.log(m) / math.log(c) for m, c in zip(member.multipliers, triple, strict=True)]
+        assert steps == pytest.approx([steps[0]] * 3) and 0 < steps[0] < member.phi  # one step back along it
+    assert len(lines) == 2 and lines[0].startswith("  efficientnet_b0_phi1: (1.2, 1.1, 1.15), ")
+    assert all("moved to" in line and line.endswith("(equal_cost)") for line in lines)
+
+
 def test_coefficients_parsing(tmp_path):
     assert parse_coefficients("1.2,1.1,1.15").triple == (1.2, 1.1, 1.15)
     assert parse_coefficients([1.3, 1.0, 1.2]).triple == (1.3, 1.0, 1.2)
@@ -71,12 +85,14 @@ def test_family_cli(cli, tmp_path):
     frame = pd.read_csv(out / "family.csv")
     assert frame["phi"].tolist() == [0, 1, 2]
     assert frame["expected_ratio"].tolist() == [1, 2, 4]
-    assert 1.6 < frame["flops_ratio"][1] < 2.6 and 3.2 < frame["flops_ratio"][2] < 5.2
+    # held to 2**phi x the real FLOPs (the paper's triple rounds to 2.55x and 4.65x): both moved, and said so
+    assert abs(frame["flops_ratio"][1] / 2 - 1) <= 0.1 and abs(frame["flops_ratio"][2] / 4 - 1) <= 0.1
+    assert result.stdout.count("moved to") == 2
     # measured on this CPU: the baseline is its own unit, and four times the FLOPs takes longer
     assert frame["latency_ratio"][0] == 1.0 and frame["latency_ms"][2] > frame["latency_ms"][0]
     assert frame["latency_ratio"][2] == pytest.approx(frame["latency_ms"][2] / frame["latency_ms"][0], rel=1e-3)
     member = load_genotype(out / "efficientnet_b0_phi2.yaml")
-    assert member.resolution == 296
+    assert member.resolution == 285  # 224 x 1.15**1.72, not 224 x 1.15**2 = 296
     assert (out / "family.png").is_file()
 
 
@@ -92,6 +108,11 @@ def test_family_cli_preset_and_bad_input(cli, tmp_path):
     result = cli("scaling.family", f"coefficients={bad}", f"hydra.run.dir={tmp_path / 'bad'}")
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
     assert "must hold alpha, beta and gamma" in result.stderr
+    result = cli("scaling.family", "cost_tolerance=0", f"hydra.run.dir={tmp_path / 'tol'}")
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert (
+        "cost_tolerance must be a number > 0, got 0" in result.stderr and not (tmp_path / "tol" / "family.csv").exists()
+    )
 
 
 @pytest.mark.slow
@@ -111,8 +132,11 @@ def test_family_refuses_coefficients_found_for_another_baseline(cli, tmp_path):
     assert len(lines) == 1 and "found for baseline 'mobilenet_v2', not for 'efficientnet_b0'" in lines[0]
     assert "coefficients=[1.2,1.1,1.15]" in lines[0] and not (tmp_path / "no" / "family.csv").exists()
     suggested = lines[0].split("pass ", 1)[1].split(" ", 1)[0]  # the override the refusal suggests, as typed
-    anyway = cli("scaling.family", suggested, "phis=[1]", "latency=false", f"hydra.run.dir={tmp_path / 'anyway'}")
+    anyway = cli(
+        "scaling.family", suggested, "phis=[1]", "latency=false", "equal_cost=false", f"hydra.run.dir={tmp_path / 'x'}"
+    )
     assert anyway.returncode == 0, anyway.stderr
+    assert pd.read_csv(tmp_path / "x" / "family.csv")[["d", "w", "r"]].values[1].tolist() == [1.2, 1.1, 1.15]
     same = cli(
         "scaling.family",
         "baseline=mobilenet_v2",

@@ -111,6 +111,7 @@ def test_the_report_commands_find_the_same_studies(pipeline, cli):
     commands = re.findall(r"```sh\n(python -m .*)\n```", report)
     assert [c.split()[2] for c in commands] == ["nas.search", "scaling.grid", "scaling.family", "scaling.compare"]
     assert "compare.cost_tolerance=0.3" in commands[3].split()
+    assert "cost_tolerance=0.3" in commands[2].split()  # the family is held to the comparison's cost
     for command, stage in zip(commands, ("search", "grid", "family", "compare"), strict=True):
         args = [*shlex.split(command)[3:], f"hydra.run.dir={tmp_path / ('again-' + stage)}"]
         result = cli(shlex.split(command)[2], *args)
