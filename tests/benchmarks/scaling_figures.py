@@ -43,5 +43,16 @@ def stability(r: dict[str, Any], dataset: str = "fashion_mnist") -> str:
 
 
 def budget_family(r: dict[str, Any], epochs: int) -> str:
-    family = budget_family_record(r, epochs)["family"].values()
-    return ", ".join(f"{c['mean']:.4f} [{c['interval'][0]:.4f}, {c['interval'][1]:.4f}]" for c in family)
+    return family_text(budget_family_record(r, epochs))
+
+
+def family_text(dataset: dict[str, Any]) -> str:
+    """The family's means and intervals at phi = 0, 1, 2: ``0.8642 [0.8590, 0.8693], …``."""
+    cells = dataset["family"].values()
+    return ", ".join(f"{c['mean']:.4f} [{c['interval'][0]:.4f}, {c['interval'][1]:.4f}]" for c in cells)
+
+
+WIDTH = {0.5: "fashion_mnist:methods=[compound]", 0.25: "fashion_mnist:proxy.width=0.25,methods=[compound]"}
+"""``scaling_width.json``'s datasets by proxy width (the family at equal real cost)."""
+WIDER_DATA = "fashion_mnist:proxy.width=0.25,proxy.train_size=24000,methods=[compound]"
+"""``scaling_width_images.json``'s dataset: width 0.25 on 24,000 training images."""

@@ -17,8 +17,11 @@ import pytest
 from scaling.equal_cost import METHODS
 from tests.benchmarks.scaling_figures import (
     TEXTURES,
+    WIDER_DATA,
+    WIDTH,
     budget_family,
     budget_step,
+    family_text,
     scaling_row,
     stability,
     step_text,
@@ -202,6 +205,25 @@ QUOTED: list[tuple[Path, str, Callable[[dict[str, Any]], str]]] = [
     *[(README, "scaling_budgets5.json", lambda r, k=k: budget_step(r, 3, k)) for k in ("1>0", "2>1")],
     *[(BENCHMARKS, "scaling_held_out.json", lambda r, k=k: budget_step(r, None, k)) for k in ("1>0", "2>1")],
     (README, "scaling_held_out.json", lambda r: budget_step(r, None, "1>0")),
+    *[(BENCHMARKS, "scaling_width.json", lambda r, w=w: family_text(r["datasets"][WIDTH[w]])) for w in WIDTH],
+    *[
+        (
+            BENCHMARKS,
+            "scaling_width.json",
+            lambda r, w=w, k=k: step_text(r["datasets"][WIDTH[w]]["rises"]["compound"][k]),
+        )
+        for w in WIDTH
+        for k in ("1>0", "2>1")
+    ],
+    (BENCHMARKS, "scaling_width_images.json", lambda r: family_text(r["datasets"][WIDER_DATA])),
+    *[
+        (
+            BENCHMARKS,
+            "scaling_width_images.json",
+            lambda r, k=k: step_text(r["datasets"][WIDER_DATA]["rises"]["compound"][k]),
+        )
+        for k in ("1>0", "2>1")
+    ],
     (
         BENCHMARKS,
         "cuda/proxy_throughput.json",
