@@ -34,8 +34,8 @@ def run(cfg: FamilyCommand) -> pd.DataFrame:
         baseline = resolve_model(cfg.baseline, cfg.study.storage)
         coefficients = resolve_coefficients(cfg.coefficients, cfg.study.storage)
         coefficients.check_baseline(baseline)
-        cost = (cfg.equal_cost, cfg.cost_tolerance)
-        members, moves = family_at_cost(baseline, coefficients.triple, parse_phis(cfg.phis), cfg.target, meter, cost)
+        phis, triple = parse_phis(cfg.phis), coefficients.triple
+        members, moves = family_at_cost(baseline, triple, phis, cfg.target, meter, cfg.equal_cost, cfg.cost_tolerance)
         source = coefficients.describe()
         for line in moves:
             print(line)

@@ -56,12 +56,12 @@ def family_at_cost(
     phis: Sequence[float],
     target: Target,
     latency: LatencyMeter | None,
-    cost: tuple[bool, float],
+    equal_cost: bool,
+    tolerance: float,
     setting: str = "equal_cost",
 ) -> tuple[list[ScaledCandidate], list[str]]:
-    """The family, held to equal real cost when ``cost = (equal_cost, tolerance)`` says so, and
-    one line per member moved off ``coefficients**phi`` (naming ``setting``), with what each costs."""
-    equal_cost, tolerance = cost
+    """The family, held to ``2**phi`` times the baseline's real FLOPs within ``tolerance`` when
+    ``equal_cost``, and one line per member moved off ``coefficients**phi`` (naming ``setting``)."""
     members = compound_family(baseline, coefficients, phis, target, latency, tolerance if equal_cost else None)
     lines = []
     for member in members[1:]:
@@ -128,5 +128,6 @@ def make_family(
     coefficients.check_baseline(genotype)
     target = target or Target()
     meter = LatencyMeter(target) if latency else None
-    cost = (equal_cost, check_tolerance(cost_tolerance, "cost_tolerance"))
-    return family_at_cost(genotype, coefficients.triple, parse_phis(list(phis)), target, meter, cost)[0]
+    tolerance, triple = check_tolerance(cost_tolerance, "cost_tolerance"), coefficients.triple
+    members, _ = family_at_cost(genotype, triple, parse_phis(list(phis)), target, meter, equal_cost, tolerance)
+    return members

@@ -211,9 +211,9 @@ def write_stage_family(
     start = time.perf_counter()
     meter = LatencyMeter(config.target) if config.latency else None
     # held to the comparison's cost, so the family's members are the compared ones
-    cost = (config.compare.equal_cost, config.compare.cost_tolerance)
-    phis = parse_phis(config.family.phis)
-    members, moves = family_at_cost(baseline, triple, phis, config.target, meter, cost, "compare.equal_cost")
+    compare, phis = config.compare, parse_phis(config.family.phis)
+    held = (compare.equal_cost, compare.cost_tolerance, "compare.equal_cost")
+    members, moves = family_at_cost(baseline, triple, phis, config.target, meter, *held)
     for line in moves:
         stages.progress.line(line)
     write_family(members, stages.out / "family", f"{baseline.name} family, alpha, beta, gamma = {triple}")

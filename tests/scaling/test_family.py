@@ -46,7 +46,7 @@ def test_compound_family_grows_about_twofold_per_phi():
 @pytest.mark.slow
 def test_an_equal_cost_family_holds_each_member_at_its_budget_along_the_compound_direction():
     b0, triple, target = reference("efficientnet_b0"), (1.2, 1.1, 1.15), Target()
-    held, lines = family_at_cost(b0, triple, [1, 2], target, None, (True, 0.1))  # nominally 2.55x and 4.65x (above)
+    held, lines = family_at_cost(b0, triple, [1, 2], target, None, True, 0.1)  # nominally 2.55x and 4.65x (above)
     for member in held[1:]:
         assert abs(member.flops_ratio / 2**member.phi - 1) <= 0.1
         steps = [math.log(m) / math.log(c) for m, c in zip(member.multipliers, triple, strict=True)]
