@@ -7,9 +7,10 @@ runs ``scaling.compare`` (the baseline, then depth, width, resolution and compou
 accuracy's mean and 95% t-interval over seeds (EfficientNet's Table 3 on the proxy), with its
 FLOPs ratio and (d, w, r).  The ``family`` is the baseline and the compound cells.  Scale *pays*
 for a method when phi = 1 beats phi = 0 and phi = 2 beats phi = 1 seed by seed beyond noise (the
-paired t-interval of the difference excludes zero).  ``--grid-seeds N`` also runs the default
-grid (plus ``--grid-override``) at N seeds and records how often its chosen triple repeats
-(``grid_stability``).  ``--store DIR`` keeps every study in ``DIR/<commit>/studies.db``, so a
+paired t-interval of the difference excludes zero) and beyond the validation split's sampling noise
+(judged image by image from each model's per-image outcomes, ``margin``).  ``--grid-seeds N`` also
+runs the default grid (plus ``--grid-override``) at N seeds and records how often its chosen triple
+repeats (``grid_stability``).  ``--store DIR`` keeps every study in ``DIR/<commit>/studies.db``, so a
 stopped run continues, on the same commit, from its last finished training.
 
 Run: ``python -m benchmarks.scaling``; writes ``benchmarks/results/scaling.json`` (``--name``).
@@ -32,15 +33,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from benchmarks.common import add_record_options, code_state, run_benchmark, write_figures
 from nas.cli.references import resolve_model
 from nas.cli.schema import UsageError, composed
-from nas.proxy.noise import gap_margin, mean_interval
+from nas.proxy.noise import gap_margin, mean_interval, paired_margin
 from nas.studies.storage import StudySettings
 from scaling.coefficients import parse_coefficients
 from scaling.compare_study import METHODS, run_compare
+from scaling.compare_verdicts import OUTCOMES_FILE, read_outcomes, run_key
 from scaling.grid_study import run_grid
 from scaling.schema import CompareCommand  # noqa: F401  (registers the scaling commands' schemas)
 
@@ -68,30 +71,39 @@ def summary_of(values: Sequence[float]) -> dict[str, Any]:
     }
 
 
-def rises(lower: Sequence[float], upper: Sequence[float], n_val: int | None) -> dict[str, Any]:
+def rises(
+    lower: Sequence[float],
+    upper: Sequence[float],
+    n_val: int | None,
+    outcomes: tuple[Sequence[np.ndarray], Sequence[np.ndarray]] | None = None,
+) -> dict[str, Any]:
     """``upper`` against ``lower``, seed by seed: the mean difference, its interval, and whether it beats noise.
 
     A step rises (or falls) when the seed-by-seed t-interval excludes zero and the mean gap is
-    beyond the validation split's sampling noise too (equal differences give a zero-width interval).
+    beyond the validation split's sampling noise too (equal differences give a zero-width interval):
+    image by image when each seed's per-image ``outcomes`` (lower's, upper's) are kept, else unpaired.
     """
     interval = mean_interval([u - v for u, v in zip(upper, lower, strict=True)])
     high, low = sum(upper) / len(upper), sum(lower) / len(lower)
     difference = high - low
-    beyond = abs(difference) > (gap_margin(high, low, n_val) if n_val else 0.0)
+    paired = outcomes is not None and len(outcomes[0]) == len(lower) == len(outcomes[1])
+    margin = paired_margin(*outcomes) if paired else gap_margin(high, low, n_val) if n_val else 0.0
     verdict = "tie"
-    if interval is not None and beyond and not interval[0] <= 0 <= interval[1]:
+    if interval is not None and abs(difference) > margin and not interval[0] <= 0 <= interval[1]:
         verdict = "rises" if interval[0] > 0 else "falls"
     return {
         "difference": round(difference, 5),
         "interval": None if interval is None else [round(v, 5) for v in interval],
+        "margin": round(margin, 5),
+        "paired": paired,
         "verdict": verdict,
     }
 
 
 def compare_once(
     overrides: list[str], seed: int, args: argparse.Namespace, scratch: Path
-) -> tuple[pd.DataFrame, int | None]:
-    """One comparison at one seed: its table (method, phi, val_acc, flops_ratio) and validation split size."""
+) -> tuple[pd.DataFrame, int | None, dict[str, np.ndarray]]:
+    """One comparison at one seed: its table (method, phi, val_acc, flops_ratio), split size and per-image outcomes."""
     fixed = [f"seed={seed}", "phis=[1,2]", "latency=false", "progress=false"]
     cfg = composed("compare", [*overrides, *fixed])
     out = scratch / f"compare-{seed}"
@@ -99,7 +111,15 @@ def compare_once(
     run = run_compare(baseline, args.coefficients, cfg, study=args.study, worker=cfg.worker_settings(), out=out)
     if run.status:  # stopped part-way: the record waits for a full run
         stopped(run.status, args)
-    return pd.read_csv(out / "compare.csv"), run.summary["dataset"].get("n_val")
+    return pd.read_csv(out / "compare.csv"), run.summary["dataset"].get("n_val"), read_outcomes(out / OUTCOMES_FILE)
+
+
+def paired_outcomes(
+    outcomes: dict[tuple[str, float], list[np.ndarray]], lower: tuple[str, float], upper: tuple[str, float]
+) -> tuple[list[np.ndarray], list[np.ndarray]] | None:
+    """Both runs' per-image outcomes, seed by seed, when every seed kept them (None otherwise)."""
+    pair = outcomes.get(lower, []), outcomes.get(upper, [])
+    return pair if pair[0] and len(pair[0]) == len(pair[1]) else None
 
 
 def measure_dataset(label: str, overrides: list[str], args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
@@ -107,21 +127,25 @@ def measure_dataset(label: str, overrides: list[str], args: argparse.Namespace, 
     start = time.perf_counter()
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     runs = [compare_once(overrides, s, args, scratch) for s in seeds]
-    tables, n_val = [table for table, _ in runs], runs[0][1]
+    n_val = runs[0][1]
     accuracy: dict[tuple[str, float], list[float]] = {}
+    outcomes: dict[tuple[str, float], list[np.ndarray]] = {}
     flops: dict[tuple[str, float], float] = {}
     scaled: dict[tuple[str, float], list[float]] = {}
-    for table in tables:
+    for table, _, kept in runs:
         for _, row in table.iterrows():
             key = ("baseline", 0.0) if row["method"] == "baseline" else (row["method"], float(row["phi"]))
             accuracy.setdefault(key, []).append(float(row["val_acc"]))
+            if (name := run_key(row["method"], row["phi"])) in kept:
+                outcomes.setdefault(key, []).append(kept[name])
             flops[key] = float(row["flops_ratio"])
             scaled[key] = [round(float(row[k]), 4) for k in ("d", "w", "r")]
     base = accuracy[("baseline", 0.0)]
     methods: dict[str, dict[str, Any]] = {}
     verdicts: dict[str, dict[str, Any]] = {}
     for method in [m for m in METHODS if (m, PHIS[0]) in accuracy]:  # methods=[...] may leave some out
-        steps = [base] + [accuracy[(method, phi)] for phi in PHIS]
+        keys = [("baseline", 0.0)] + [(method, phi) for phi in PHIS]
+        steps = [accuracy[key] for key in keys]
         methods[method] = {
             f"{phi:g}": {
                 **summary_of(accuracy[(method, phi)]),
@@ -130,7 +154,10 @@ def measure_dataset(label: str, overrides: list[str], args: argparse.Namespace, 
             }
             for phi in PHIS
         }
-        verdicts[method] = {f"{i + 1}>{i}": rises(steps[i], steps[i + 1], n_val) for i in range(len(PHIS))}
+        verdicts[method] = {
+            f"{i + 1}>{i}": rises(steps[i], steps[i + 1], n_val, paired_outcomes(outcomes, keys[i], keys[i + 1]))
+            for i in range(len(PHIS))
+        }
         print(f"{label} {method}: " + ", ".join(f"{k} {v['verdict']}" for k, v in verdicts[method].items()), flush=True)
     family = {"0": summary_of(base), **methods.get("compound", {})}
     return {

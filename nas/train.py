@@ -78,7 +78,7 @@ def train_and_report(
     def write() -> dict[str, Any]:
         bar.close()
         result = results[0] if results else ProxyResult("interrupted", reason="stopped by a signal")
-        trained = {k: v for k, v in result.to_dict().items() if k not in ("epochs_run", "batch_size")}
+        trained = {k: v for k, v in result.to_dict().items() if k not in ("epochs_run", "batch_size", "val_outcomes")}
         extra = {"dataset": dataset or {"name": data.name}, "seed": seed, "config": config or {}}
         return write_summary(out, genotype, trained, target, extra)
 

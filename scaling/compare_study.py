@@ -13,9 +13,7 @@ round to the same network).
 
 from __future__ import annotations
 
-import itertools
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,18 +23,19 @@ import pandas as pd
 import torch
 
 from nas.proxy.data import ProxyDataCache
-from nas.proxy.noise import gap_margin, interval_text, small_split_note, verdict
+from nas.proxy.noise import interval_text, small_split_note
 from nas.proxy.recipe import ProxyConfig
 from nas.proxy.task import TaskConfig
 from nas.proxy.trainer import train_proxy
 from nas.studies.job import Started, StudyJob
-from nas.studies.protocol import TrialProtocol
+from nas.studies.protocol import OUTCOMES, TrialProtocol
 from nas.studies.run import Progress, StudyRun, run_study
 from nas.studies.storage import StudySettings
 from nas.studies.study import StudyCache, experiment_name, trials_frame
 from nas.studies.workers import WorkerSettings
 from scaling.candidate import MEMBER_COLUMNS, TRAINED_COLUMNS, scaled_candidate
 from scaling.coefficients import genotype_signature
+from scaling.compare_verdicts import OUTCOMES_FILE, best_ties, cannot_judge, flat_steps, run_key, write_outcomes
 from scaling.compound import PAPER_COEFFICIENTS, parse_phis
 from scaling.equal_cost import METHODS, check_methods, equal_cost_multipliers, method_direction, moved
 from scaling.grid_points import GridSettings, check_tolerance
@@ -48,30 +47,6 @@ from search_spaces.spec import resolve_spec
 
 PLOT_AXES = ("flops", "latency")
 COMPARE_COLUMNS = ["method", "phi", *MEMBER_COLUMNS, *TRAINED_COLUMNS, "blocks"]
-
-
-def run_key(method: str, phi: float) -> str:
-    return f"{method}@{phi:g}"
-
-
-def flat_steps(frame: pd.DataFrame, n_val: int | None) -> list[str]:
-    """Where a method's accuracy does not rise with phi beyond noise (``width 1->2``); empty: scale pays.
-
-    Each step (the baseline to the first phi, then phi to phi) must be beaten beyond the sampling
-    noise of both accuracies on ``n_val`` validation images.  Where scale does not pay, a comparison
-    measures under-training or noise, not scaling, and names no winner.
-    """
-    base = frame.loc[frame["method"] == "baseline", "val_acc"].dropna()
-    flat = []
-    for method in [m for m in METHODS if m in set(frame["method"])]:
-        rows = frame[frame["method"] == method].dropna(subset=["val_acc"]).sort_values("phi")
-        steps = [(0.0, float(base.iloc[0]))] if len(base) else []
-        steps += [(float(p), float(a)) for p, a in zip(rows["phi"], rows["val_acc"], strict=True)]
-        for (low_phi, low), (high_phi, high) in itertools.pairwise(steps):
-            margin = gap_margin(high, low, n_val) if n_val else 0.0
-            if verdict(high, low, margin) != "beats":
-                flat.append(f"{method} {low_phi:g}->{high_phi:g}")
-    return flat
 
 
 @dataclass(frozen=True)
@@ -210,7 +185,7 @@ class CompareJob(StudyJob):
 
     def table(self, study: optuna.Study) -> pd.DataFrame:
         """One row per finished model, in plan order."""
-        frame = trials_frame(study.get_trials(deepcopy=False), COMPARE_COLUMNS)
+        frame = trials_frame(study.get_trials(deepcopy=False), [*COMPARE_COLUMNS, OUTCOMES])
         frame = frame[frame["state"] == "COMPLETE"].drop_duplicates(["method", "phi"], keep="last")
         order = {key: i for i, key in enumerate(self.keys)}
         frame = frame.assign(
@@ -219,35 +194,37 @@ class CompareJob(StudyJob):
         return frame.sort_values("_order").drop(columns=["_order"]).reset_index(drop=True)
 
     def write_outputs(self, study: optuna.Study, out: Path, storage_url: str) -> dict[str, Any]:
-        """compare.csv, compare.png and summary.json in ``out``."""
+        """compare.csv, outcomes.npz, compare.png and summary.json in ``out``."""
         out.mkdir(parents=True, exist_ok=True)
         frame = self.table(study)
-        frame.to_csv(out / "compare.csv", index=False)
+        frame.drop(columns=[OUTCOMES]).to_csv(out / "compare.csv", index=False)
+        write_outcomes(frame, out / OUTCOMES_FILE)
         if len(frame):
             title = f"Scaling {self.baseline.name}: same FLOPs, different methods"
             from scaling.plots import plot_compare  # matplotlib loads when a figure is drawn
 
             plot_compare(frame, out / "compare.png", title, self.config.compare.x)
+        dataset = self.config.dataset.describe(self.raw, self.config.proxy.sizes)
+        top, ties = best_ties(frame, dataset.get("n_val"))
+        accuracies = {
+            run_key(m, p): float(a) for m, p, a in zip(frame["method"], frame["phi"], frame["val_acc"], strict=False)
+        }
         best = None
-        if len(frame):
-            top = frame.sort_values(["val_acc", "flops"], ascending=[False, True]).iloc[0]
+        if top is not None:
             best = {"method": top["method"], "phi": float(top["phi"]), "val_acc": float(top["val_acc"])}
         summary = {
             "study": study.study_name,
             "storage": storage_url,
-            "dataset": self.config.dataset.describe(self.raw, self.config.proxy.sizes),
+            "dataset": dataset,
             "baseline": self.baseline.name,
             "coefficients": list(self.coefficients),
             "n_models": len(self.plan),
             "n_trained": len(frame),
-            "val_acc": {
-                run_key(m, p): float(a)
-                for m, p, a in zip(frame["method"], frame["phi"], frame["val_acc"], strict=False)
-            },
+            "val_acc": accuracies,
             "best": best,
-            "flat_steps": [],
+            "ties": ties,
+            "flat_steps": flat_steps(frame, dataset.get("n_val")) if len(frame) else [],
         }
-        summary["flat_steps"] = flat_steps(frame, summary["dataset"].get("n_val")) if len(frame) else []
         (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         return summary
 
@@ -260,27 +237,13 @@ class CompareJob(StudyJob):
         lines += [f"  {key:<16} {acc:.4f}{interval_text(acc, n_val)}" for key, acc in accuracies.items()]
         if summary.get("flat_steps"):
             lines.append(cannot_judge(summary["flat_steps"]))
-        elif n_val and len(accuracies) > 1:
-            top = max(accuracies, key=accuracies.get)
-            best = accuracies[top]
-            ties = [
-                k
-                for k, a in accuracies.items()
-                if k != top and verdict(best, a, gap_margin(best, a, n_val)) == "ties within noise with"
-            ]
+        elif summary["best"] and (n_val or summary.get("ties")) and len(accuracies) > 1:
+            top, ties = run_key(summary["best"]["method"], summary["best"]["phi"]), summary.get("ties", [])
             lines.append(
                 f"  {top} is best" + (f"; ties within noise with {', '.join(ties)}" if ties else " beyond noise")
             )
         note = small_split_note(n_val)
         return "\n".join(lines + ([note] if note else []))
-
-
-def cannot_judge(flat: Sequence[str]) -> str:
-    """The one sentence a comparison says instead of naming a winner."""
-    return (
-        "Scaling cannot be judged on this proxy: accuracy does not rise with phi beyond noise at "
-        f"{', '.join(flat)}; no method is named best."
-    )
 
 
 def run_compare(

@@ -14,11 +14,10 @@ import optuna
 
 from nas.studies.identity import VERSION_ATTR, upgrade
 from nas.studies.references import open_reference
-from nas.studies.study import trials_frame
 from scaling.coefficients import Coefficients, genotype_signature, parse_coefficients
 from scaling.grid_points import GridSettings
 from scaling.grid_seeds import choose, standings
-from scaling.grid_study import BASELINE_NAME_ATTR, GRID_COLUMNS
+from scaling.grid_study import BASELINE_NAME_ATTR, grid_frame
 from scaling.grid_summary import N_VAL_ATTR
 from search_spaces.references import REFERENCES, reference
 from search_spaces.spec import split_scheme
@@ -39,7 +38,7 @@ def best_coefficients(name: str, *, storage: str | None = None) -> Coefficients:
     """The best point of grid study ``name`` in ``storage`` (a URL; None: the default), with its baseline."""
     study = open_reference(name, "grid", storage)
     settings, seed = stored_choice(study)
-    frame = trials_frame(study.get_trials(deepcopy=False), GRID_COLUMNS)
+    frame = grid_frame(study)
     choice = choose(standings(frame, seed), settings, seed, study.user_attrs.get(N_VAL_ATTR))
     if choice is None:
         raise ValueError(f"grid study {name!r} has no fully trained point yet; run it further")

@@ -4,8 +4,9 @@ Every feasible point is trained once, at the grid's ``seed``.  Then the ``grid.t
 trained at ``seed + 1``; after each round the better half (at least two) go on to the next seed,
 successive-halving style, until the leader is separated from the runner-up or ``grid.max_seeds``
 seeds are spent.  Two points are separated when the 95% t-interval of their seed-by-seed
-difference excludes zero and the gap is beyond the validation split's sampling noise
-(:func:`~nas.proxy.noise.gap_margin`); with a single seed in common only the latter can be judged.
+difference excludes zero and the gap is beyond the validation split's sampling noise, judged
+image by image where the trials kept their per-image outcomes (:func:`~nas.proxy.noise.paired_margin`,
+else :func:`~nas.proxy.noise.gap_margin`); with a single seed in common only the latter can be judged.
 Points the leader is not separated from tie with it, and a tie goes to the lower real cost, then
 to the point nearest the paper's.  With one seed (``grid.max_seeds=1``) every point may tie.
 """
@@ -16,9 +17,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from nas.proxy.noise import gap_margin, mean_interval
+from nas.proxy.noise import gap_margin, mean_interval, paired_margin, unpack_outcomes
+from nas.studies.protocol import OUTCOMES
 from scaling.compound import PAPER_COEFFICIENTS
 from scaling.grid_points import GridSettings, point_key
 
@@ -34,6 +37,7 @@ class Standing:
     cost_ratio: float
     row: dict[str, Any]
     tried: set[int] = field(default_factory=set)  # seeds a trial ended at without a result (not tried again)
+    outcomes: dict[int, str] = field(default_factory=dict)  # per seed: the per-image outcomes, packed, where kept
 
     @property
     def point(self) -> tuple[float, float, float]:
@@ -71,8 +75,12 @@ def standings(frame: pd.DataFrame, seed: int) -> dict[str, Standing]:
         if key not in table:
             cost = row.get("cost_ratio")
             cost = float(row["flops_ratio"]) if cost is None or pd.isna(cost) else float(cost)
-            table[key] = Standing(key, {}, cost, {k: v for k, v in row.items() if not _missing(v)})
-        table[key].accs.setdefault(seed if pd.isna(row.get("seed")) else int(row["seed"]), float(row["val_acc"]))
+            kept = {k: v for k, v in row.items() if k != OUTCOMES and not _missing(v)}
+            table[key] = Standing(key, {}, cost, kept)
+        at = seed if pd.isna(row.get("seed")) else int(row["seed"])
+        table[key].accs.setdefault(at, float(row["val_acc"]))
+        if isinstance(row.get(OUTCOMES), str):
+            table[key].outcomes.setdefault(at, row[OUTCOMES])
     for _, row in frame[frame["state"].isin(["PRUNED", "FAIL"])].iterrows():
         key = stands_for.get(_key(row)) if pd.notna(row.get("alpha")) else None
         interrupted = str(row.get("reason")).startswith("interrupted")
@@ -112,12 +120,22 @@ def separated(first: Standing, second: Standing, n_val: int | None) -> bool:
     """Whether ``first`` is better than ``second`` beyond noise (seed-to-seed, or the split's with one seed)."""
     common = sorted(set(first.accs) & set(second.accs))
     gap = first.mean - second.mean
-    beyond_split = gap > (gap_margin(first.mean, second.mean, n_val) if n_val else 0.0)
+    beyond_split = gap > split_margin(first, second, common, n_val)
     if len(common) >= 2:
         interval = mean_interval([first.accs[s] - second.accs[s] for s in common])
         # Equal differences at every seed give a zero-width interval: the split's noise still holds.
         return interval is not None and interval[0] > 0 and beyond_split
     return beyond_split  # one seed: only the split's noise is known (none known: any gap counts)
+
+
+def split_margin(first: Standing, second: Standing, common: list[int], n_val: int | None) -> float:
+    """The gap the validation split's noise allows: image by image over the common seeds where all kept outcomes."""
+    if common and all(s in first.outcomes and s in second.outcomes for s in common):
+        upper: list[np.ndarray] = [unpack_outcomes(first.outcomes[s]) for s in common]
+        lower: list[np.ndarray] = [unpack_outcomes(second.outcomes[s]) for s in common]
+        if len({len(o) for o in (*upper, *lower)}) == 1:
+            return paired_margin(lower, upper)
+    return gap_margin(first.mean, second.mean, n_val) if n_val else 0.0
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from nas.proxy.data import ProxyDataCache
 from nas.proxy.recipe import ProxyConfig
 from nas.proxy.task import TaskConfig
 from nas.studies.job import Started, StudyJob
-from nas.studies.protocol import TrialProtocol
+from nas.studies.protocol import OUTCOMES, TrialProtocol
 from nas.studies.run import Progress, StudyRun, run_study
 from nas.studies.storage import StudySettings
 from nas.studies.study import StudyCache, experiment_name, trials_frame
@@ -65,7 +65,12 @@ GRID_COLUMNS = [
 ]
 
 
-GRID_PROXY = ProxyConfig(epochs=3, train_size=12000)
+def grid_frame(study: optuna.Study) -> pd.DataFrame:
+    """One row per trial of a grid study: ``grid.csv``'s columns and each trial's per-image outcomes."""
+    return trials_frame(study.get_trials(deepcopy=False), [*GRID_COLUMNS, OUTCOMES])
+
+
+GRID_PROXY = ProxyConfig(epochs=3, train_size=24000, width=0.25)
 """The scaling commands' proxy (``conf/proxy/grid.yaml``): each point costs 2**phi times the baseline."""
 
 BASELINE_NAME_ATTR = "baseline_name"
@@ -179,7 +184,7 @@ class GridJob(StudyJob):
         return len(self.grid)
 
     def frame(self, study: optuna.Study) -> pd.DataFrame:
-        return trials_frame(study.get_trials(deepcopy=False), GRID_COLUMNS)
+        return grid_frame(study)
 
     def choice(self, frame: pd.DataFrame, n_val: int | None) -> Choice | None:
         return choose(standings(frame, self.config.seed), self.settings, self.config.seed, n_val)
@@ -194,7 +199,7 @@ class GridJob(StudyJob):
         """grid.csv, coefficients.yaml, grid.png and summary.json in ``out``."""
         out.mkdir(parents=True, exist_ok=True)
         frame = self.frame(study)
-        frame.to_csv(out / "grid.csv", index=False)
+        frame.drop(columns=[OUTCOMES]).to_csv(out / "grid.csv", index=False)
         dataset = self.config.dataset.describe(self.raw, self.config.proxy.sizes)
         choice = self.choice(frame, dataset.get("n_val"))
         first_pass = frame[frame["seed"].isna() | (frame["seed"] == self.config.seed)]

@@ -18,7 +18,7 @@ import pandas as pd
 
 from nas.search.outputs import against_reference
 from nas.studies.run import StudyRun
-from scaling.compare_study import cannot_judge, flat_steps
+from scaling.compare_verdicts import OUTCOMES_FILE, cannot_judge, flat_steps, outcomes_of, with_outcomes
 from scaling.markdown import cell, mflops, table
 from scaling.report_accuracy import best_at_phi, interval_words, n_val_of, split_note, with_interval
 from scaling.report_grid import grid_section
@@ -167,10 +167,12 @@ def compare_section(run: StudyRun, frame: pd.DataFrame) -> list[str]:
         table(rows, ["phi", *methods]),
         "",
     ]
+    kept = {(r["method"], float(r["phi"])): outcomes_of(r) for _, r in frame.iterrows()}
     for phi in pivot.index:
         row = pivot.loc[phi, methods].dropna()
+        outcomes = {m: kept.get((m, float(phi))) for m in methods} | {"the baseline": kept.get(("baseline", 0.0))}
         if len(row) and not flat:
-            lines.append(best_at_phi(phi, row, float(baseline), n_val))
+            lines.append(best_at_phi(phi, row, float(baseline), n_val, outcomes))
     return [*lines, "", "![compare](compare/compare.png)", ""]
 
 
@@ -186,7 +188,8 @@ def timing(seconds: Mapping[str, float]) -> list[str]:
 
 def write_report(report: Report, out: Path) -> Path:
     """``report.md`` in ``out`` (the run directory that holds the stage folders)."""
-    compare = pd.read_csv(report.stages["compare"].out / "compare.csv")
+    compare_out = report.stages["compare"].out
+    compare = with_outcomes(pd.read_csv(compare_out / "compare.csv"), compare_out / OUTCOMES_FILE)
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     argv = " ".join(shlex.quote(a) for a in report.argv)
     lines = [

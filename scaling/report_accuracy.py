@@ -10,9 +10,10 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from nas.proxy.noise import accuracy_interval, gap_margin, small_split_note, verdict
+from nas.proxy.noise import accuracy_interval, pair_margin, small_split_note, verdict
 from nas.studies.run import StudyRun
 from scaling.compound import PAPER_COEFFICIENTS
 
@@ -43,9 +44,18 @@ def interval_words(n_val: int | None) -> str:
     return f" with its 95% interval on {n_val:,} validation images" if n_val else ""
 
 
-def compared(accuracy: float, other: float, n_val: int | None) -> str:
-    """``beats``, ``ties within noise with`` or ``does not beat``: one accuracy against another on ``n_val`` images."""
-    return verdict(accuracy, other, gap_margin(accuracy, other, n_val) if n_val else 0.0)
+def compared(
+    accuracy: float,
+    other: float,
+    n_val: int | None,
+    outcomes: np.ndarray | None = None,
+    other_outcomes: np.ndarray | None = None,
+) -> str:
+    """``beats``, ``ties within noise with`` or ``does not beat``: one accuracy against another on ``n_val`` images.
+
+    Image by image where both per-image outcomes are given, else by both accuracies' sampling noise.
+    """
+    return verdict(accuracy, other, pair_margin(accuracy, other, n_val, outcomes, other_outcomes))
 
 
 def split_note(stages: Mapping[str, StudyRun]) -> list[str]:
@@ -65,15 +75,25 @@ def against_paper(best: Mapping[str, Any], paper_acc: Any, n_val: int | None) ->
     return f" This grid's best {compared(best['val_acc'], paper_acc, n_val)} it ({gap:+.4f} proxy accuracy)."
 
 
-def best_at_phi(phi: float, row: pd.Series, baseline: float | None, n_val: int | None) -> str:
-    """``- phi = 1: compound scores highest, 0.8600 [...]; it beats depth; ties within noise with width.``"""
+def best_at_phi(
+    phi: float,
+    row: pd.Series,
+    baseline: float | None,
+    n_val: int | None,
+    outcomes: Mapping[str, np.ndarray] | None = None,
+) -> str:
+    """``- phi = 1: compound scores highest, 0.8600 [...]; it beats depth; ties within noise with width.``
+
+    ``outcomes``: per-image outcomes by method (and ``the baseline``), where kept, for paired verdicts.
+    """
     top, best = str(row.idxmax()), float(row.max())
     others = {str(m): float(a) for m, a in row.items() if m != top}
     if baseline is not None and not math.isnan(baseline):
         others["the baseline"] = baseline
+    kept = outcomes or {}
     said: dict[str, list[str]] = {}
     for name, accuracy in others.items():
-        said.setdefault(compared(best, accuracy, n_val), []).append(name)
+        said.setdefault(compared(best, accuracy, n_val, kept.get(top), kept.get(name)), []).append(name)
     words = "; ".join(f"{v} {listed(said[v])}" for v in VERDICTS if v in said)
     return f"- phi = {phi:g}: {top} scores highest, {accuracy_text(best, n_val)}" + (f"; it {words}." if words else ".")
 

@@ -12,7 +12,6 @@ from nas.proxy.data import Split
 from nas.proxy.stopping import check_stop
 
 
-@torch.no_grad()
 def evaluate(
     model: nn.Module,
     split: Split,
@@ -21,14 +20,31 @@ def evaluate(
     autocast: Any = None,
 ) -> float:
     """Top-1 accuracy on a split (eval mode, no gradients)."""
+    return accuracy_of(image_outcomes(model, split, batch_size, memory_format, autocast))
+
+
+def accuracy_of(outcomes: torch.Tensor) -> float:
+    """The share of images classified right (0 for no images)."""
+    return outcomes.sum().item() / max(1, len(outcomes))
+
+
+@torch.no_grad()
+def image_outcomes(
+    model: nn.Module,
+    split: Split,
+    batch_size: int,
+    memory_format: torch.memory_format = torch.contiguous_format,
+    autocast: Any = None,
+) -> torch.Tensor:
+    """Whether each image of a split is classified right (eval mode, no gradients), on the split's device."""
     model.eval()
-    correct = torch.zeros((), dtype=torch.long, device=split.labels.device)
+    outcomes = torch.zeros(len(split), dtype=torch.bool, device=split.labels.device)
     with autocast or contextlib.nullcontext():
         for start in range(0, len(split), batch_size):
             check_stop()
             x = split.batch(slice(start, start + batch_size)).contiguous(memory_format=memory_format)
-            correct += (model(x).argmax(1) == split.labels[start : start + batch_size]).sum()
-    return correct.item() / max(1, len(split))
+            outcomes[start : start + len(x)] = model(x).argmax(1) == split.labels[start : start + batch_size]
+    return outcomes
 
 
 @torch.no_grad()

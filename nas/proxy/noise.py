@@ -3,12 +3,16 @@
 An accuracy measured on ``n`` validation images is a binomial proportion; its 95% interval
 (Wilson's) is what a summary quotes beside it.  Two networks scored on the same ``n`` images
 differ only when the gap between them is beyond 1.96 standard errors of the difference, taken as
-independent (the shared images make that conservative).  A reward ``acc * factor`` carries its
-accuracy's noise times the (exactly known) cost factor.
+independent (the shared images make that conservative).  Where each image's outcome is kept
+(``val_outcomes``, packed by :func:`pack_outcomes`), the gap is judged image by image instead
+(:func:`paired_margin`, McNemar's comparison): images both networks get right or both get wrong
+say nothing about which is better, so the margin shrinks to what the images they disagree on
+allow.  A reward ``acc * factor`` carries its accuracy's noise times the (exactly known) cost factor.
 """
 
 from __future__ import annotations
 
+import base64
 import math
 from collections.abc import Sequence
 
@@ -50,6 +54,42 @@ def mean_interval(values: Sequence[float]) -> tuple[float, float] | None:
 def gap_margin(a: float, b: float, n: int, scale_a: float = 1.0, scale_b: float = 1.0) -> float:
     """The gap two accuracies on ``n`` images each (times their scales) must exceed to differ at 95%."""
     return Z95 * math.sqrt((scale_a**2 * a * (1 - a) + scale_b**2 * b * (1 - b)) / n)
+
+
+def pack_outcomes(correct: np.ndarray) -> str:
+    """``N:base64`` of one bit per validation image (1: classified right): how a trial keeps its outcomes."""
+    bits = np.asarray(correct, dtype=bool).ravel()
+    return f"{len(bits)}:" + base64.b64encode(np.packbits(bits).tobytes()).decode("ascii")
+
+
+def unpack_outcomes(text: str) -> np.ndarray:
+    """The boolean per-image outcomes :func:`pack_outcomes` wrote."""
+    count, _, packed = text.partition(":")
+    return np.unpackbits(np.frombuffer(base64.b64decode(packed), dtype=np.uint8), count=int(count)).astype(bool)
+
+
+def paired_margin(lower: Sequence[np.ndarray], upper: Sequence[np.ndarray]) -> float:
+    """The gap ``mean(upper) - mean(lower)`` must exceed to differ at 95%, judged image by image.
+
+    Each pair (``lower[i]``, ``upper[i]``) is two networks' outcomes on the same images (e.g. one
+    seed of each); each image's difference is averaged over the pairs, and the margin is 1.96
+    standard errors of the mean of those differences over the images.
+    """
+    if not lower or len(lower) != len(upper) or len({len(o) for o in (*lower, *upper)}) != 1:
+        raise ValueError("paired outcomes must be pairs of outcomes on the same images")
+    difference = np.mean([u.astype(float) - v.astype(float) for v, u in zip(lower, upper, strict=True)], axis=0)
+    if len(difference) < 2:
+        return math.inf
+    return Z95 * float(difference.std(ddof=1)) / math.sqrt(len(difference))
+
+
+def pair_margin(
+    a: float, b: float, n: int | None, outcomes_a: np.ndarray | None = None, outcomes_b: np.ndarray | None = None
+) -> float:
+    """The gap between two accuracies that beats noise: paired when both outcomes are kept, else unpaired."""
+    if outcomes_a is not None and outcomes_b is not None and len(outcomes_a) == len(outcomes_b):
+        return paired_margin([outcomes_a], [outcomes_b])
+    return gap_margin(a, b, n) if n else 0.0
 
 
 def verdict(value: float, other: float, margin: float) -> str:

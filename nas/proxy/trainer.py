@@ -25,7 +25,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from nas.proxy.data import ProxyData
-from nas.proxy.evaluation import evaluate, recalibrate_batchnorm
+from nas.proxy.evaluation import accuracy_of, evaluate, image_outcomes, recalibrate_batchnorm
+from nas.proxy.noise import pack_outcomes
 from nas.proxy.recipe import SCHEDULES, ProxyConfig, augment, make_optimizer
 from nas.proxy.stopping import check_stop
 from search_spaces.build import build, count_params
@@ -44,6 +45,7 @@ class ProxyResult:
     status: str  # "ok" or "failed"
     val_acc: float = 0.0
     val_accs: list[float] = field(default_factory=list)
+    val_outcomes: str | None = None  # the last epoch's per-image outcomes, packed (nas.proxy.noise.pack_outcomes)
     test_acc: float | None = None
     train_loss: float = math.nan
     seconds: float = 0.0
@@ -168,6 +170,7 @@ def _train(
     cuda = device.type == "cuda"
     run = setup_run(genotype, data, config, batch_size, seed)
     val_accs: list[float] = []
+    outcomes: torch.Tensor | None = None
     start = _now(cuda)
     images_seen, train_seconds = 0, 0.0
     for epoch in range(config.epochs):
@@ -178,7 +181,8 @@ def _train(
         recalibrate_batchnorm(
             run.model, data.train, config.bn_recalibration, config.eval_batch_size, run.memory_format, run.autocast
         )
-        val_accs.append(evaluate(run.model, data.val, config.eval_batch_size, run.memory_format, run.autocast))
+        outcomes = image_outcomes(run.model, data.val, config.eval_batch_size, run.memory_format, run.autocast)
+        val_accs.append(accuracy_of(outcomes))
         if on_epoch is not None:
             on_epoch(epoch, val_accs[-1])
     test_acc = None
@@ -188,6 +192,7 @@ def _train(
         status="ok",
         val_acc=val_accs[-1],
         val_accs=val_accs,
+        val_outcomes=None if outcomes is None else pack_outcomes(outcomes.cpu().numpy()),
         test_acc=test_acc,
         train_loss=mean_loss,
         seconds=_now(cuda) - start,

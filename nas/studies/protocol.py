@@ -22,6 +22,7 @@ from nas.studies.storage import TrialCreationLock
 from nas.studies.study import FINISHED, last_failure
 
 CLAIM = "training_claim"  # the key a trial trains, recorded under the study's lock
+OUTCOMES = "val_outcomes"  # each validation image right or wrong, packed: for paired comparisons
 Value = float | tuple[float, ...]
 Score = Callable[[float], tuple[Value, dict[str, Any]]]
 """Accuracy -> (the trial's value, attributes to record with it, e.g. the reward)."""
@@ -83,6 +84,8 @@ class TrialProtocol:
             return math.nan  # Optuna records a NaN objective as a FAIL trial; the study goes on
         self.consecutive_failures = 0
         trial.set_user_attr("val_acc", result.val_acc)
+        if result.val_outcomes:
+            trial.set_user_attr(OUTCOMES, result.val_outcomes)
         value, attrs = score(result.val_acc)
         for name, attr in attrs.items():
             trial.set_user_attr(name, attr)
@@ -150,6 +153,8 @@ def reuse_result(trial: optuna.Trial, previous: FrozenTrial, attrs: Iterable[str
     """Make ``trial`` a copy of ``previous`` (same candidate): its ``attrs``, its values, or its pruning."""
     for name in attrs:
         trial.set_user_attr(name, previous.user_attrs.get(name))
+    if OUTCOMES in previous.user_attrs:
+        trial.set_user_attr(OUTCOMES, previous.user_attrs[OUTCOMES])
     trial.set_user_attr("duplicate_of", previous.number)
     if previous.state == TrialState.PRUNED:
         for step, value in sorted(previous.intermediate_values.items()):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 import scaling.compare_study as compare_study
@@ -101,3 +102,16 @@ def test_a_dataset_keeps_its_list_overrides_whole():
     assert overrides == ["dataset=digits", "methods=[depth,compound]", "proxy.epochs=2"]
     with pytest.raises(ValueError, match="expected NAME or NAME:KEY=VALUE"):
         scaling.parse_dataset("digits:epochs")
+
+
+def test_a_step_rises_beyond_the_seeds_and_the_images_it_was_scored_on():
+    n = 10_000
+    lower = [np.arange(n) < 8_800 + 10 * s for s in range(3)]
+    upper = [np.arange(n) < 8_850 + 10 * s for s in range(3)]  # +0.005 every seed, on images lower misses
+    accuracies = [o.mean() for o in lower], [o.mean() for o in upper]
+    unpaired = scaling.rises(*accuracies, n)
+    assert unpaired["verdict"] == "tie" and not unpaired["paired"] and unpaired["margin"] > 0.008
+    paired = scaling.rises(*accuracies, n, (lower, upper))
+    assert paired["verdict"] == "rises" and paired["paired"] and paired["margin"] < 0.003
+    swapped = [np.roll(o, 500) for o in upper]  # the same accuracies, 1,000 images in dispute
+    assert scaling.rises(*accuracies, n, (lower, swapped))["verdict"] == "tie"

@@ -8,7 +8,9 @@ import pytest
 from PIL import Image
 
 from nas.proxy.datasets import DatasetSpec
-from scaling.compare_study import CompareConfig, CompareJob, flat_steps
+from nas.proxy.noise import pack_outcomes
+from scaling.compare_study import CompareConfig, CompareJob
+from scaling.compare_verdicts import best_ties, flat_steps, read_outcomes
 from search_spaces.references import reference
 
 
@@ -53,6 +55,10 @@ def test_compare_cli(cli, tmp_path):
     assert (out / "compare.png").is_file()
     summary = json.loads((out / "summary.json").read_text())
     assert summary["n_trained"] == 3 and summary["best"]["val_acc"] == frame["val_acc"].max()
+    kept = read_outcomes(out / "outcomes.npz")  # each model's per-image outcomes, for paired verdicts
+    assert list(kept) == ["baseline@0", "width@1", "compound@1"]
+    for key, accuracy in summary["val_acc"].items():
+        assert len(kept[key]) == 256 and kept[key].mean() == pytest.approx(accuracy)
     judged = not summary["flat_steps"]
     assert (" is best" in result.stdout) is judged and ("Scaling cannot be judged" in result.stdout) is not judged
     again = cli("scaling.compare", *args, f"hydra.run.dir={tmp_path / 'again'}")
@@ -99,3 +105,20 @@ def test_scale_pays_only_where_every_step_rises_beyond_noise():
     assert flat_steps(frame, 10_000) == ["compound 1->2"]  # 0.01 apart on 10,000 images: within noise
     assert flat_steps(frame, None) == []  # no split size: any rise counts
     assert flat_steps(frame.replace({0.70: 0.55}), 10_000) == ["width 1->2", "compound 1->2"]
+
+
+def _outcomes(n: int, right: int, offset: int = 0) -> str:
+    outcomes = np.zeros(n, bool)
+    outcomes[offset : offset + right] = True
+    return pack_outcomes(outcomes)
+
+
+def test_scale_pays_image_by_image_where_each_model_kept_its_outcomes():
+    n = 10_000  # phi 1 gets 100 more images right than the baseline and loses none; phi 2 is phi 1 swapped about
+    rows = [("baseline", 0.0, 0.60, _outcomes(n, 6_000)), ("compound", 1.0, 0.61, _outcomes(n, 6_100))]
+    rows += [("compound", 2.0, 0.62, _outcomes(n, 6_200, offset=2_000))]
+    frame = pd.DataFrame(rows, columns=["method", "phi", "val_acc", "val_outcomes"])
+    assert flat_steps(frame.drop(columns="val_outcomes"), n) == ["compound 0->1", "compound 1->2"]  # unpaired: ties
+    assert flat_steps(frame, n) == ["compound 1->2"]  # paired: 0->1 beats noise; 1->2 disagrees on 4,100 images
+    top, ties = best_ties(frame.assign(flops=[1, 2, 4]), n)
+    assert top["phi"] == 2.0 and ties == ["compound@1"]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import optuna
 import pandas as pd
 import pytest
 
+from nas.proxy.noise import pack_outcomes
 from nas.studies.study import trials_frame
 from scaling.grid_points import GridSettings, point_key
 from scaling.grid_seeds import TIE_RULE, choose, most_retrains, plan, separated, standings
@@ -135,6 +137,19 @@ def test_equal_differences_at_every_seed_still_need_to_beat_the_splits_noise():
     table = standings(frame(results), 0)
     first, second = table[point_key(POINTS[0])], table[point_key(POINTS[1])]
     assert separated(first, second, n_val=None) and not separated(first, second, n_val=1000)
+
+
+def test_the_splits_noise_is_judged_image_by_image_where_the_trials_kept_their_outcomes():
+    results = {POINTS[0]: {0: 0.81, 1: 0.82}, POINTS[1]: {0: 0.80, 1: 0.81}}
+    images = np.arange(1_000)
+    kept = [pack_outcomes(images < 100 * acc * 10) for acc in (0.81, 0.82, 0.80, 0.81)]  # the better one adds images
+    rows = frame(results).assign(val_outcomes=kept)
+    table = standings(rows, 0)
+    first, second = table[point_key(POINTS[0])], table[point_key(POINTS[1])]
+    assert separated(first, second, n_val=1000)  # +0.01 on 10 images the second misses, at both seeds
+    swapped = rows.assign(val_outcomes=[*kept[:2], *(pack_outcomes(np.roll(images < k, 300)) for k in (800, 810))])
+    table = standings(swapped, 0)  # the same accuracies, 300 images in dispute at each seed
+    assert not separated(table[point_key(POINTS[0])], table[point_key(POINTS[1])], n_val=1000)
 
 
 def test_twin_points_are_one_network_in_the_rounds_and_in_top():

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
+from scipy.stats import binomtest
 
 from nas.proxy.data import DataSizes
-from nas.proxy.noise import accuracy_interval, gap_margin, small_split_warning, verdict
+from nas.proxy.noise import (
+    accuracy_interval,
+    gap_margin,
+    pack_outcomes,
+    pair_margin,
+    paired_margin,
+    small_split_warning,
+    unpack_outcomes,
+    verdict,
+)
 from nas.search.outputs import describe_best
 
 
@@ -24,6 +35,39 @@ def test_a_gap_must_exceed_two_standard_errors_of_the_difference():
     assert verdict(0.90, 0.85, 0.01) == "beats"
     assert verdict(0.85, 0.90, 0.01) == "does not beat"
     assert verdict(0.855, 0.85, 0.01) == "ties within noise with"
+
+
+def _disagreeing(n: int, upper_only: int, lower_only: int, both: int) -> tuple[np.ndarray, np.ndarray]:
+    """Two networks' outcomes on ``n`` images: each alone right on some, both right on ``both``."""
+    lower, upper = np.zeros(n, bool), np.zeros(n, bool)
+    upper[:upper_only] = True
+    lower[upper_only : upper_only + lower_only] = True
+    lower[n - both :] = upper[n - both :] = True
+    return lower, upper
+
+
+@pytest.mark.parametrize(("upper_only", "lower_only"), [(30, 10), (25, 15), (60, 35), (50, 40), (12, 2), (9, 3)])
+def test_a_paired_gap_is_judged_as_mcnemars_test_judges_it(upper_only, lower_only):
+    lower, upper = _disagreeing(1_000, upper_only, lower_only, both=800)
+    margin = paired_margin([lower], [upper])
+    gap = upper.mean() - lower.mean()
+    exact = binomtest(upper_only, upper_only + lower_only).pvalue < 0.05  # McNemar's exact test
+    assert (gap > margin) is exact
+    assert margin < gap_margin(upper.mean(), lower.mean(), 1_000)  # agreement on 800 images says nothing
+
+
+def test_outcomes_pack_into_text_and_back_and_pair_over_seeds():
+    rng = np.random.default_rng(0)
+    outcomes = rng.random(10_001) < 0.8
+    text = pack_outcomes(outcomes)
+    assert text.startswith("10001:") and len(text) < 1_800
+    assert np.array_equal(unpack_outcomes(text), outcomes)
+    lower, upper = _disagreeing(1_000, 30, 10, both=800)
+    assert paired_margin([lower, lower], [upper, upper]) == pytest.approx(paired_margin([lower], [upper]))
+    assert pair_margin(0.83, 0.81, 1_000, upper, lower) == pytest.approx(paired_margin([lower], [upper]))
+    assert pair_margin(0.83, 0.81, 1_000) == gap_margin(0.83, 0.81, 1_000)  # nothing kept: unpaired
+    with pytest.raises(ValueError, match="same images"):
+        paired_margin([lower], [upper[:-1]])
 
 
 def test_a_small_split_is_said_once_and_a_large_one_not_at_all():

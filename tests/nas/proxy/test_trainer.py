@@ -7,6 +7,7 @@ import torch
 
 from nas.proxy.data import prepare
 from nas.proxy.datasets import load_dataset
+from nas.proxy.noise import unpack_outcomes
 from nas.proxy.recipe import make_optimizer
 from nas.proxy.trainer import ProxyConfig, train_proxy
 from search_spaces.codec import parse_blocks
@@ -28,6 +29,8 @@ def test_training_learns_and_reports_every_epoch(digits):
     assert [e for e, _ in seen] == [0, 1]
     assert result.val_accs == [acc for _, acc in seen]
     assert result.val_acc > 0.3  # 10 classes: chance is 0.1
+    outcomes = unpack_outcomes(result.val_outcomes)  # each validation image's outcome, for paired comparisons
+    assert len(outcomes) == 300 and outcomes.mean() == pytest.approx(result.val_acc)
     assert result.test_acc > 0.3  # the held-out test split is learnt too, far above chance
     # 800 images in batches of 64: 12 steps, 768 images per epoch; training is part of the run's time
     assert result.images_per_s >= 2 * 768 / result.seconds

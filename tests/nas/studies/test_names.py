@@ -16,7 +16,7 @@ from scaling.compare_study import CompareJob
 from scaling.grid_study import GridJob
 from search_spaces.spec import resolve_spec
 
-OLD_GRID_PROXY = "proxy.train_size=4000"  # proxy=grid before it became 12,000 images x 3 epochs
+OLD_GRID_PROXY = ("proxy.train_size=4000", "proxy.width=0.5")  # proxy=grid before 12,000 and 24,000 images
 
 PINNED = {
     ("search", ()): "search-efficientnet_b0-fashion_mnist-tpe-soft-seed0-92f6a0f0",
@@ -34,18 +34,18 @@ PINNED = {
     ("search", ("space=mobilenet_v2",)): "search-mobilenet_v2-fashion_mnist-tpe-soft-seed0-d1bfeb06",
     (
         "grid",
-        ("grid.rule=constraint", "grid.max_seeds=1", OLD_GRID_PROXY),
+        ("grid.rule=constraint", "grid.max_seeds=1", *OLD_GRID_PROXY),
     ): "grid-efficientnet_b0-phi1-fashion_mnist-953628d6",
     (
         "grid",
-        ("phi=2", "dataset=digits", "grid.rule=constraint", "grid.max_seeds=1", OLD_GRID_PROXY),
+        ("phi=2", "dataset=digits", "grid.rule=constraint", "grid.max_seeds=1", *OLD_GRID_PROXY),
     ): "grid-efficientnet_b0-phi2-digits-eb02a980",
-    ("compare", (OLD_GRID_PROXY,)): "compare-efficientnet_b0-fashion_mnist-3febeaad",
+    ("compare", OLD_GRID_PROXY): "compare-efficientnet_b0-fashion_mnist-3febeaad",
     # the same with compare.equal_cost=false: its nominal networks, its name from before equal cost
-    ("compare", (OLD_GRID_PROXY, "compare.equal_cost=false")): "compare-efficientnet_b0-fashion_mnist-abf698ee",
+    ("compare", (*OLD_GRID_PROXY, "compare.equal_cost=false")): "compare-efficientnet_b0-fashion_mnist-abf698ee",
     (
         "compare",
-        ("phis=[1]", "methods=[depth,width]", OLD_GRID_PROXY),
+        ("phis=[1]", "methods=[depth,width]", *OLD_GRID_PROXY),
     ): "compare-efficientnet_b0-fashion_mnist-5719f0f5",
 }
 

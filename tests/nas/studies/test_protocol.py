@@ -18,7 +18,7 @@ import nas.search.job as search_job
 from nas.proxy.stopping import StopRequested
 from nas.proxy.trainer import ProxyResult
 from nas.studies.loop import run_trials
-from nas.studies.protocol import TrialProtocol
+from nas.studies.protocol import OUTCOMES, TrialProtocol
 from nas.studies.storage import StudySettings, TrialCreationLock, open_storage
 from nas.studies.study import FINISHED, count_started
 
@@ -110,6 +110,21 @@ def test_a_pruned_trial_records_its_partial_score_and_time():
     assert trial.state == TrialState.PRUNED
     assert (trial.user_attrs["val_acc"], trial.user_attrs["score"]) == (0.25, 0.5)
     assert trial.intermediate_values == {1: 0.25} and trial.user_attrs["seconds"] >= 0
+
+
+def test_a_trial_keeps_its_per_image_outcomes_and_a_twin_copies_them():
+    protocol = TrialProtocol("key", ("val_acc",), epochs=1)
+    study = optuna.create_study(direction="maximize")
+    trained = []
+
+    def train(on_epoch):
+        trained.append(1)
+        return ProxyResult("ok", val_acc=0.5, val_accs=[0.5], val_outcomes="4:oA==")
+
+    study.optimize(lambda t: protocol.run(t, "a", train, lambda acc: (acc, {})), n_trials=2)
+    first, twin = study.trials
+    assert trained == [1] and twin.user_attrs["duplicate_of"] == 0
+    assert first.user_attrs[OUTCOMES] == twin.user_attrs[OUTCOMES] == "4:oA=="
 
 
 @pytest.mark.slow
