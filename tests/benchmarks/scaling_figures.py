@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 TEXTURES = "folder:dataset.root=/work/main/runs/textures,proxy.train_size=9000,proxy.val_size=3000,proxy.epochs=6"
@@ -56,3 +58,18 @@ WIDTH = {0.5: "fashion_mnist:methods=[compound]", 0.25: "fashion_mnist:proxy.wid
 """``scaling_width.json``'s datasets by proxy width (the family at equal real cost)."""
 WIDER_DATA = "fashion_mnist:proxy.width=0.25,proxy.train_size=24000,methods=[compound]"
 """``scaling_width_images.json``'s dataset: width 0.25 on 24,000 training images."""
+DEFAULT_FAMILY = "fashion_mnist:methods=[compound]"
+"""The family on the default ``proxy=grid`` (``scaling_paired.json``'s dataset)."""
+
+
+def paired_step(rise: dict[str, Any]) -> str:
+    """A step as quoted, with its paired margin where it was judged image by image."""
+    return step_text(rise) + (f" beyond a paired margin of {rise['margin']:.4f}" if rise.get("paired") else "")
+
+
+def family_quotes(document: Path, name: str, key: str) -> list[tuple[Path, str, Callable[[dict[str, Any]], str]]]:
+    """A family record's quoted phrases: its levels, and each step with its interval (and paired margin)."""
+    steps = [
+        (document, name, lambda r, k=k: paired_step(r["datasets"][key]["rises"]["compound"][k])) for k in ("1>0", "2>1")
+    ]
+    return [(document, name, lambda r: family_text(r["datasets"][key])), *steps]

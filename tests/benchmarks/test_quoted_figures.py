@@ -16,12 +16,13 @@ import pytest
 
 from scaling.equal_cost import METHODS
 from tests.benchmarks.scaling_figures import (
+    DEFAULT_FAMILY,
     TEXTURES,
     WIDER_DATA,
     WIDTH,
     budget_family,
     budget_step,
-    family_text,
+    family_quotes,
     scaling_row,
     stability,
     step_text,
@@ -202,28 +203,11 @@ QUOTED: list[tuple[Path, str, Callable[[dict[str, Any]], str]]] = [
         for e in (3, 5)
         for k in ("1>0", "2>1")
     ],
-    *[(README, "scaling_budgets5.json", lambda r, k=k: budget_step(r, 3, k)) for k in ("1>0", "2>1")],
     *[(BENCHMARKS, "scaling_held_out.json", lambda r, k=k: budget_step(r, None, k)) for k in ("1>0", "2>1")],
-    (README, "scaling_held_out.json", lambda r: budget_step(r, None, "1>0")),
-    *[(BENCHMARKS, "scaling_width.json", lambda r, w=w: family_text(r["datasets"][WIDTH[w]])) for w in WIDTH],
-    *[
-        (
-            BENCHMARKS,
-            "scaling_width.json",
-            lambda r, w=w, k=k: step_text(r["datasets"][WIDTH[w]]["rises"]["compound"][k]),
-        )
-        for w in WIDTH
-        for k in ("1>0", "2>1")
-    ],
-    (BENCHMARKS, "scaling_width_images.json", lambda r: family_text(r["datasets"][WIDER_DATA])),
-    *[
-        (
-            BENCHMARKS,
-            "scaling_width_images.json",
-            lambda r, k=k: step_text(r["datasets"][WIDER_DATA]["rises"]["compound"][k]),
-        )
-        for k in ("1>0", "2>1")
-    ],
+    *[quote for w in WIDTH for quote in family_quotes(BENCHMARKS, "scaling_width.json", WIDTH[w])],
+    *family_quotes(BENCHMARKS, "scaling_width_images.json", WIDER_DATA),
+    *family_quotes(BENCHMARKS, "scaling_paired.json", DEFAULT_FAMILY),
+    *family_quotes(README, "scaling_paired.json", DEFAULT_FAMILY)[1:],
     (
         BENCHMARKS,
         "cuda/proxy_throughput.json",
