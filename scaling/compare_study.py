@@ -237,8 +237,8 @@ class CompareJob(StudyJob):
         lines += [f"  {key:<16} {acc:.4f}{interval_text(acc, n_val)}" for key, acc in accuracies.items()]
         if summary.get("flat_steps"):
             lines.append(cannot_judge(summary["flat_steps"]))
-        elif summary["best"] and (n_val or summary.get("ties")) and len(accuracies) > 1:
-            top, ties = run_key(summary["best"]["method"], summary["best"]["phi"]), summary.get("ties", [])
+        elif summary["best"] and summary.get("ties") is not None and len(accuracies) > 1:
+            top, ties = run_key(summary["best"]["method"], summary["best"]["phi"]), summary["ties"]
             lines.append(
                 f"  {top} is best" + (f"; ties within noise with {', '.join(ties)}" if ties else " beyond noise")
             )

@@ -58,19 +58,22 @@ def flat_steps(frame: pd.DataFrame, n_val: int | None) -> list[str]:
     return flat
 
 
-def best_ties(frame: pd.DataFrame, n_val: int | None) -> tuple[pd.Series | None, list[str]]:
-    """The best run's row and the keys of the runs that tie with it within noise (none judged without a split size)."""
+def best_ties(frame: pd.DataFrame, n_val: int | None) -> tuple[pd.Series | None, list[str] | None]:
+    """The best run's row and the keys of the runs that tie with it within noise (None: noise unknown).
+
+    Noise is known from the split size, or from every run's per-image outcomes.
+    """
     trained = frame.dropna(subset=["val_acc"]).sort_values(["val_acc", "flops"], ascending=[False, True])
     if not len(trained):
-        return None, []
+        return None, None
     top = trained.iloc[0]
-    ties = []
-    if n_val or isinstance(top.get(OUTCOMES), str):
-        ties = [
-            run_key(row["method"], row["phi"])
-            for _, row in trained.iloc[1:].iterrows()
-            if _beats(top, row, n_val) == "ties within noise with"
-        ]
+    if not n_val and not all(outcomes_of(row) is not None for _, row in trained.iterrows()):
+        return top, None
+    ties = [
+        run_key(row["method"], row["phi"])
+        for _, row in trained.iloc[1:].iterrows()
+        if _beats(top, row, n_val) == "ties within noise with"
+    ]
     return top, ties
 
 

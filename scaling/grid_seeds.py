@@ -119,10 +119,11 @@ def _missing(value: Any) -> bool:
 def separated(first: Standing, second: Standing, n_val: int | None) -> bool:
     """Whether ``first`` is better than ``second`` beyond noise (seed-to-seed, or the split's with one seed)."""
     common = sorted(set(first.accs) & set(second.accs))
-    gap = first.mean - second.mean
+    differences = [first.accs[s] - second.accs[s] for s in common]
+    gap = sum(differences) / len(differences) if common else first.mean - second.mean  # the seeds both have
     beyond_split = gap > split_margin(first, second, common, n_val)
     if len(common) >= 2:
-        interval = mean_interval([first.accs[s] - second.accs[s] for s in common])
+        interval = mean_interval(differences)
         # Equal differences at every seed give a zero-width interval: the split's noise still holds.
         return interval is not None and interval[0] > 0 and beyond_split
     return beyond_split  # one seed: only the split's noise is known (none known: any gap counts)
@@ -132,9 +133,7 @@ def split_margin(first: Standing, second: Standing, common: list[int], n_val: in
     """The gap the validation split's noise allows: image by image over the common seeds where all kept outcomes."""
     if common and all(s in first.outcomes and s in second.outcomes for s in common):
         upper: list[np.ndarray] = [unpack_outcomes(first.outcomes[s]) for s in common]
-        lower: list[np.ndarray] = [unpack_outcomes(second.outcomes[s]) for s in common]
-        if len({len(o) for o in (*upper, *lower)}) == 1:
-            return paired_margin(lower, upper)
+        return paired_margin([unpack_outcomes(second.outcomes[s]) for s in common], upper)
     return gap_margin(first.mean, second.mean, n_val) if n_val else 0.0
 
 

@@ -68,26 +68,32 @@ def unpack_outcomes(text: str) -> np.ndarray:
     return np.unpackbits(np.frombuffer(base64.b64decode(packed), dtype=np.uint8), count=int(count)).astype(bool)
 
 
-def paired_margin(lower: Sequence[np.ndarray], upper: Sequence[np.ndarray]) -> float:
-    """The gap ``mean(upper) - mean(lower)`` must exceed to differ at 95%, judged image by image.
+def paired_margin(
+    lower: Sequence[np.ndarray], upper: Sequence[np.ndarray], scale_lower: float = 1.0, scale_upper: float = 1.0
+) -> float:
+    """The gap ``mean(upper) - mean(lower)`` (each times its scale) must exceed to differ at 95%, image by image.
 
     Each pair (``lower[i]``, ``upper[i]``) is two networks' outcomes on the same images (e.g. one
     seed of each); each image's difference is averaged over the pairs, and the margin is 1.96
-    standard errors of the mean of those differences over the images.
+    standard errors of the mean of those differences over the images, plus a continuity correction
+    (McNemar's: one disputed image), without which a handful of disputed images would count.
+    A scale is a reward's exactly known cost factor (``reward = accuracy * factor``).
     """
     if not lower or len(lower) != len(upper) or len({len(o) for o in (*lower, *upper)}) != 1:
         raise ValueError("paired outcomes must be pairs of outcomes on the same images")
-    difference = np.mean([u.astype(float) - v.astype(float) for v, u in zip(lower, upper, strict=True)], axis=0)
+    pairs = zip(lower, upper, strict=True)
+    difference = np.mean([scale_upper * u.astype(float) - scale_lower * v.astype(float) for v, u in pairs], axis=0)
     if len(difference) < 2:
         return math.inf
-    return Z95 * float(difference.std(ddof=1)) / math.sqrt(len(difference))
+    correction = max(scale_lower, scale_upper) / len(difference)
+    return Z95 * float(difference.std(ddof=1)) / math.sqrt(len(difference)) + correction
 
 
 def pair_margin(
     a: float, b: float, n: int | None, outcomes_a: np.ndarray | None = None, outcomes_b: np.ndarray | None = None
 ) -> float:
     """The gap between two accuracies that beats noise: paired when both outcomes are kept, else unpaired."""
-    if outcomes_a is not None and outcomes_b is not None and len(outcomes_a) == len(outcomes_b):
+    if outcomes_a is not None and outcomes_b is not None:
         return paired_margin([outcomes_a], [outcomes_b])
     return gap_margin(a, b, n) if n else 0.0
 

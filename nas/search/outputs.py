@@ -9,11 +9,12 @@ from typing import Any
 
 import optuna
 
-from nas.proxy.noise import gap_margin, interval_text, small_split_note, verdict
+from nas.proxy.noise import gap_margin, interval_text, paired_margin, small_split_note, unpack_outcomes, verdict
 from nas.search.best import best_trial
 from nas.search.latency import LATENCY_COLUMNS
 from nas.search.objective import Reward
 from nas.search.prescreen import RANK_ATTR, TRIAL_SCORES
+from nas.studies.protocol import OUTCOMES
 from nas.studies.study import FINISHED, trials_frame
 from search_spaces.codec import format_blocks, parse_blocks, save_genotype
 from search_spaces.cost import Cost
@@ -85,9 +86,21 @@ def write_outputs(
             reference, blocks=parse_blocks(best.user_attrs["blocks"]), name=f"{study.study_name}_best"
         )
         save_genotype(genotype, out / "best.yaml", metrics={**metrics, "study": study.study_name})
+        if ref_trial is not None and (margin := reward_margin(best, ref_trial)) is not None:
+            summary["reference"]["paired_margin"] = round(margin, 6)
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     _plot_search(frame, out / "search.png", reward, summary["reference"], title=study.study_name)
     return summary
+
+
+def reward_margin(best: optuna.trial.FrozenTrial, ref: optuna.trial.FrozenTrial) -> float | None:
+    """The reward gap that beats noise, judged image by image (None where either trial kept no outcomes)."""
+    kept = [t.user_attrs.get(OUTCOMES) for t in (ref, best)]
+    accs, rewards = ([t.user_attrs.get(k) for t in (ref, best)] for k in ("val_acc", "reward"))
+    if not all(kept) or not all(accs) or None in rewards:
+        return None
+    scales = [reward / acc for reward, acc in zip(rewards, accs, strict=True)]  # the exactly known cost factors
+    return paired_margin([unpack_outcomes(kept[0])], [unpack_outcomes(kept[1])], *scales)
 
 
 def _plot_search(*args: Any, **kwargs: Any) -> None:
@@ -127,9 +140,14 @@ def describe_best(summary: dict[str, Any]) -> str:
 
 
 def against_reference(best: dict[str, Any], ref: dict[str, Any], n_val: int | None) -> str:
-    """The verdict on the reward; a gap within the validation split's noise is a tie (``n_val`` unknown: none)."""
+    """The verdict on the reward; a gap within the validation split's noise is a tie (``n_val`` unknown: none).
+
+    Image by image where the summary holds the paired margin; else from both accuracies' sampling noise.
+    """
     if best["reward"] == ref["reward"]:
         return "matches"  # the reference itself (or its equal) is the best
+    if ref.get("paired_margin") is not None:
+        return verdict(best["reward"], ref["reward"], ref["paired_margin"])
     if not n_val:
         return "beats" if best["reward"] > ref["reward"] else "does not beat"
     scales = (m["reward"] / m["val_acc"] if m["val_acc"] else 0.0 for m in (best, ref))  # the cost factors

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -87,6 +88,21 @@ def test_a_report_on_a_large_split_says_beats_beyond_noise_without_a_note(tmp_pa
     assert "This grid's best beats it (+0.0500 proxy accuracy)." in text
     assert "- phi = 1: compound scores highest, 0.8000 [0.794, 0.805]; it beats width and the baseline." in text
     assert "ties within noise" not in text and "Note:" not in text
+
+
+def test_a_report_judges_the_comparison_image_by_image_where_its_outcomes_were_kept(tmp_path):
+    stages = {"search": _search(tmp_path, 100), "grid": _grid(tmp_path, 100, 0.80, 0.75)}
+    stages["compare"] = _compare(tmp_path, 100, 0.83, 0.75)  # 8 points apart on 100 images: unpaired, a tie
+    images = np.arange(100)  # compound gets right every image width does, and 8 more; the baseline 55 of them
+    kept = {"baseline@0": images < 55, "width@1": images < 75, "compound@1": images < 83}
+    np.savez(stages["compare"].out / "outcomes.npz", **kept)
+    report = Report("s", DATASET, stages, _family(tmp_path), 1.0, {"search": "python -m nas.search"})
+    text = write_report(report, tmp_path).read_text()
+    assert "- phi = 1: compound scores highest, 0.8300 [" in text and "]; it beats width and the baseline." in text
+    assert "Scaling cannot be judged" not in text  # and each step rises beyond its paired noise
+    (stages["compare"].out / "outcomes.npz").unlink()  # a comparison from before outcomes were kept
+    text = write_report(report, tmp_path).read_text()
+    assert "; it beats the baseline; ties within noise with width." in text
 
 
 def test_a_cost_ruled_grid_lists_every_point_its_seed_rounds_and_says_the_paper_point_was_not_trained(tmp_path):

@@ -127,6 +127,9 @@ def test_search_cli_end_to_end_then_resume(cli, tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["n_complete"] + summary["n_pruned"] == 3
     assert set(summary["best"]) >= {"blocks", "params", "flops", "val_acc", "reward"}
+    if summary["reference"]["val_acc"] is not None:  # trained in full: judged against image by image
+        assert 0 < summary["reference"]["paired_margin"] < 1
+    assert "val_outcomes" not in trials  # kept in the study, not in the table
     assert summary["storage"].startswith("sqlite:///")
     assert "Best of 3 trials" in first.stdout and "reference efficientnet_b0" in first.stdout
     best = load_genotype(out / "best.yaml")
