@@ -45,14 +45,7 @@ def write_outputs(
     frame = trials_frame(trials, TRIAL_COLUMNS + optional_columns(trials))
     frame.to_csv(out / "trials.csv", index=False)
     best = best_trial(study)
-    ref_trial = next(
-        (
-            t
-            for t in trials
-            if t.user_attrs.get("blocks") == format_blocks(reference) and t.state == optuna.trial.TrialState.COMPLETE
-        ),
-        None,
-    )
+    ref_trial = reference_trial(trials, reference)
     summary: dict[str, Any] = {
         "study": study.study_name,
         "storage": storage_url,
@@ -91,6 +84,13 @@ def write_outputs(
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     _plot_search(frame, out / "search.png", reward, summary["reference"], title=study.study_name)
     return summary
+
+
+def reference_trial(trials: list[optuna.trial.FrozenTrial], reference: Genotype) -> optuna.trial.FrozenTrial | None:
+    """The reference's completed trial (None where it was not trained in full)."""
+    blocks = format_blocks(reference)
+    complete = optuna.trial.TrialState.COMPLETE
+    return next((t for t in trials if t.user_attrs.get("blocks") == blocks and t.state == complete), None)
 
 
 def reward_margin(best: optuna.trial.FrozenTrial, ref: optuna.trial.FrozenTrial) -> float | None:
