@@ -129,6 +129,25 @@ def separated(first: Standing, second: Standing, n_val: int | None) -> bool:
     return beyond_split  # one seed: only the split's noise is known (none known: any gap counts)
 
 
+def verdict_between(first: Standing, second: Standing, n_val: int | None) -> dict[str, Any] | None:
+    """``first`` against ``second`` over the seeds both were trained at (None: no seed in common).
+
+    ``verdict``: beats, ties within noise with, or does not beat (by :func:`separated`, both ways);
+    ``gap``: the mean seed-by-seed difference; ``paired``: judged image by image.
+    """
+    common = sorted(set(first.accs) & set(second.accs))
+    if not common:
+        return None
+    words = "beats" if separated(first, second, n_val) else "ties within noise with"
+    words = "does not beat" if separated(second, first, n_val) else words
+    return {
+        "verdict": words,
+        "gap": round(sum(first.accs[s] - second.accs[s] for s in common) / len(common), 6),
+        "seeds": len(common),
+        "paired": all(s in first.outcomes and s in second.outcomes for s in common),
+    }
+
+
 def split_margin(first: Standing, second: Standing, common: list[int], n_val: int | None) -> float:
     """The gap the validation split's noise allows: image by image over the common seeds where all kept outcomes."""
     if common and all(s in first.outcomes and s in second.outcomes for s in common):

@@ -219,7 +219,9 @@ class GridJob(StudyJob):
             "n_pruned": points_in(first_pass, "PRUNED"),
             "n_retrained": len(frame) - len(first_pass),  # trials at a further seed
             "paper_point_in_grid": tuple(PAPER_COEFFICIENTS) in {tuple(p) for p in self.grid},
-            "paper_point": paper_point_verdict(frame),
+            "paper_point": paper_point_verdict(
+                frame, None if choice is None else choice.chosen, self.config.seed, dataset.get("n_val")
+            ),
             "best": None if choice is None else chosen_record(choice),
             "top": None if choice is None else choice.top(),
             "tie": None if choice is None else choice.tie,

@@ -16,6 +16,7 @@ import pandas as pd
 from nas.proxy.noise import accuracy_interval, pair_margin, small_split_note, verdict
 from nas.studies.run import StudyRun
 from scaling.compound import PAPER_COEFFICIENTS
+from scaling.grid_summary import against_words
 
 VERDICTS = ("beats", "ties within noise with", "does not beat")  # the order a sentence lists them in
 
@@ -65,12 +66,20 @@ def split_note(stages: Mapping[str, StudyRun]) -> list[str]:
     return [note, ""] if note else []
 
 
-def against_paper(best: Mapping[str, Any], paper_acc: Any, n_val: int | None) -> str:
-    """The grid's best against the paper's point (when that was trained in full); a gap within noise is a tie."""
+def against_paper(
+    best: Mapping[str, Any], paper_acc: Any, n_val: int | None, judged: Mapping[str, Any] | None = None
+) -> str:
+    """The grid's best against the paper's point (when that was trained in full); a gap within noise is a tie.
+
+    ``judged``: the grid's own verdict over the seeds both were trained at (``paper_point.against_chosen``);
+    without it (an older grid) the best's accuracy is set against the paper's one-seed accuracy.
+    """
     if not isinstance(paper_acc, float):
         return ""
     if tuple(round(best[k], 4) for k in ("alpha", "beta", "gamma")) == PAPER_COEFFICIENTS:
         return " The paper's point is this grid's best."
+    if judged:
+        return f" This grid's best {against_words(judged)}."
     gap = best["val_acc"] - paper_acc
     return f" This grid's best {compared(best['val_acc'], paper_acc, n_val)} it ({gap:+.4f} proxy accuracy)."
 

@@ -111,7 +111,7 @@ def grid_section(run: StudyRun, phi: float) -> list[str]:
         "",
         table(rows, ["", "alpha", "beta", "gamma", "alpha*beta²*gamma²", f"proxy val acc (phi={phi:g})"]),
         "",
-        note + against_paper(best, paper_acc, n_val),
+        note + against_paper(best, paper_acc, n_val, (summary.get("paper_point") or {}).get("against_chosen")),
         "",
     ]
     if "cost_ratio" in frame and frame["cost_ratio"].notna().any():

@@ -104,6 +104,10 @@ def test_the_papers_rule_alone_trains_what_the_constraint_allows_and_says_the_pa
     verdict = {"constraint": 1.9217, "cost_ratio": 2.55, "feasible": False, "reason": "not trained: it costs 2.55x"}
     text = paper({**summary, "paper_point": verdict})
     assert "The paper's point (1.2, 1.1, 1.15) was not trained: it costs 2.55x." in text
+    judged = {"verdict": "beats", "gap": 0.02, "seeds": 3, "paired": True}
+    text = paper({**summary, "paper_point": {"feasible": True, "against_chosen": judged}})
+    seeds = "over the 3 seeds both were trained at, image by image"
+    assert f"Against the paper's point (1.2, 1.1, 1.15), the chosen beats it (+0.0200 proxy accuracy {seeds})." in text
 
 
 def test_a_study_on_the_papers_rule_keeps_the_name_it_had_before_the_cost_rule():

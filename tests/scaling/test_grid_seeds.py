@@ -10,8 +10,9 @@ import pytest
 from nas.proxy.noise import pack_outcomes
 from nas.studies.study import trials_frame
 from scaling.grid_points import GridSettings, point_key
-from scaling.grid_seeds import TIE_RULE, choose, most_retrains, plan, separated, standings
+from scaling.grid_seeds import TIE_RULE, choose, most_retrains, plan, separated, standings, verdict_between
 from scaling.grid_study import GRID_COLUMNS
+from scaling.grid_summary import against_words, paper_point_verdict
 
 POINTS = [(1.2, 1.1, 1.15), (1.3, 1.05, 1.1), (1.0, 1.2, 1.1), (1.25, 1.1, 1.1), (1.1, 1.15, 1.1), (1.0, 1.15, 1.2)]
 
@@ -175,3 +176,26 @@ def test_a_grid_studys_own_frame_knows_its_twins():
         study.add_trial(optuna.trial.create_trial(value=acc, user_attrs=attrs))
     table = standings(trials_frame(study.trials, GRID_COLUMNS), 0)  # what GridJob.frame reads
     assert list(table) == [point_key((1.25, 1.1, 1.1))]
+
+
+def test_the_chosen_point_is_judged_against_the_papers_over_the_seeds_both_have():
+    images = np.arange(1_000)
+    # The chosen point: 0.85 and 0.86 at seeds 0 and 1; the paper's point only at seed 0 (0.80), 50 images fewer.
+    results = {POINTS[1]: {0: 0.85, 1: 0.86}, POINTS[0]: {0: 0.80}}
+    kept = [pack_outcomes(images < k) for k in (850, 860, 800)]
+    rows = frame(results).assign(val_outcomes=kept)
+    table = standings(rows, 0)
+    chosen, paper = table[point_key(POINTS[1])], table[point_key(POINTS[0])]
+    judged = verdict_between(chosen, paper, n_val=1000)
+    assert judged == {"verdict": "beats", "gap": pytest.approx(0.05), "seeds": 1, "paired": True}  # seed 0 only
+    assert verdict_between(paper, chosen, n_val=1000)["verdict"] == "does not beat"
+    record = paper_point_verdict(rows, chosen, seed=0, n_val=1000)
+    assert record["against_chosen"] == judged and record["feasible"] is True
+    assert "against_chosen" not in paper_point_verdict(rows, paper, seed=0, n_val=1000)  # the paper's is the chosen
+    near = frame({POINTS[1]: {0: 0.81}, POINTS[0]: {0: 0.80}})
+    table = standings(near, 0)  # 10 images apart on 1,000, unpaired: within the split's noise
+    judged = verdict_between(table[point_key(POINTS[1])], table[point_key(POINTS[0])], n_val=1000)
+    assert judged["verdict"] == "ties within noise with" and not judged["paired"]
+    assert (
+        against_words(judged) == "ties within noise with it (+0.0100 proxy accuracy at the seed both were trained at)"
+    )

@@ -90,6 +90,17 @@ def test_a_report_on_a_large_split_says_beats_beyond_noise_without_a_note(tmp_pa
     assert "ties within noise" not in text and "Note:" not in text
 
 
+def test_a_grid_that_judged_its_best_against_the_papers_point_is_quoted_as_it_judged(tmp_path):
+    stages = {"search": _search(tmp_path, 2000), "grid": _grid(tmp_path, 2000, 0.80, 0.75)}
+    stages["compare"] = _compare(tmp_path, 2000, 0.80, 0.75)
+    judged = {"verdict": "ties within noise with", "gap": 0.004, "seeds": 2, "paired": True}
+    stages["grid"].summary["paper_point"] = {"feasible": True, "against_chosen": judged}
+    report = Report("s", DATASET, stages, _family(tmp_path), 1.0, {"search": "python -m nas.search"})
+    text = write_report(report, tmp_path).read_text()
+    words = "ties within noise with it (+0.0040 proxy accuracy over the 2 seeds both were trained at, image by image)."
+    assert f"This grid's best {words}" in text and "(+0.0500" not in text  # not its mean against one seed
+
+
 def test_a_report_judges_the_comparison_image_by_image_where_its_outcomes_were_kept(tmp_path):
     stages = {"search": _search(tmp_path, 100), "grid": _grid(tmp_path, 100, 0.80, 0.75)}
     stages["compare"] = _compare(tmp_path, 100, 0.83, 0.75)  # 8 points apart on 100 images: unpaired, a tie
