@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,7 @@ def paper_point_verdict(
     return record
 
 
-def against_words(judged: dict[str, Any]) -> str:
+def against_words(judged: Mapping[str, Any]) -> str:
     """``beats it (+0.0120 proxy accuracy over the 2 seeds both were trained at, image by image)``."""
     seeds = "at the seed" if judged["seeds"] == 1 else f"over the {judged['seeds']} seeds"
     how = ", image by image" if judged["paired"] else ""
