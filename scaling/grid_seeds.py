@@ -118,7 +118,7 @@ def _missing(value: Any) -> bool:
 
 def separated(first: Standing, second: Standing, n_val: int | None) -> bool:
     """Whether ``first`` is better than ``second`` beyond noise (seed-to-seed, or the split's with one seed)."""
-    common = sorted(set(first.accs) & set(second.accs))
+    common = common_seeds(first, second)
     differences = [first.accs[s] - second.accs[s] for s in common]
     gap = sum(differences) / len(differences) if common else first.mean - second.mean  # the seeds both have
     beyond_split = gap > split_margin(first, second, common, n_val)
@@ -135,7 +135,7 @@ def verdict_between(first: Standing, second: Standing, n_val: int | None) -> dic
     ``verdict``: beats, ties within noise with, or does not beat (by :func:`separated`, both ways);
     ``gap``: the mean seed-by-seed difference; ``paired``: judged image by image.
     """
-    common = sorted(set(first.accs) & set(second.accs))
+    common = common_seeds(first, second)
     if not common:
         return None
     words = "beats" if separated(first, second, n_val) else "ties within noise with"
@@ -144,13 +144,23 @@ def verdict_between(first: Standing, second: Standing, n_val: int | None) -> dic
         "verdict": words,
         "gap": round(sum(first.accs[s] - second.accs[s] for s in common) / len(common), 6),
         "seeds": len(common),
-        "paired": all(s in first.outcomes and s in second.outcomes for s in common),
+        "paired": both_kept(first, second, common),
     }
+
+
+def common_seeds(first: Standing, second: Standing) -> list[int]:
+    """The seeds both points were trained at, in order."""
+    return sorted(set(first.accs) & set(second.accs))
+
+
+def both_kept(first: Standing, second: Standing, common: list[int]) -> bool:
+    """Whether both points kept their per-image outcomes at every one of ``common`` (so they pair image by image)."""
+    return bool(common) and all(s in first.outcomes and s in second.outcomes for s in common)
 
 
 def split_margin(first: Standing, second: Standing, common: list[int], n_val: int | None) -> float:
     """The gap the validation split's noise allows: image by image over the common seeds where all kept outcomes."""
-    if common and all(s in first.outcomes and s in second.outcomes for s in common):
+    if both_kept(first, second, common):
         upper: list[np.ndarray] = [unpack_outcomes(first.outcomes[s]) for s in common]
         return paired_margin([unpack_outcomes(second.outcomes[s]) for s in common], upper)
     return gap_margin(first.mean, second.mean, n_val) if n_val else 0.0
