@@ -160,6 +160,23 @@ def write_figures(
     return path
 
 
+def keep(path: Path, record: dict[str, Any]) -> None:
+    """Write ``record`` whole or not at all: a kill while writing leaves the previous file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(record, default=str) + "\n")
+    os.replace(partial, path)
+
+
+def kept_with(path: Path | None, kept_as: dict[str, Any]) -> dict[str, Any] | None:
+    """What :func:`keep` stored at ``path`` when it was kept with the same ``kept_as`` entries, else None."""
+    if path is None or not path.is_file():
+        return None
+    stored = json.loads(path.read_text())
+    same = {k: stored.get(k) for k in kept_as} == json.loads(json.dumps(kept_as, default=str))
+    return stored if same else None
+
+
 def run_benchmark(
     prog: str,
     parser: argparse.ArgumentParser,

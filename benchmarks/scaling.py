@@ -11,7 +11,9 @@ paired t-interval of the difference excludes zero) and beyond the validation spl
 (judged image by image from each model's per-image outcomes, ``margin``).  ``--grid-seeds N`` also
 runs the default grid (plus ``--grid-override``) at N seeds and records how often its chosen triple
 repeats (``grid_stability``).  ``--store DIR`` keeps every study in ``DIR/<commit>/studies.db``, so a
-stopped run continues, on the same commit, from its last finished training.
+stopped run continues, on the same commit, from its last finished training, and each finished
+dataset's figures in ``DIR/<commit>/datasets.json`` (copied to another machine's store at the same
+commit and settings, its datasets are not run again).
 
 Run: ``python -m benchmarks.scaling``; writes ``benchmarks/results/scaling.json`` (``--name``).
 A dataset is ``NAME`` or ``NAME:OVERRIDE,OVERRIDE``, e.g.
@@ -36,7 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmarks.common import add_record_options, code_state, run_benchmark, write_figures
+from benchmarks.common import add_record_options, code_state, keep, kept_with, run_benchmark, write_figures
 from nas.cli.references import resolve_model
 from nas.cli.schema import UsageError, composed
 from nas.proxy.noise import gap_margin, mean_interval, paired_margin
@@ -49,6 +51,7 @@ from scaling.schema import CompareCommand  # noqa: F401  (registers the scaling 
 
 PROG = "scaling"
 PHIS = (1.0, 2.0)
+KEPT_FILE = "datasets.json"  # in --store/<commit>: each finished dataset's figures, so a run continues by dataset
 
 
 def parse_dataset(text: str) -> tuple[str, list[str]]:
@@ -220,6 +223,20 @@ def kept_studies(args: argparse.Namespace) -> Path:
     return folder
 
 
+def measure_one(label: str, overrides: list[str], args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
+    """One dataset's figures and, with ``--grid-seeds``, its grids' choices."""
+    readable = re.sub(r"[^\w.=-]+", "_", label)[:80]
+    folder = scratch / f"{readable}-{hashlib.sha256(label.encode()).hexdigest()[:8]}"  # alike labels stay apart
+    figures = measure_dataset(label, overrides, args, folder)
+    return {"figures": figures, "grid_stability": grid_stability(overrides, args, folder) if args.grid_seeds else None}
+
+
+def settings_of(args: argparse.Namespace) -> dict[str, Any]:
+    """What a kept dataset's figures depend on besides the commit (which names the store's folder)."""
+    names = ("baseline", "coefficients", "seeds", "first_seed", "grid_seeds", "grid_override")
+    return {name: list(v) if isinstance(v := getattr(args, name), tuple) else v for name in names}
+
+
 def measure(args: argparse.Namespace) -> None:
     if args.seeds < 2:
         raise ValueError(f"--seeds must be at least 2 (an interval needs two), got {args.seeds}")
@@ -230,12 +247,18 @@ def measure(args: argparse.Namespace) -> None:
     parsed = [parse_dataset(text) for text in args.dataset or ["fashion_mnist"]]  # all checked before any runs
     with contextlib.ExitStack() as stack:
         scratch = kept_studies(args) if args.store else Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        kept, kept_as = scratch / KEPT_FILE, {"settings": settings_of(args)}
+        done = (kept_with(kept, kept_as) or {}).get("datasets", {}) if args.store else {}
         for label, overrides in parsed:
-            readable = re.sub(r"[^\w.=-]+", "_", label)[:80]
-            folder = scratch / f"{readable}-{hashlib.sha256(label.encode()).hexdigest()[:8]}"  # alike labels stay apart
-            datasets[label] = measure_dataset(label, overrides, args, folder)
-            if args.grid_seeds:
-                stability[label] = grid_stability(overrides, args, folder)
+            if label in done:
+                print(f"{label}: kept from {kept}", flush=True)
+            else:
+                done[label] = measure_one(label, overrides, args, scratch)
+                if args.store:
+                    keep(kept, {**kept_as, "datasets": done})
+            datasets[label] = done[label]["figures"]
+            if done[label]["grid_stability"] is not None:
+                stability[label] = done[label]["grid_stability"]
     figures = {
         "baseline": args.baseline,
         "coefficients": list(args.coefficients),

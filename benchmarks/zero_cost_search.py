@@ -12,8 +12,6 @@ machine falls on every method alike, and methods are compared seed by seed (a pa
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 import tempfile
 import time
 from collections.abc import Sequence
@@ -25,7 +23,7 @@ import numpy as np
 import optuna
 from scipy.stats import ttest_1samp
 
-from benchmarks.common import code_state
+from benchmarks.common import code_state, keep, kept_with
 from benchmarks.task import Task
 from nas.proxy.noise import verdict
 from nas.search.job import SearchJob
@@ -194,23 +192,10 @@ def compare_searches(
     return {"methods": summary, "paired": {f"{a} vs {b}": paired(runs[a], runs[b]) for a, b in pairs}}
 
 
-def keep(path: Path, record: dict[str, Any]) -> None:
-    """Write ``record`` whole or not at all: a kill while writing leaves the previous file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(record, default=str) + "\n")
-    os.replace(partial, path)
-
-
 def load_kept(path: Path | None, kept_as: dict[str, Any], methods: Sequence[str]) -> dict[str, dict[str, Any]]:
     """The searches a stopped run finished, when ``path`` was written by the same commit and settings."""
-    runs: dict[str, dict[str, Any]] = {m: {} for m in methods}
-    if path is None or not path.is_file():
-        return runs
-    stored = json.loads(path.read_text())
-    if {k: stored.get(k) for k in kept_as} != json.loads(json.dumps(kept_as, default=str)):
-        return runs
-    return {m: dict(stored["runs"].get(m, {})) for m in methods}
+    stored = kept_with(path, kept_as)
+    return {m: dict(stored["runs"].get(m, {})) if stored else {} for m in methods}
 
 
 def paired(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:

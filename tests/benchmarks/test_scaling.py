@@ -10,6 +10,7 @@ import pytest
 
 import scaling.compare_study as compare_study
 from benchmarks import scaling
+from benchmarks.common import kept_with
 from nas.proxy.trainer import ProxyResult
 
 TINY = "digits:proxy=tiny,proxy.train_size=256,proxy.val_size=128,proxy.test_size=128,proxy.epochs=1,threads=2"
@@ -83,6 +84,33 @@ def test_a_stored_run_continues_from_its_finished_trainings(results_dir, tmp_pat
     assert (folder / "studies.db").exists()
     (dataset,) = json.loads((results_dir / "scaling.json").read_text())["datasets"].values()
     assert sorted(dataset["family"][phi]["values"][0] for phi in "012") == [0.51, 0.52, 0.54]
+
+
+def test_a_finished_dataset_is_kept_whole_and_carries_to_another_store(results_dir, tmp_path, monkeypatch):
+    trained = []
+
+    def train(genotype, data, proxy, seed, on_epoch=None, **kwargs):
+        trained.append(seed)
+        if len(trained) == 7:  # the second dataset's first training: the run stops there
+            raise KeyboardInterrupt
+        return ProxyResult("ok", val_acc=0.5 + 0.01 * len(trained), val_accs=[0.5])
+
+    monkeypatch.setattr(compare_study, "train_proxy", train)
+    first, second = f"{TINY},methods=[compound]", f"{TINY},methods=[compound],proxy.epochs=2"
+    argv = ["--dataset", first, "--dataset", second, "--seeds", "2", "--results-dir", str(results_dir)]
+    with pytest.raises(SystemExit):
+        scaling.main([*argv, "--store", str(tmp_path / "store")])
+    (folder,) = (tmp_path / "store").iterdir()
+    kept = json.loads((folder / scaling.KEPT_FILE).read_text())
+    assert list(kept["datasets"]) == [first] and kept["settings"]["seeds"] == 2
+    other = tmp_path / "other" / folder.name  # another machine at the same commit: the studies are not there
+    other.mkdir(parents=True)
+    (other / scaling.KEPT_FILE).write_text(json.dumps(kept))
+    scaling.main([*argv, "--store", str(tmp_path / "other")])
+    assert len(trained) == 7 + 6  # only the second dataset was trained again
+    record = json.loads((results_dir / "scaling.json").read_text())
+    assert record["datasets"][first] == kept["datasets"][first]["figures"] and second in record["datasets"]
+    assert kept_with(other / scaling.KEPT_FILE, {"settings": {**kept["settings"], "seeds": 3}}) is None
 
 
 @pytest.mark.parametrize(
