@@ -234,7 +234,7 @@ def measure_one(label: str, overrides: list[str], args: argparse.Namespace, scra
 def settings_of(args: argparse.Namespace) -> dict[str, Any]:
     """What a kept dataset's figures depend on besides the commit (which names the store's folder)."""
     names = ("baseline", "coefficients", "seeds", "first_seed", "grid_seeds", "grid_override")
-    return {name: list(v) if isinstance(v := getattr(args, name), tuple) else v for name in names}
+    return {name: getattr(args, name) for name in names}  # kept_with compares them as JSON (a tuple as a list)
 
 
 def measure(args: argparse.Namespace) -> None:
@@ -247,14 +247,14 @@ def measure(args: argparse.Namespace) -> None:
     parsed = [parse_dataset(text) for text in args.dataset or ["fashion_mnist"]]  # all checked before any runs
     with contextlib.ExitStack() as stack:
         scratch = kept_studies(args) if args.store else Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        kept, kept_as = scratch / KEPT_FILE, {"settings": settings_of(args)}
-        done = (kept_with(kept, kept_as) or {}).get("datasets", {}) if args.store else {}
+        kept, kept_as = scratch / KEPT_FILE if args.store else None, {"settings": settings_of(args)}
+        done = (kept_with(kept, kept_as) or {}).get("datasets", {})
         for label, overrides in parsed:
             if label in done:
                 print(f"{label}: kept from {kept}", flush=True)
             else:
                 done[label] = measure_one(label, overrides, args, scratch)
-                if args.store:
+                if kept is not None:
                     keep(kept, {**kept_as, "datasets": done})
             datasets[label] = done[label]["figures"]
             if done[label]["grid_stability"] is not None:
