@@ -35,3 +35,34 @@ def scoring_setting(r: dict[str, Any], index: int) -> str:
     return (
         f"{s['tuning']['accuracy']['tau']:+.3f} / {s['tuning']['loss']['tau']:+.3f} at {s['subnets_per_minute']:,.0f}"
     )
+
+
+LABELS = {
+    "random": "random search",
+    "tpe": "TPE",
+    "tpe+supernet": "TPE + supernet trained in the budget",
+    "tpe+trained_supernet": "TPE + stored supernet",
+}
+VERDICTS = {"beats": "**beats**", "ties within noise with": "tie", "does not beat": "does not beat"}
+
+
+def _difference(p: dict[str, Any]) -> str:
+    low, high = p["interval_95"]
+    return f"{p['mean']:+.4f} [{low:+.4f}, {high:+.4f}]"
+
+
+def search_pair(r: dict[str, Any], pair: str) -> str:
+    """One paired comparison of the equal-time searches, as the README words it."""
+    first, second = pair.split(" vs ")
+    p = r["search"]["paired"][pair]
+    return f"{LABELS[first]} against {LABELS[second]} {_difference(p)} over {p['n']} seeds"
+
+
+def supernet_search_row(r: dict[str, Any], method: str) -> str:
+    """A method's row of the equal-time table: best reward, trials, and its pairs with random and TPE."""
+    m = r["search"]["methods"][method]
+    cells = [method, f"{m['mean_best_reward']:.4f} ± {m['std_best_reward']:.4f}", f"{m['mean_trials']:.1f}"]
+    for other in ("random", "tpe"):
+        p = r["search"]["paired"].get(f"{method} vs {other}")
+        cells.append(f"{_difference(p)} {VERDICTS[p['verdict']]}" if p else "")
+    return " ".join(("| " + " | ".join(cells) + " |").split())  # an empty cell is "| |"

@@ -27,7 +27,14 @@ from tests.benchmarks.scaling_figures import (
     stability,
     step_text,
 )
-from tests.benchmarks.supernet_figures import scoring_setting, setting_row, supernet_held_out, supernet_row
+from tests.benchmarks.supernet_figures import (
+    scoring_setting,
+    search_pair,
+    setting_row,
+    supernet_held_out,
+    supernet_row,
+    supernet_search_row,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -242,6 +249,14 @@ QUOTED: list[tuple[Path, str, Callable[[dict[str, Any]], str]]] = [
         "supernet.json",
         lambda r: f"trained in {r['supernet_seconds']:.1f} s, {r['train_cost_ratio']:.1f} times",
     ),
+    *[
+        (BENCHMARKS, "supernet.json", lambda r, m=m: supernet_search_row(r, m))
+        for m in ("random", "tpe", "tpe+supernet", "tpe+trained_supernet")
+    ],
+    *[
+        (README, "supernet.json", lambda r, pair=pair: search_pair(r, pair))
+        for pair in ("tpe+trained_supernet vs random", "tpe+trained_supernet vs tpe")
+    ],
     *[(BENCHMARKS, "supernet_settings.json", lambda r, i=i: setting_row(r, i)) for i in range(5)],
     *[
         (
