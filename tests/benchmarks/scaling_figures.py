@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 TEXTURES = "folder:dataset.root=/work/main/runs/textures,proxy.train_size=9000,proxy.val_size=3000,proxy.epochs=6"
-"""The colour dataset's key in ``scaling.json`` (``python -m benchmarks.textures``, 6 epochs)."""
+"""The colour dataset's key in ``scaling_grid12k.json`` (``python -m benchmarks.textures``, 6 epochs)."""
 
 
 def scaling_row(r: dict[str, Any], method: str, dataset: str = "fashion_mnist") -> str:

@@ -185,10 +185,10 @@ QUOTED: list[tuple[Path, str, Callable[[dict[str, Any]], str]]] = [
     *[(BENCHMARKS, "scaling.json", lambda r, m=m: scaling_row(r, m)) for m in ("depth", "width", "resolution")],
     (BENCHMARKS, "scaling.json", lambda r: scaling_row(r, "compound")),
     (BENCHMARKS, "scaling.json", stability),
-    *[(BENCHMARKS, "scaling.json", lambda r, m=m: scaling_row(r, m, TEXTURES)) for m in METHODS],
-    (BENCHMARKS, "scaling.json", lambda r: stability(r, TEXTURES)),
+    *[(BENCHMARKS, "scaling_grid12k.json", lambda r, m=m: scaling_row(r, m, TEXTURES)) for m in METHODS],
+    (BENCHMARKS, "scaling_grid12k.json", lambda r: stability(r, TEXTURES)),
     *[
-        (doc, "scaling.json", lambda r, k=k: step_text(r["datasets"][TEXTURES]["rises"]["resolution"][k]))
+        (doc, "scaling_grid12k.json", lambda r, k=k: step_text(r["datasets"][TEXTURES]["rises"]["resolution"][k]))
         for doc in (README, BENCHMARKS)
         for k in ("1>0",)
     ],
