@@ -23,6 +23,7 @@ from tests.benchmarks.scaling_figures import (
     budget_family,
     budget_step,
     family_quotes,
+    family_text,
     scaling_row,
     stability,
     step_text,
@@ -214,6 +215,7 @@ QUOTED: list[tuple[Path, str, Callable[[dict[str, Any]], str]]] = [
     *[quote for w in WIDTH for quote in family_quotes(BENCHMARKS, "scaling_width.json", WIDTH[w])],
     *family_quotes(BENCHMARKS, "scaling_width_images.json", WIDER_DATA),
     *family_quotes(BENCHMARKS, "scaling_paired.json", DEFAULT_FAMILY),
+    (BENCHMARKS, "scaling_budgets_textures816.json", lambda r: family_text(next(iter(r["datasets"].values())))),
     *family_quotes(README, "scaling_paired.json", DEFAULT_FAMILY)[1:],
     (
         BENCHMARKS,
