@@ -40,6 +40,7 @@ def scoring_setting(r: dict[str, Any], index: int) -> str:
 LABELS = {
     "random": "random search",
     "tpe": "TPE",
+    "tpe+prescreen": "TPE + pre-screen",
     "tpe+supernet": "TPE + supernet trained in the budget",
     "tpe+trained_supernet": "TPE + stored supernet",
 }
@@ -52,7 +53,7 @@ def _difference(p: dict[str, Any]) -> str:
 
 
 def search_pair(r: dict[str, Any], pair: str) -> str:
-    """One paired comparison of the equal-time searches, as the README words it."""
+    """One paired comparison of equal-time searches (supernet or zero-cost record), as the README words it."""
     first, second = pair.split(" vs ")
     p = r["search"]["paired"][pair]
     return f"{LABELS[first]} against {LABELS[second]} {_difference(p)} over {p['n']} seeds"

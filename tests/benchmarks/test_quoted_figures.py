@@ -103,12 +103,6 @@ def zero_cost_screen(r: dict[str, Any]) -> str:
     )
 
 
-def zero_cost_search(r: dict[str, Any]) -> str:
-    pair = r["search"]["paired"]["tpe+prescreen vs tpe"]
-    low, high = pair["interval_95"]
-    return f"TPE + pre-screen against TPE {pair['mean']:+.4f} [{low:+.4f}, {high:+.4f}] over {pair['n']} seeds"
-
-
 def latency_row(r: dict[str, Any]) -> str:
     within = round(r["within_10pct"] * r["n"])
     return (
@@ -201,9 +195,9 @@ QUOTED: list[tuple[Path, str, Callable[[dict[str, Any]], str]]] = [
     (README, "proxy_fidelity.json", fidelity),
     (BENCHMARKS, "proxy_fidelity.json", fidelity),
     (README, "zero_cost.json", zero_cost_screen),
-    (README, "zero_cost.json", zero_cost_search),
+    (README, "zero_cost.json", lambda r: search_pair(r, "tpe+prescreen vs tpe")),
     (BENCHMARKS, "zero_cost.json", zero_cost_screen),
-    (BENCHMARKS, "zero_cost.json", zero_cost_search),
+    (BENCHMARKS, "zero_cost.json", lambda r: search_pair(r, "tpe+prescreen vs tpe")),
     (BENCHMARKS, "proxy_throughput.json", lambda r: f"Speed-up **{r['speedup']:.2f}×** (target ≥ 1.5×)"),
     *[(BENCHMARKS, "scaling_budgets5.json", lambda r, e=e: budget_family(r, e)) for e in (3, 5)],
     *[
