@@ -11,6 +11,22 @@ from torch import nn
 from nas.proxy.data import Split
 from nas.proxy.stopping import check_stop
 
+FIXED_SEED = 0
+"""Which images recalibrate BatchNorm (and score supernet subnets): fixed, so every model sees the same ones."""
+
+
+def fixed_part(split: Split, n: int) -> Split:
+    """``n`` images of ``split`` in a fixed seeded random order (all of them, as they are, when it has no more).
+
+    Random, not the first ``n``: a folder dataset's training split is ordered by class, and its
+    first images would be one class.
+    """
+    if n >= len(split):
+        return split
+    idx = torch.randperm(len(split), generator=torch.Generator().manual_seed(FIXED_SEED))[:n]
+    idx = idx.to(split.labels.device)
+    return Split(split.images.index_select(0, idx), split.labels.index_select(0, idx), split.mean, split.std)
+
 
 def evaluate(
     model: nn.Module,
@@ -60,11 +76,13 @@ def recalibrate_batchnorm(
 
     Short runs at high learning rates leave running statistics that lag far behind the
     weights: measured here, a B0 proxy scored 10% in eval mode and 43% with its batch
-    statistics.  Re-estimating them on a few training batches closes that gap.
+    statistics.  Re-estimating them on ``n_images`` training images (:func:`fixed_part`, so
+    every class is in them) closes that gap.
     """
     norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     if n_images <= 0 or not norms:
         return
+    split = fixed_part(split, n_images)
     model.eval()
     momenta = [m.momentum for m in norms]
     for m in norms:
@@ -72,10 +90,9 @@ def recalibrate_batchnorm(
         m.momentum = None  # cumulative moving average over the recalibration batches
         m.train()
     with autocast or contextlib.nullcontext():
-        for start in range(0, min(n_images, len(split)), batch_size):
+        for start in range(0, len(split), batch_size):
             check_stop()
-            stop = min(start + batch_size, n_images, len(split))
-            model(split.batch(slice(start, stop)).contiguous(memory_format=memory_format))
+            model(split.batch(slice(start, start + batch_size)).contiguous(memory_format=memory_format))
     for m, momentum in zip(norms, momenta, strict=True):
         m.momentum = momentum
     model.eval()

@@ -16,16 +16,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nas.proxy.data import ProxyData, Split
-from nas.proxy.evaluation import recalibrate_batchnorm
+from nas.proxy.data import ProxyData
+from nas.proxy.evaluation import fixed_part, recalibrate_batchnorm
 from nas.proxy.recipe import ProxyConfig
 from nas.proxy.stopping import check_stop
 from nas.supernet.network import Supernet
 from nas.supernet.settings import SupernetSettings
 from search_spaces.genotype import Genotype
-
-FIXED_SEED = 0
-"""Which training and validation images score subnets: fixed, so every subnet sees the same ones."""
 
 
 @dataclass(frozen=True)
@@ -49,15 +46,6 @@ class Subnet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x, self.genotype)
-
-
-def fixed_part(split: Split, n: int) -> Split:
-    """``n`` images of ``split`` chosen by a fixed seeded permutation (all of them when it has fewer)."""
-    if n >= len(split):
-        return split
-    idx = torch.randperm(len(split), generator=torch.Generator().manual_seed(FIXED_SEED))[:n].sort().values
-    idx = idx.to(split.labels.device)
-    return Split(split.images.index_select(0, idx), split.labels.index_select(0, idx), split.mean, split.std)
 
 
 class SubnetScorer:
