@@ -174,11 +174,17 @@ def measure_dataset(label: str, overrides: list[str], args: argparse.Namespace, 
     }
 
 
+def grid_overrides(overrides: list[str]) -> list[str]:
+    """A dataset's overrides less the comparison's own (``methods``, ``compare.*``), which the grid has not."""
+    keys = [o.split("=", 1)[0].lstrip("+~") for o in overrides]
+    return [o for o, key in zip(overrides, keys, strict=True) if key != "methods" and not key.startswith("compare.")]
+
+
 def grid_stability(overrides: list[str], args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
     """The default grid at ``args.grid_seeds`` seeds: the triple each chose, and how often the commonest repeats."""
     triples, ties, seeds = [], [], []
     for k in range(args.grid_seeds):
-        fixed = [*overrides, *args.grid_override, "latency=false", "progress=false"]
+        fixed = [*grid_overrides(overrides), *args.grid_override, "latency=false", "progress=false"]
         # a grid at seed s re-trains at s+1, ...: none shared
         seed = args.first_seed + k * composed("grid", fixed).grid.max_seeds
         cfg = composed("grid", [*fixed, f"seed={seed}"])

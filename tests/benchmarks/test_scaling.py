@@ -62,6 +62,20 @@ def test_records_the_family_and_each_method_over_seeds_and_the_grids_choices(res
     assert stability["seeds"] == [0, 2] and stability["ties"] == [False, True]
 
 
+def test_the_grid_leaves_out_what_only_the_comparison_reads(monkeypatch, tmp_path):
+    proxies = []
+
+    def grid_at(baseline, cfg, **kwargs):
+        proxies.append((cfg.proxy.train_size, cfg.seed))
+        return SimpleNamespace(triple=(1.2, 1.1, 1.15), summary={"tie": False}, status=0)
+
+    monkeypatch.setattr(scaling, "run_grid", grid_at)
+    _, overrides = scaling.parse_dataset(TINY + ",methods=[compound],compare.equal_cost=false")
+    args = SimpleNamespace(grid_seeds=1, grid_override=[], first_seed=5, baseline="efficientnet_b0", study=None)
+    stability = scaling.grid_stability(overrides, args, tmp_path)
+    assert proxies == [(256, 5)] and stability["same"] == "1/1"
+
+
 def test_a_stored_run_continues_from_its_finished_trainings(results_dir, tmp_path, monkeypatch, capsys):
     trained = []
 
