@@ -10,6 +10,7 @@ loses part of what tells the patterns apart: resolution has something to give, a
 write the same files.
 
     python -m benchmarks.textures DIR                       # 1,500 per class at 96 px
+    python -m benchmarks.textures DIR --per-class 3500      # scaling_textures.json's 35,000 images
     python -m benchmarks.textures DIR --periods 8,16        # coarser: less aliasing at 32 px
     python -m nas.search dataset=folder dataset.root=DIR
 """

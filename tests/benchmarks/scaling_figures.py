@@ -6,8 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-TEXTURES = "folder:dataset.root=/work/main/runs/textures,proxy.train_size=9000,proxy.val_size=3000,proxy.epochs=6"
-"""The colour dataset's key in ``scaling_grid12k.json`` (``python -m benchmarks.textures``, 6 epochs)."""
+TEXTURES = "folder:dataset.root=/work/main/runs/textures35,proxy.val_size=4000,methods=[compound]"
+"""The colour dataset's key in ``scaling_textures.json`` (``python -m benchmarks.textures DIR --per-class 3500``)."""
 
 
 def scaling_row(r: dict[str, Any], method: str, dataset: str = "fashion_mnist") -> str:
@@ -42,6 +42,12 @@ def step_text(rise: dict[str, Any]) -> str:
 def stability(r: dict[str, Any], dataset: str = "fashion_mnist") -> str:
     same, count = r["grid_stability"][dataset]["same"].split("/")
     return f"the same triple {same} times in {count}"
+
+
+def chosen_triples(r: dict[str, Any], dataset: str = "fashion_mnist") -> str:
+    """The grids' choices in order: ``(1.3, 1.05, 1.1), (1.0, 1.15, 1.15) and (1.0, 1.15, 1.2)``."""
+    triples = [f"({', '.join(map(str, t))})" for t in r["grid_stability"][dataset]["triples"]]
+    return ", ".join(triples[:-1]) + f" and {triples[-1]}"
 
 
 def budget_family(r: dict[str, Any], epochs: int) -> str:

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from scaling.equal_cost import METHODS
 from tests.benchmarks.scaling_figures import (
     DEFAULT_FAMILY,
     TEXTURES,
@@ -22,8 +21,8 @@ from tests.benchmarks.scaling_figures import (
     WIDTH,
     budget_family,
     budget_step,
+    chosen_triples,
     family_quotes,
-    family_text,
     scaling_row,
     stability,
     step_text,
@@ -171,7 +170,6 @@ QUOTED: list[tuple[Path, str, Callable[[dict[str, Any]], str]]] = [
         "export_latency.json",
         lambda r: f"largest logit difference {short_e(r['models'][0]['parity_max_abs_diff'])} for B0",
     ),
-    (README, "scaling.json", lambda r: f"(`scale_pays: {str(r['datasets']['fashion_mnist']['scale_pays']).lower()}`"),
     (
         BENCHMARKS,
         "scaling.json",
@@ -180,16 +178,12 @@ QUOTED: list[tuple[Path, str, Callable[[dict[str, Any]], str]]] = [
     *[(BENCHMARKS, "scaling.json", lambda r, m=m: scaling_row(r, m)) for m in ("depth", "width", "resolution")],
     (BENCHMARKS, "scaling.json", lambda r: scaling_row(r, "compound")),
     (BENCHMARKS, "scaling.json", stability),
-    *[(BENCHMARKS, "scaling_grid12k.json", lambda r, m=m: scaling_row(r, m, TEXTURES)) for m in METHODS],
-    (BENCHMARKS, "scaling_grid12k.json", lambda r: stability(r, TEXTURES)),
+    *family_quotes(BENCHMARKS, "scaling_textures.json", TEXTURES),
+    *family_quotes(README, "scaling_textures.json", TEXTURES)[1:],
+    (BENCHMARKS, "scaling_textures.json", lambda r: chosen_triples(r, TEXTURES)),
+    (README, "scaling.json", lambda r: stability(r).replace("the same triple", "chose the same triple")),
     *[
-        (doc, "scaling_grid12k.json", lambda r, k=k: step_text(r["datasets"][TEXTURES]["rises"]["resolution"][k]))
-        for doc in (README, BENCHMARKS)
-        for k in ("1>0",)
-    ],
-    *[
-        (doc, "scaling.json", lambda r, k=k: step_text(r["datasets"]["fashion_mnist"]["rises"]["compound"][k]))
-        for doc in (README, BENCHMARKS)
+        (BENCHMARKS, "scaling.json", lambda r, k=k: step_text(r["datasets"]["fashion_mnist"]["rises"]["compound"][k]))
         for k in ("1>0", "2>1")
     ],
     (README, "proxy_fidelity.json", fidelity),
@@ -209,8 +203,8 @@ QUOTED: list[tuple[Path, str, Callable[[dict[str, Any]], str]]] = [
     *[quote for w in WIDTH for quote in family_quotes(BENCHMARKS, "scaling_width.json", WIDTH[w])],
     *family_quotes(BENCHMARKS, "scaling_width_images.json", WIDER_DATA),
     *family_quotes(BENCHMARKS, "scaling_paired.json", DEFAULT_FAMILY),
-    (BENCHMARKS, "scaling_budgets_textures816.json", lambda r: family_text(next(iter(r["datasets"].values())))),
-    *family_quotes(README, "scaling_paired.json", DEFAULT_FAMILY)[1:],
+    *family_quotes(BENCHMARKS, "scaling_compound.json", DEFAULT_FAMILY),
+    *family_quotes(README, "scaling_compound.json", DEFAULT_FAMILY)[1:],
     (
         BENCHMARKS,
         "cuda/proxy_throughput.json",
