@@ -8,6 +8,8 @@ from typing import Any
 
 TEXTURES = "folder:dataset.root=/work/main/runs/textures35,proxy.val_size=4000,methods=[compound]"
 """The colour dataset's key in ``scaling_textures.json`` (``python -m benchmarks.textures DIR --per-class 3500``)."""
+TEXTURE_METHODS = "folder:dataset.root=/work/main/runs/textures35,proxy.val_size=4000"
+"""The same folder's key in ``scaling_textures_methods.json`` (every method)."""
 
 
 def scaling_row(r: dict[str, Any], method: str, dataset: str = "fashion_mnist") -> str:

@@ -14,8 +14,10 @@ from typing import Any
 
 import pytest
 
+from scaling.equal_cost import METHODS
 from tests.benchmarks.scaling_figures import (
     DEFAULT_FAMILY,
+    TEXTURE_METHODS,
     TEXTURES,
     WIDER_DATA,
     WIDTH,
@@ -181,6 +183,18 @@ QUOTED: list[tuple[Path, str, Callable[[dict[str, Any]], str]]] = [
     *family_quotes(BENCHMARKS, "scaling_textures.json", TEXTURES),
     *family_quotes(README, "scaling_textures.json", TEXTURES)[1:],
     (BENCHMARKS, "scaling_textures.json", lambda r: chosen_triples(r, TEXTURES)),
+    *[
+        (BENCHMARKS, "scaling_textures_methods.json", lambda r, m=m: scaling_row(r, m, TEXTURE_METHODS))
+        for m in METHODS
+    ],
+    *[
+        (
+            BENCHMARKS,
+            "scaling_textures_methods.json",
+            lambda r, k=k: step_text(r["datasets"][TEXTURE_METHODS]["rises"]["resolution"][k]),
+        )
+        for k in ("1>0", "2>1")
+    ],
     (README, "scaling.json", lambda r: stability(r).replace("the same triple", "chose the same triple")),
     *[
         (BENCHMARKS, "scaling.json", lambda r, k=k: step_text(r["datasets"]["fashion_mnist"]["rises"]["compound"][k]))
