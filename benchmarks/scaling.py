@@ -175,9 +175,9 @@ def measure_dataset(label: str, overrides: list[str], args: argparse.Namespace, 
 
 
 def grid_overrides(overrides: list[str]) -> list[str]:
-    """A dataset's overrides less the comparison's own (``methods``, ``compare.*``), which the grid has not."""
-    keys = [o.split("=", 1)[0].lstrip("+~") for o in overrides]
-    return [o for o, key in zip(overrides, keys, strict=True) if key != "methods" and not key.startswith("compare.")]
+    """A dataset's overrides less those the grid's config has no section for (``methods``, ``compare.*``, ...)."""
+    grid = composed("grid")
+    return [o for o in overrides if hasattr(grid, o.split("=", 1)[0].lstrip("+~").split(".")[0])]
 
 
 def grid_stability(overrides: list[str], args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
